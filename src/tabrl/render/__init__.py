@@ -1,0 +1,1 @@
+"""Host-side rendering: stills (thumbnails) and videos of MuJoCo scenes."""
