@@ -34,7 +34,7 @@ def closest(name: str, candidates: Iterable[str], n: int = 5) -> list[str]:
     """The `n` candidates closest to `name` (case-insensitive), best first."""
     pool = list(candidates)
     lowered = {c.lower(): c for c in pool}
-    hits = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.45)
+    hits = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
     # Substring matches are what people expect ("go1" -> all Go1 tasks).
     subs = [c for c in pool if name.lower() in c.lower() and c.lower() not in hits]
     out = [lowered[h] for h in hits] + subs

@@ -32,7 +32,8 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 def run_guarded(app: typer.Typer) -> int:
     """Run the Typer app; turn errors into one line on stderr and an exit code."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns the exit code of typer.Exit instead of raising.
+        rc = app(standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except TabRLError as exc:
@@ -42,15 +43,13 @@ def run_guarded(app: typer.Typer) -> int:
         err_console.print("interrupted")
         return 130
     except Exception as exc:  # a bug or an unexpected failure: still one clear line
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            return 1
+        # Typer vendors click; usage errors (bad option, unknown command) show click's message.
+        show = getattr(exc, "show", None)
+        if callable(show) and hasattr(exc, "exit_code"):
+            show()
+            return int(exc.exit_code)
         if os.environ.get("TABRL_DEBUG"):
             traceback.print_exc()
         fail(f"{type(exc).__name__}: {exc} (set TABRL_DEBUG=1 for the traceback)")
         return 1
-    return 0
+    return rc if isinstance(rc, int) else 0

@@ -23,7 +23,9 @@ def list_cmd(
     include_all: bool = typer.Option(
         False, "--all", help="Include scenes whose robot files are not on this machine."
     ),
-    category: str | None = typer.Option(None, "--category", help="locomotion | manipulation | classic_control | other"),
+    category: str | None = typer.Option(
+        None, "--category", help="locomotion | manipulation | classic_control | other"
+    ),
 ) -> None:
     """List the scenes a person can teach (loads each once; cached afterwards)."""
     from tabrl.scenes import list_specs, robot_card
@@ -36,8 +38,14 @@ def list_cmd(
                 row = robot_card(spec).summary()
                 row["available"] = True
             else:
-                row = {"id": spec.id, "name": spec.name, "category": spec.category, "source": spec.source,
-                       "available": False, "missing": spec.missing()}
+                row = {
+                    "id": spec.id,
+                    "name": spec.name,
+                    "category": spec.category,
+                    "source": spec.source,
+                    "available": False,
+                    "missing": spec.missing(),
+                }
             rows.append(row)
     if as_json:
         print_json(rows)
@@ -48,11 +56,28 @@ def list_cmd(
         table.add_column(col, justify="right" if col in ("nq", "nv", "nu", "obs", "act") else "left")
     for r in rows:
         if not r["available"]:
-            table.add_row(r["id"], r["category"], r["source"], "", "", "", "", "", f"[dim]needs {', '.join(r['missing'])}[/]")
+            table.add_row(
+                r["id"],
+                r["category"],
+                r["source"],
+                "",
+                "",
+                "",
+                "",
+                "",
+                f"[dim]needs {', '.join(r['missing'])}[/]",
+            )
             continue
         table.add_row(
-            r["id"], r["category"], r["source"], str(r["nq"]), str(r["nv"]), str(r["nu"]),
-            str(r["obs_size"]), str(r["action_size"]), "yes" if r["has_base_policy"] else "",
+            r["id"],
+            r["category"],
+            r["source"],
+            str(r["nq"]),
+            str(r["nv"]),
+            str(r["nu"]),
+            str(r["obs_size"]),
+            str(r["action_size"]),
+            "yes" if r["has_base_policy"] else "",
         )
     console.print(table)
 
@@ -122,7 +147,9 @@ def add_cmd(
     name: str = typer.Argument(..., help="Name for the scene (its id becomes mjcf:NAME)."),
     xml_file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The MJCF file."),
     assets: Path | None = typer.Option(None, "--assets", exists=True, file_okay=False, help="Asset folder."),
-    category: str = typer.Option("other", "--category", help="locomotion | manipulation | classic_control | other"),
+    category: str = typer.Option(
+        "other", "--category", help="locomotion | manipulation | classic_control | other"
+    ),
 ) -> None:
     """Register your own MJCF scene (checked with MuJoCo first)."""
     from tabrl.scenes import register_mjcf

@@ -1,10 +1,10 @@
 """Scene library: Playground tasks, Menagerie robots and a person's own MJCF.
 
-    >>> from tabrl.scenes import list_specs, robot_card, load_scene
-    >>> [s.id for s in list_specs()][:2]
-    ['AcrobotSwingup', 'AcrobotSwingupSparse']
-    >>> robot_card("CartpoleBalance").nu
-    1
+>>> from tabrl.scenes import list_specs, robot_card, load_scene
+>>> [s.id for s in list_specs()][:2]
+['AcrobotSwingup', 'AcrobotSwingupSparse']
+>>> robot_card("CartpoleBalance").nu
+1
 """
 
 from tabrl.scenes.cards import RobotCard, base_policy_dir, has_base_policy, robot_card

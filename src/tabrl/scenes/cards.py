@@ -194,8 +194,13 @@ def _actuators(model: mujoco.MjModel) -> tuple[Actuator, ...]:
     for i in range(model.nu):
         trn = int(model.actuator_trntype[i])
         tid = int(model.actuator_trnid[i, 0])
-        obj = {0: mujoco.mjtObj.mjOBJ_JOINT, 1: mujoco.mjtObj.mjOBJ_JOINT, 3: mujoco.mjtObj.mjOBJ_TENDON,
-               4: mujoco.mjtObj.mjOBJ_SITE, 5: mujoco.mjtObj.mjOBJ_BODY}.get(trn)
+        obj = {
+            0: mujoco.mjtObj.mjOBJ_JOINT,
+            1: mujoco.mjtObj.mjOBJ_JOINT,
+            3: mujoco.mjtObj.mjOBJ_TENDON,
+            4: mujoco.mjtObj.mjOBJ_SITE,
+            5: mujoco.mjtObj.mjOBJ_BODY,
+        }.get(trn)
         target = _name(model, obj, tid, _TRN_TYPES[trn]) if obj is not None and tid >= 0 else ""
         kind, kp = _actuator_type(model, i)
         out.append(
@@ -242,8 +247,13 @@ def find_feet(model: mujoco.MjModel) -> tuple[str, ...]:
     """
     collide = [g for g in range(model.ngeom) if model.geom_contype[g] or model.geom_conaffinity[g]]
     robot = [g for g in collide if model.geom_bodyid[g] != 0]
-    named = [g for g in robot if any(w in (mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_GEOM, g) or "").lower()
-                                     for w in _FOOT_WORDS)]
+    named = [
+        g
+        for g in robot
+        if any(
+            w in (mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_GEOM, g) or "").lower() for w in _FOOT_WORDS
+        )
+    ]
     if named:
         return tuple(_name(model, mujoco.mjtObj.mjOBJ_GEOM, g, "geom") for g in named)
     if not is_floating_base(model):
@@ -342,8 +352,10 @@ def build_card(scene: LoadedScene) -> RobotCard:
             for i in range(model.nsensor)
         ),
         sites=tuple(
-            Site(_name(model, mujoco.mjtObj.mjOBJ_SITE, i, "site"),
-                 _name(model, mujoco.mjtObj.mjOBJ_BODY, int(model.site_bodyid[i]), "body"))
+            Site(
+                _name(model, mujoco.mjtObj.mjOBJ_SITE, i, "site"),
+                _name(model, mujoco.mjtObj.mjOBJ_BODY, int(model.site_bodyid[i]), "body"),
+            )
             for i in range(model.nsite)
         ),
         geoms=tuple(_name(model, mujoco.mjtObj.mjOBJ_GEOM, g, "geom") for g in range(model.ngeom)),

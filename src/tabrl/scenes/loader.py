@@ -82,7 +82,9 @@ def _load_playground(spec: SceneSpec, config_overrides: dict[str, Any] | None) -
         env = registry.load(spec.target, config=cfg)
     except ValueError as exc:
         raise SceneLoadError(f"Playground task {spec.id}: {_mujoco_message(exc)}") from None
-    return LoadedScene(spec=spec, mj_model=env.mj_model, env=env, ctrl_dt=float(env.dt), sim_dt=float(env.sim_dt))
+    return LoadedScene(
+        spec=spec, mj_model=env.mj_model, env=env, ctrl_dt=float(env.dt), sim_dt=float(env.sim_dt)
+    )
 
 
 def _menagerie_xml(robot_name: str) -> Path:

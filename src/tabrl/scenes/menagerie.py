@@ -33,7 +33,7 @@ def root() -> Path | None:
 
 
 @lru_cache(maxsize=1)
-def _registry():  # noqa: ANN202 - mujoco_menagerie.Registry
+def _registry():
     import mujoco_menagerie
 
     return mujoco_menagerie
@@ -44,7 +44,7 @@ def robot_names() -> list[str]:
     return _registry().names()
 
 
-def robot_info(name: str):  # noqa: ANN201 - mujoco_menagerie.Robot
+def robot_info(name: str):
     """Registry metadata of one robot; unknown names list the closest ones."""
     package_name = _FOLDER_ALIASES.get(name, name)
     if package_name not in robot_names():
@@ -89,7 +89,7 @@ def resolve(name: str) -> Path:
         ) from None
 
 
-def scene_entry(name: str):  # noqa: ANN201 - mujoco_menagerie.EntryPoint
+def scene_entry(name: str):
     """The scene entry point TabRL loads for a robot: `scene_mjx` when it has one."""
     robot = robot_info(name)
     entries = {e.name: e for e in robot.entry_points}

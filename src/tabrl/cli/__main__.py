@@ -1,0 +1,5 @@
+"""`python -m tabrl.cli` runs the CLI."""
+
+from tabrl.cli import main
+
+main()

@@ -1,0 +1,59 @@
+"""`/api/playground/...`: the scene gallery, robot cards and thumbnails."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+
+from tabrl.server.schemas import ErrorBody, SceneCard, SceneSummary
+
+router = APIRouter(prefix="/playground", tags=["scenes"])
+_ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+
+
+def _thumb_url(scene_id: str) -> str:
+    return f"/api/playground/{scene_id}/thumbnail"
+
+
+def _list() -> list[SceneSummary]:
+    from tabrl.scenes import list_specs, robot_card
+
+    return [
+        SceneSummary(**robot_card(spec).summary(), thumbnail_url=_thumb_url(spec.id)) for spec in list_specs()
+    ]
+
+
+@router.get("/scenes", response_model=list[SceneSummary], summary="List scenes that load on this machine")
+async def list_scenes() -> list[SceneSummary]:
+    """Every scene whose files are on this machine, with its card summary."""
+    return await run_in_threadpool(_list)
+
+
+@router.get("/models", response_model=list[SceneSummary], summary="Alias of /playground/scenes")
+async def list_models() -> list[SceneSummary]:
+    """The product brief's name for the scene list."""
+    return await run_in_threadpool(_list)
+
+
+@router.get("/{scene_id}", response_model=SceneCard, responses=_ERRORS, summary="A scene's robot card")
+async def get_scene(scene_id: str) -> SceneCard:
+    """Bodies, joints, actuators, sensors, feet, sizes and timesteps of one scene."""
+    from tabrl.scenes import robot_card
+
+    card = await run_in_threadpool(robot_card, scene_id)
+    return SceneCard(**card.to_dict(), thumbnail_url=_thumb_url(scene_id))
+
+
+@router.get(
+    "/{scene_id}/thumbnail",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/png": {}}}, **_ERRORS},
+    summary="Rendered still of a scene (PNG)",
+)
+async def get_thumbnail(scene_id: str) -> FileResponse:
+    """A 320x240 PNG rendered headlessly with MuJoCo, cached on disk."""
+    from tabrl.scenes.thumbnails import thumbnail
+
+    path = await run_in_threadpool(thumbnail, scene_id)
+    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})

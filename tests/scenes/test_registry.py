@@ -1,0 +1,102 @@
+"""The scene registry: sources, availability, errors, own MJCF."""
+
+from __future__ import annotations
+
+import pytest
+
+from tabrl.errors import NotFoundError, UnavailableError
+from tabrl.scenes import get_spec, list_specs, load_scene, menagerie, register_mjcf, robot_card
+from tabrl.scenes.loader import SceneLoadError
+
+DM_CONTROL = 25
+
+
+def test_lists_dm_control_go1_g1_and_menagerie_go1() -> None:
+    ids = {s.id for s in list_specs()}
+    dm = [s for s in list_specs() if s.source == "playground" and "DeepMind Control" in s.description]
+    assert len(dm) == DM_CONTROL
+    assert {
+        "Go1JoystickFlatTerrain",
+        "Go1JoystickRoughTerrain",
+        "Go1Getup",
+        "Go1Handstand",
+        "Go1Footstand",
+    } <= ids
+    assert {"G1JoystickFlatTerrain", "G1JoystickRoughTerrain", "unitree_go1"} <= ids
+
+
+def test_offline_lists_only_loadable_scenes() -> None:
+    ids = {s.id for s in list_specs()}
+    # Only meshes of G1 are on disk: the Menagerie G1 scene itself is not loadable offline.
+    assert "unitree_g1" not in ids and "SpotGetup" not in ids and "anybotics_anymal_c" not in ids
+    every = {s.id: s for s in list_specs(include_unavailable=True)}
+    assert every["anybotics_anymal_c"].missing() == ["anybotics_anymal_c"]
+    assert every["SpotGetup"].missing() == ["boston_dynamics_spot"]
+
+
+def test_unknown_scene_suggests_closest() -> None:
+    with pytest.raises(NotFoundError, match=r"Did you mean: .*CartpoleBalance"):
+        get_spec("CartpoleBalanc")
+    with pytest.raises(NotFoundError, match="Go1"):
+        get_spec("go1joystick")
+
+
+def test_unavailable_robot_fails_fast_with_instructions() -> None:
+    with pytest.raises(UnavailableError, match="MENAGERIE_ROOT"):
+        load_scene("anybotics_anymal_c")
+    with pytest.raises(UnavailableError, match="boston_dynamics_spot"):
+        load_scene("SpotGetup")
+
+
+def test_playground_menagerie_path_points_at_root() -> None:
+    from mujoco_playground._src import mjx_env
+
+    load_scene("Go1Getup")
+    assert menagerie.root() == mjx_env.MENAGERIE_PATH
+    assert (mjx_env.MENAGERIE_PATH / "unitree_go1").is_dir()
+
+
+PENDULUM = """<mujoco model="pend">
+  <compiler angle="radian"/>
+  <option timestep="0.005"/>
+  <worldbody>
+    <geom name="floor" type="plane" size="2 2 0.1"/>
+    <body name="pole" pos="0 0 1">
+      <joint name="hinge" type="hinge" axis="0 1 0" range="-3 3" limited="true"/>
+      <geom name="rod" type="capsule" fromto="0 0 0 0 0 -0.5" size="0.03" mass="1"/>
+    </body>
+  </worldbody>
+  <actuator><motor name="torque" joint="hinge" ctrlrange="-2 2" ctrllimited="true"/></actuator>
+</mujoco>"""
+
+
+def test_register_mjcf_from_string() -> None:
+    spec = register_mjcf("my_pendulum", xml=PENDULUM, category="classic_control")
+    assert spec.id == "mjcf:my_pendulum" and spec.source == "mjcf"
+    assert "mjcf:my_pendulum" in {s.id for s in list_specs()}
+    card = robot_card(spec.id)
+    assert (card.nq, card.nu, card.obs_size) == (1, 1, 3)
+    assert card.actuators[0].ctrl_range == (-2.0, 2.0)
+    assert card.joints[0].range == (-3.0, 3.0)
+    assert card.sim_dt == pytest.approx(0.005) and card.ctrl_dt == pytest.approx(0.02)
+
+
+def test_mjcf_file_path_is_a_scene(tmp_path) -> None:
+    path = tmp_path / "pend.xml"
+    path.write_text(PENDULUM)
+    assert robot_card(str(path)).nu == 1
+
+
+def test_malformed_mjcf_reports_line_not_traceback(tmp_path) -> None:
+    bad = PENDULUM.replace('<joint name="hinge"', '<joint name="hinge" bogus="1"')
+    with pytest.raises(SceneLoadError, match=r"line 7") as info:
+        register_mjcf("broken", xml=bad)
+    assert "\n" not in str(info.value) and "bogus" in str(info.value)
+    assert "mjcf:broken" not in {s.id for s in list_specs()}
+
+
+def test_register_rejects_bad_names() -> None:
+    from tabrl.errors import TabRLError
+
+    with pytest.raises(TabRLError, match="letters"):
+        register_mjcf("../evil", xml=PENDULUM)

@@ -1,0 +1,47 @@
+"""Scene endpoints through the real app (HTTP via TestClient)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from tabrl.server import create_app
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    with TestClient(create_app()) as c:
+        yield c
+
+
+def test_health(client: TestClient) -> None:
+    body = client.get("/api/health").json()
+    assert body["status"] == "ok" and body["device"] == "cpu"
+
+
+def test_scene_list_and_alias(client: TestClient) -> None:
+    scenes = client.get("/api/playground/scenes").json()
+    ids = {s["id"] for s in scenes}
+    assert {"CartpoleBalance", "Go1JoystickFlatTerrain", "unitree_go1"} <= ids
+    assert all(s["thumbnail_url"].endswith("/thumbnail") for s in scenes)
+    assert client.get("/api/playground/models").json() == scenes
+
+
+def test_card_and_thumbnail(client: TestClient) -> None:
+    card = client.get("/api/playground/CartpoleBalance").json()
+    assert card["nu"] == 1 and card["actuators"][0]["type"] == "motor"
+    resp = client.get(card["thumbnail_url"])
+    assert resp.status_code == 200 and resp.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(resp.content)).size == (320, 240)
+
+
+def test_unknown_scene_is_404_json(client: TestClient) -> None:
+    resp = client.get("/api/playground/CartpoleBalanc")
+    assert resp.status_code == 404
+    body = resp.json()
+    assert body["error"] == "not_found" and "CartpoleBalance" in body["message"]
+    resp = client.get("/api/playground/anybotics_anymal_c/thumbnail")
+    assert resp.status_code == 409 and "MENAGERIE_ROOT" in resp.json()["message"]
