@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,7 +14,10 @@ from fastapi.staticfiles import StaticFiles
 
 from tabrl import __version__
 from tabrl.errors import TabRLError
-from tabrl.server.routes import scenes
+from tabrl.jobs.executors import make_executor
+from tabrl.jobs.scheduler import Scheduler
+from tabrl.jobs.store import JobStore
+from tabrl.server.routes import scenes, training
 from tabrl.server.schemas import Health
 from tabrl.server.settings import Settings, get_settings
 
@@ -37,10 +42,34 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(422, "invalid_request", "; ".join(parts) or "invalid request")
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    store = JobStore()
+    app.state.store = store
+    scheduler = None
+    if settings.run_jobs:
+        scheduler = Scheduler(
+            store,
+            make_executor(settings.executor),
+            max_concurrent=settings.max_concurrent_jobs,
+            resume_interrupted=settings.resume_interrupted,
+        )
+        scheduler.start()
+    app.state.scheduler = scheduler
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            # Running jobs are interrupted, keep their checkpoints and resume on the next start.
+            scheduler.stop()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app: API under /api, the web UI at / when it is built."""
     settings = settings or get_settings()
     app = FastAPI(
+        lifespan=_lifespan,
         title="TabRL",
         version=__version__,
         description="Teach simulated robots new behaviours in plain language.",
@@ -63,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Health(status="ok", version=__version__, device=device_kind())
 
     api.include_router(scenes.router)
+    api.include_router(training.router)
     app.include_router(api)
     if settings.web_dir and (settings.web_dir / "index.html").is_file():
         app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -58,3 +59,107 @@ class SceneCard(BaseModel):
     actuators: list[dict[str, Any]]
     joints: list[dict[str, Any]]
     bodies: list[dict[str, Any]]
+
+
+# --- Training jobs ---------------------------------------------------------------------
+
+Preset = Literal["quick", "standard", "quality"]
+
+
+class TrainStartRequest(BaseModel):
+    """Train one policy for a scene, with a reward (or the task's own)."""
+
+    model_config = {"extra": "forbid"}
+
+    scene_id: str = Field(min_length=1, max_length=300)
+    reward_code: str | None = Field(default=None, max_length=50_000, description="Reward module source.")
+    name: str = Field(default="", max_length=120)
+    steps: int | None = Field(default=None, ge=1_000, le=2_000_000_000, description="Environment steps.")
+    preset: Preset | None = Field(default=None, description="Step budget preset when `steps` is not given.")
+    base_model_id: str | None = Field(default=None, max_length=200, description="Fine-tune from this policy.")
+    from_scratch: bool = Field(default=True, description="False: fine-tune the scene's base policy.")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    overrides: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="Training config overrides (key -> value), as `--set` on the CLI."
+    )
+
+
+class BatchApproach(BaseModel):
+    """One approach of a batch."""
+
+    model_config = {"extra": "forbid"}
+
+    name: str = Field(default="", max_length=120)
+    reward_code: str = Field(min_length=1, max_length=50_000)
+    steps: int | None = Field(default=None, ge=1_000, le=2_000_000_000)
+    level: Literal["fine_tune", "from_scratch"] = "from_scratch"
+
+
+class TrainBatchRequest(BaseModel):
+    """Train N approaches for one scene in parallel (one job each)."""
+
+    model_config = {"extra": "forbid"}
+
+    scene_id: str = Field(min_length=1, max_length=300)
+    approaches: list[BatchApproach] = Field(min_length=1, max_length=8)
+    steps: int | None = Field(default=None, ge=1_000, le=2_000_000_000)
+    preset: Preset | None = None
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    overrides: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+class Progress(BaseModel):
+    """The latest progress of a running job (the training engine's event)."""
+
+    model_config = {"extra": "allow"}
+
+    step: int = 0
+    total_steps: int | None = None
+    eval_reward: float | None = None
+    eval_reward_std: float | None = None
+    reward_terms: dict[str, float] = Field(default_factory=dict)
+    episode_length: float | None = None
+    env_steps_per_s: float | None = None
+    elapsed_s: float | None = None
+    eta_s: float | None = None
+
+
+class HistoryPoint(BaseModel):
+    """One evaluation of a job's policy."""
+
+    step: int
+    eval_reward: float | None = None
+    eval_reward_std: float | None = None
+    elapsed_s: float | None = None
+
+
+class JobOut(BaseModel):
+    """A job as the API shows it."""
+
+    id: str
+    kind: str
+    batch_id: str | None
+    name: str
+    scene_id: str
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    queue_position: int | None
+    estimated_start_s: float | None
+    total_steps: int | None
+    progress: Progress | None
+    history: list[HistoryPoint]
+    model_id: str | None
+    video_id: str | None
+    video_url: str | None
+    error: str | None
+    reward_code: str | None
+    cancel_requested: bool
+
+
+class BatchOut(BaseModel):
+    """The jobs of a batch."""
+
+    batch_id: str
+    jobs: list[JobOut]

@@ -1,0 +1,124 @@
+"""Where jobs run. The scheduler only talks to the `Executor` protocol.
+
+`LocalProcessExecutor` runs each job in its own worker process on this machine (JAX and
+MuJoCo state never live in the API process). A Ray executor would `ray.remote` the same
+`tabrl.jobs.worker.run_job(job_id)` entry point and a Modal one would call it as a
+function; both report back through the shared database, so routes do not change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from tabrl.paths import home_dir, sub_dir
+
+
+@dataclass(frozen=True)
+class WorkerState:
+    """What an executor knows about one worker."""
+
+    alive: bool
+    exit_code: int | None = None
+    reason: str | None = None
+
+
+class Executor(Protocol):
+    """Starts, watches and stops job workers."""
+
+    name: str
+
+    def start(self, job_id: str) -> str:
+        """Start a worker for `job_id`; return an opaque reference to it."""
+        ...
+
+    def poll(self, ref: str) -> WorkerState:
+        """Whether the worker behind `ref` still runs, and why it ended."""
+        ...
+
+    def stop(self, ref: str, *, force: bool = False) -> None:
+        """Ask the worker to stop (interrupt, keeping its checkpoint); `force` kills it."""
+        ...
+
+
+def log_path(job_id: str) -> Path:
+    """The worker's stdout/stderr log."""
+    return sub_dir(home_dir(), "logs") / f"{job_id}.log"
+
+
+def _signal_reason(code: int) -> str:
+    if code >= 0:
+        return f"worker exited with code {code}"
+    name = signal.Signals(-code).name
+    hint = " (the system may have run out of memory)" if -code == signal.SIGKILL else ""
+    return f"worker was killed by {name}{hint}"
+
+
+class LocalProcessExecutor:
+    """One `python -m tabrl.jobs.worker JOB_ID` process per job on this machine."""
+
+    name = "local"
+
+    def __init__(self) -> None:
+        self._procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, job_id: str) -> str:
+        log = open(log_path(job_id), "ab")  # noqa: SIM115 - handed to the child process
+        env = {**os.environ, "TABRL_HOME": str(home_dir()), "PYTHONUNBUFFERED": "1"}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tabrl.jobs.worker", job_id],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            # Own session: a Ctrl-C in the server's terminal must not kill training mid-write.
+            start_new_session=True,
+        )
+        log.close()
+        ref = f"pid:{proc.pid}"
+        self._procs[ref] = proc
+        return ref
+
+    def poll(self, ref: str) -> WorkerState:
+        proc = self._procs.get(ref)
+        if proc is None:
+            pid = int(ref.split(":", 1)[1])
+            return WorkerState(alive=pid_alive(pid), reason="worker from a previous server run")
+        code = proc.poll()
+        if code is None:
+            return WorkerState(alive=True)
+        self._procs.pop(ref, None)
+        return WorkerState(alive=False, exit_code=code, reason=_signal_reason(code) if code else None)
+
+    def stop(self, ref: str, *, force: bool = False) -> None:
+        pid = int(ref.split(":", 1)[1])
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL if force else signal.SIGTERM)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with `pid` exists and is a TabRL worker (not a reused pid)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True
+    return b"tabrl.jobs.worker" in cmdline
+
+
+def make_executor(name: str) -> Executor:
+    """The executor called `name` (only `local` ships today)."""
+    if name == "local":
+        return LocalProcessExecutor()
+    from tabrl.errors import TabRLError
+
+    raise TabRLError(f"unknown executor {name!r}; available: local")

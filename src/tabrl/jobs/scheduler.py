@@ -1,0 +1,143 @@
+"""The scheduler: a background thread that keeps up to N jobs running."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from tabrl.jobs.executors import Executor, LocalProcessExecutor, pid_alive
+from tabrl.jobs.models import TERMINAL
+from tabrl.jobs.store import JobStore
+
+log = logging.getLogger("tabrl.jobs")
+
+
+class Scheduler:
+    """Starts queued jobs on an executor while fewer than `max_concurrent` run."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        executor: Executor | None = None,
+        *,
+        max_concurrent: int = 2,
+        poll_s: float = 0.5,
+        resume_interrupted: bool = True,
+    ) -> None:
+        self.store = store
+        self.executor = executor or LocalProcessExecutor()
+        self.max_concurrent = max(1, max_concurrent)
+        self.poll_s = poll_s
+        self.resume_interrupted = resume_interrupted
+        self._refs: dict[str, str] = {}
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Recover from the last run, then schedule in the background."""
+        self.recover()
+        self._thread = threading.Thread(target=self._loop, name="tabrl-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self, *, interrupt_running: bool = True, timeout_s: float = 20.0) -> None:
+        """Stop scheduling; running workers are interrupted (they keep their checkpoint)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+        if not interrupt_running:
+            return
+        for ref in list(self._refs.values()):
+            self.executor.stop(ref)
+        deadline = time.monotonic() + timeout_s
+        while self._refs and time.monotonic() < deadline:
+            for job_id, ref in list(self._refs.items()):
+                if not self.executor.poll(ref).alive:
+                    self._settle(job_id, ref)
+            time.sleep(0.1)
+        for job_id, ref in list(self._refs.items()):
+            self.executor.stop(ref, force=True)
+            self._mark_dead(job_id, "interrupted", "the server stopped while this job ran")
+
+    def wake(self) -> None:
+        """Look at the queue now (a job was just submitted or cancelled)."""
+        self._wake.set()
+
+    def recover(self) -> None:
+        """After a restart: interrupt jobs whose worker belonged to the old server, requeue them."""
+        for job in self.store.by_status("running"):
+            if job.worker_pid and pid_alive(job.worker_pid):
+                self.executor.stop(f"pid:{job.worker_pid}")
+                _wait(lambda pid=job.worker_pid: not pid_alive(pid), 15.0)
+                if pid_alive(job.worker_pid):
+                    self.executor.stop(f"pid:{job.worker_pid}", force=True)
+            if self.store.get(job.id).status == "running":
+                self.store.finish(job.id, "interrupted", error="the server restarted while this job ran")
+        if self.resume_interrupted:
+            for job in self.store.by_status("interrupted"):
+                self.store.requeue(job.id, resume=True)
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # keep scheduling whatever one bad job does
+                log.exception("scheduler tick failed")
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
+
+    def tick(self) -> None:
+        """Reap finished workers, forward cancels, start queued jobs."""
+        for job_id, ref in list(self._refs.items()):
+            state = self.executor.poll(ref)
+            if not state.alive:
+                self._settle(job_id, ref, state.reason)
+        queued = self.store.by_status("queued")
+        while queued and len(self._refs) < self.max_concurrent:
+            job = queued.pop(0)
+            ref = self.executor.start(job.id)
+            self._refs[job.id] = ref
+            pid = int(ref.split(":", 1)[1]) if ref.startswith("pid:") else None
+            self.store.mark_running(job.id, pid=pid, ref=ref)
+
+    def _settle(self, job_id: str, ref: str, reason: str | None = None) -> None:
+        self._refs.pop(job_id, None)
+        job = self.store.get(job_id)
+        if job.status == "running":
+            # The worker ended without recording an outcome: it crashed or was killed.
+            self._mark_dead(job_id, "failed", reason or "the worker stopped without reporting a result")
+
+    def _mark_dead(self, job_id: str, status: str, reason: str) -> None:
+        self._refs.pop(job_id, None)
+        job = self.store.get(job_id)
+        if job.status not in TERMINAL:
+            from tabrl.jobs.executors import log_path
+
+            tail = _log_tail(log_path(job_id))
+            self.store.finish(job_id, status, error=f"{reason}{': ' + tail if tail else ''}")
+
+    @property
+    def running(self) -> list[str]:
+        """Ids of jobs this scheduler has running."""
+        return list(self._refs)
+
+
+def _wait(pred, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not pred():
+        time.sleep(0.1)
+
+
+def _log_tail(path, n: int = 300) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    lines = [line for line in text if line.strip()][-3:]
+    return " | ".join(lines)[-n:]

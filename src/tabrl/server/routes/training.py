@@ -1,0 +1,241 @@
+"""`/api/training/...`: start jobs (one or a batch), watch them live, cancel, resume."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from tabrl.jobs.models import TERMINAL, Job
+from tabrl.jobs.scheduler import Scheduler
+from tabrl.jobs.store import JobStore, new_id
+from tabrl.server.deps import get_app_settings, get_scheduler, get_store
+from tabrl.server.schemas import BatchOut, ErrorBody, JobOut, TrainBatchRequest, TrainStartRequest
+from tabrl.server.settings import Settings
+
+router = APIRouter(prefix="/training", tags=["training"])
+_ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+_POLL_S = 0.5
+
+
+def job_out(job: Job, store: JobStore, max_concurrent: int) -> JobOut:
+    """The API view of a job: queue estimate, latest progress, eval history, outputs."""
+    position, start_s = store.queue_info(job, max_concurrent)
+    history = [
+        {k: e.payload.get(k) for k in ("step", "eval_reward", "eval_reward_std", "elapsed_s")}
+        for e in store.events_after(job.id, types=("progress",))
+        if e.payload.get("eval_reward") is not None
+    ]
+    result = job.result or {}
+    video_id = result.get("video_id")
+    return JobOut(
+        id=job.id,
+        kind=job.kind,
+        batch_id=job.batch_id,
+        name=job.name,
+        scene_id=job.scene_id,
+        status=job.status,  # type: ignore[arg-type]
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        queue_position=position,
+        estimated_start_s=start_s,
+        total_steps=job.request.get("steps"),
+        progress=job.progress,  # type: ignore[arg-type]
+        history=history,  # type: ignore[arg-type]
+        model_id=result.get("model_id"),
+        video_id=video_id,
+        video_url=f"/api/videos/{video_id}" if video_id else None,
+        error=job.error,
+        reward_code=job.request.get("reward_code"),
+        cancel_requested=job.cancel_requested,
+    )
+
+
+def _plan(
+    scene_id: str, steps: int | None, preset: str | None, reward_code: str | None
+) -> tuple[int, float | None]:
+    """Validate the scene and reward up front (4xx at the edge), resolve the step budget."""
+    from tabrl.jobs.tasks import plan_training
+
+    return plan_training(scene_id, steps=steps, preset=preset, reward_code=reward_code)
+
+
+def _request(body: TrainStartRequest | TrainBatchRequest, **extra: Any) -> dict[str, Any]:
+    return {"scene_id": body.scene_id, "seed": body.seed, "overrides": dict(body.overrides), **extra}
+
+
+@router.post("/start", response_model=JobOut, status_code=201, responses=_ERRORS, summary="Train one policy")
+async def start(
+    body: TrainStartRequest,
+    store: JobStore = Depends(get_store),
+    scheduler: Scheduler | None = Depends(get_scheduler),
+    settings: Settings = Depends(get_app_settings),
+) -> JobOut:
+    """Queue a training job; it starts when a worker slot is free."""
+    steps, estimate = await run_in_threadpool(_plan, body.scene_id, body.steps, body.preset, body.reward_code)
+    request = _request(
+        body,
+        reward_code=body.reward_code,
+        steps=steps,
+        base_model_id=body.base_model_id,
+        from_scratch=body.from_scratch,
+        name=body.name,
+    )
+    job = store.create(
+        kind="train", scene_id=body.scene_id, request=request, name=body.name, estimate_s=estimate
+    )
+    if scheduler:
+        scheduler.wake()
+    return job_out(job, store, settings.max_concurrent_jobs)
+
+
+@router.post(
+    "/batch", response_model=BatchOut, status_code=201, responses=_ERRORS, summary="Train N approaches"
+)
+async def batch(
+    body: TrainBatchRequest,
+    store: JobStore = Depends(get_store),
+    scheduler: Scheduler | None = Depends(get_scheduler),
+    settings: Settings = Depends(get_app_settings),
+) -> BatchOut:
+    """One job per approach, same scene and seed, run in parallel (up to the worker limit)."""
+    plans = []
+    for approach in body.approaches:
+        plans.append(
+            await run_in_threadpool(
+                _plan, body.scene_id, approach.steps or body.steps, body.preset, approach.reward_code
+            )
+        )
+    batch_id = new_id("batch")
+    jobs = []
+    for i, (approach, (steps, estimate)) in enumerate(zip(body.approaches, plans, strict=True)):
+        name = approach.name or f"approach {i + 1}"
+        request = _request(
+            body,
+            reward_code=approach.reward_code,
+            steps=steps,
+            from_scratch=approach.level == "from_scratch",
+            name=name,
+        )
+        jobs.append(
+            store.create(
+                kind="train",
+                scene_id=body.scene_id,
+                request=request,
+                name=name,
+                batch_id=batch_id,
+                estimate_s=estimate,
+            )
+        )
+    if scheduler:
+        scheduler.wake()
+    return BatchOut(batch_id=batch_id, jobs=[job_out(j, store, settings.max_concurrent_jobs) for j in jobs])
+
+
+@router.get("", response_model=list[JobOut], summary="List jobs")
+async def list_jobs(
+    batch_id: str | None = Query(default=None, max_length=100),
+    store: JobStore = Depends(get_store),
+    settings: Settings = Depends(get_app_settings),
+) -> list[JobOut]:
+    """Newest first; filter by batch."""
+    return [job_out(j, store, settings.max_concurrent_jobs) for j in store.list(batch_id=batch_id)]
+
+
+@router.get("/{job_id}/status", response_model=JobOut, responses=_ERRORS, summary="A job's status")
+async def status(
+    job_id: str, store: JobStore = Depends(get_store), settings: Settings = Depends(get_app_settings)
+) -> JobOut:
+    """Status, queue position and estimated start, latest progress, history, outputs."""
+    return job_out(store.get(job_id), store, settings.max_concurrent_jobs)
+
+
+@router.post("/{job_id}/cancel", response_model=JobOut, responses=_ERRORS, summary="Cancel a job")
+async def cancel(
+    job_id: str,
+    store: JobStore = Depends(get_store),
+    scheduler: Scheduler | None = Depends(get_scheduler),
+    settings: Settings = Depends(get_app_settings),
+) -> JobOut:
+    """Queued: cancelled at once. Running: stops at the next progress point, keeping its checkpoint."""
+    job = store.request_cancel(job_id)
+    if scheduler:
+        scheduler.wake()
+    return job_out(job, store, settings.max_concurrent_jobs)
+
+
+@router.post("/{job_id}/resume", response_model=JobOut, responses=_ERRORS, summary="Resume a job")
+async def resume(
+    job_id: str,
+    store: JobStore = Depends(get_store),
+    scheduler: Scheduler | None = Depends(get_scheduler),
+    settings: Settings = Depends(get_app_settings),
+) -> JobOut:
+    """Requeue an interrupted or failed job; it continues from its last checkpoint."""
+    job = store.requeue(job_id, resume=True)
+    if scheduler:
+        scheduler.wake()
+    return job_out(job, store, settings.max_concurrent_jobs)
+
+
+async def _event_stream(store: JobStore, job_id: str, max_concurrent: int) -> AsyncIterator[dict[str, Any]]:
+    """A snapshot, then every new event, until the job reaches a terminal status."""
+    job = store.get(job_id)
+    yield {"type": "snapshot", "job": job_out(job, store, max_concurrent).model_dump(mode="json")}
+    last = max((e.id or 0 for e in store.events_after(job_id)), default=0)
+    if job.status in TERMINAL:
+        return
+    while True:
+        await asyncio.sleep(_POLL_S)
+        events = await run_in_threadpool(store.events_after, job_id, last)
+        for e in events:
+            last = e.id or last
+            yield {"type": e.type, **e.payload}
+            if e.type == "status" and e.payload.get("status") in TERMINAL:
+                job = store.get(job_id)
+                yield {"type": "snapshot", "job": job_out(job, store, max_concurrent).model_dump(mode="json")}
+                return
+
+
+@router.websocket("/{job_id}/events")
+async def events_ws(websocket: WebSocket, job_id: str) -> None:
+    """Live progress as JSON text frames; closes after the job ends."""
+    store: JobStore = websocket.app.state.store
+    settings: Settings = websocket.app.state.settings
+    await websocket.accept()
+    try:
+        store.get(job_id)
+    except Exception as exc:
+        await websocket.send_json({"type": "error", "message": str(exc)})
+        await websocket.close(code=4404)
+        return
+    try:
+        async for event in _event_stream(store, job_id, settings.max_concurrent_jobs):
+            await websocket.send_json(event)
+        await websocket.close()
+    except WebSocketDisconnect:
+        return
+
+
+@router.get(
+    "/{job_id}/events",
+    responses={200: {"content": {"text/event-stream": {}}}, **_ERRORS},
+    summary="Live progress (Server-Sent Events)",
+)
+async def events_sse(
+    job_id: str, store: JobStore = Depends(get_store), settings: Settings = Depends(get_app_settings)
+) -> StreamingResponse:
+    """The same events as the WebSocket, for curl: `curl -N .../events`."""
+    store.get(job_id)  # 404 before the stream starts
+
+    async def body() -> AsyncIterator[bytes]:
+        async for event in _event_stream(store, job_id, settings.max_concurrent_jobs):
+            yield f"event: {event['type']}\ndata: {json.dumps(event, default=str)}\n\n".encode()
+
+    return StreamingResponse(body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

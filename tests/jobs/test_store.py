@@ -1,0 +1,92 @@
+"""JobStore: transitions, events, queue estimates, across separate engines (processes)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tabrl.errors import NotFoundError
+from tabrl.jobs.db import get_engine, make_engine
+from tabrl.jobs.models import utcnow
+from tabrl.jobs.store import JobStateError, JobStore
+
+
+@pytest.fixture
+def store(tmp_path) -> JobStore:
+    return JobStore(get_engine(f"sqlite:///{tmp_path / 'jobs.db'}"))
+
+
+def _job(store: JobStore, name: str = "a", estimate: float = 100.0):
+    return store.create(
+        kind="train", scene_id="CartpoleBalance", request={"steps": 1000}, name=name, estimate_s=estimate
+    )
+
+
+def test_lifecycle_and_events(store: JobStore) -> None:
+    job = _job(store)
+    assert store.get(job.id).status == "queued"
+    store.mark_running(job.id, pid=123, ref="pid:123")
+    assert store.set_progress(job.id, {"step": 10, "eval_reward": 1.0}) is False
+    store.finish(job.id, "succeeded", result={"model_id": "m1"})
+    got = store.get(job.id)
+    assert got.status == "succeeded" and got.result == {"model_id": "m1"} and got.finished_at is not None
+    assert got.attempts == 1 and got.worker_pid is None
+    types = [e.type for e in store.events_after(job.id)]
+    assert types == ["status", "status", "progress", "status"]
+    first = store.events_after(job.id)[1].id
+    assert [e.type for e in store.events_after(job.id, first)] == ["progress", "status"]
+
+
+def test_a_second_engine_sees_the_same_jobs(store: JobStore, tmp_path) -> None:
+    job = _job(store)
+    other = JobStore(make_engine(f"sqlite:///{tmp_path / 'jobs.db'}"))
+    assert other.get(job.id).name == "a"
+
+
+def test_cancel_queued_is_immediate_running_is_cooperative(store: JobStore) -> None:
+    queued, running = _job(store, "q"), _job(store, "r")
+    assert store.request_cancel(queued.id).status == "cancelled"
+    store.mark_running(running.id, pid=1, ref="pid:1")
+    job = store.request_cancel(running.id)
+    assert job.status == "running" and job.cancel_requested
+    assert store.set_progress(running.id, {"step": 1}) is True  # the worker learns it must stop
+    store.finish(running.id, "cancelled")
+    with pytest.raises(JobStateError, match="already cancelled"):
+        store.request_cancel(running.id)
+
+
+def test_requeue_interrupted_resumes(store: JobStore) -> None:
+    job = _job(store)
+    store.mark_running(job.id, pid=1, ref="pid:1")
+    store.finish(job.id, "interrupted", error="server stopped")
+    again = store.requeue(job.id, resume=True)
+    assert again.status == "queued" and again.request["resume"] is True and again.error is None
+    with pytest.raises(JobStateError, match="only interrupted or failed"):
+        store.requeue(job.id, resume=True)
+
+
+def test_queue_position_and_estimate(store: JobStore) -> None:
+    running = _job(store, "running", estimate=100.0)
+    store.mark_running(running.id, pid=1, ref="pid:1")
+    store.set_progress(running.id, {"step": 5, "eta_s": 40.0})
+    a, b = _job(store, "a", 100.0), _job(store, "b", 100.0)
+    # One slot, busy for 40 s more: a starts in 40 s, b after a (140 s).
+    assert store.queue_info(store.get(a.id), max_concurrent=1) == (1, 40.0)
+    assert store.queue_info(store.get(b.id), max_concurrent=1) == (2, 140.0)
+    # Two slots: a starts now, b when the running job ends.
+    assert store.queue_info(store.get(a.id), max_concurrent=2) == (1, 0.0)
+    assert store.queue_info(store.get(b.id), max_concurrent=2) == (2, 40.0)
+    assert store.queue_info(store.get(running.id), max_concurrent=1) == (None, None)
+
+
+def test_unknown_job(store: JobStore) -> None:
+    with pytest.raises(NotFoundError, match="GET /api/training"):
+        store.get("job_nope")
+
+
+def test_timestamps_are_utc(store: JobStore) -> None:
+    job = _job(store)
+    assert abs(store.get(job.id).created_at.replace(tzinfo=None) - utcnow().replace(tzinfo=None)) < timedelta(
+        seconds=5
+    )
