@@ -7,14 +7,23 @@ from datetime import timedelta
 import pytest
 
 from tabrl.errors import NotFoundError
-from tabrl.jobs.db import get_engine, make_engine
+from tabrl.jobs.db import make_engine
 from tabrl.jobs.models import utcnow
 from tabrl.jobs.store import JobStateError, JobStore
 
 
-@pytest.fixture
-def store(tmp_path) -> JobStore:
-    return JobStore(get_engine(f"sqlite:///{tmp_path / 'jobs.db'}"))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path) -> JobStore:
+    if request.param == "sqlite":
+        return JobStore(make_engine(f"sqlite:///{tmp_path / 'jobs.db'}"))
+    url = request.getfixturevalue("postgres_url")
+    engine = make_engine(url)
+    from sqlmodel import SQLModel
+
+    # A clean schema per test: drop and recreate the tables.
+    SQLModel.metadata.drop_all(engine)
+    SQLModel.metadata.create_all(engine)
+    return JobStore(engine)
 
 
 def _job(store: JobStore, name: str = "a", estimate: float = 100.0):
@@ -38,9 +47,9 @@ def test_lifecycle_and_events(store: JobStore) -> None:
     assert [e.type for e in store.events_after(job.id, first)] == ["progress", "status"]
 
 
-def test_a_second_engine_sees_the_same_jobs(store: JobStore, tmp_path) -> None:
+def test_a_second_engine_sees_the_same_jobs(store: JobStore) -> None:
     job = _job(store)
-    other = JobStore(make_engine(f"sqlite:///{tmp_path / 'jobs.db'}"))
+    other = JobStore(make_engine(str(store.engine.url.render_as_string(hide_password=False))))
     assert other.get(job.id).name == "a"
 
 
