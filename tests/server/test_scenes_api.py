@@ -45,3 +45,12 @@ def test_unknown_scene_is_404_json(client: TestClient) -> None:
     assert body["error"] == "not_found" and "CartpoleBalance" in body["message"]
     resp = client.get("/api/playground/anybotics_anymal_c/thumbnail")
     assert resp.status_code == 409 and "MENAGERIE_ROOT" in resp.json()["message"]
+
+
+def test_mjcf_bundle(client: TestClient) -> None:
+    import base64
+
+    body = client.get("/api/playground/Go1JoystickFlatTerrain/mjcf").json()
+    assert body["main"] == "scene.xml" and body["files"]["scene.xml"].startswith("<mujoco")
+    assert "trunk.stl" in body["binary"]
+    assert base64.b64decode(body["files"]["trunk.stl"])[:5] != b""

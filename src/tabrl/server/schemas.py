@@ -61,6 +61,15 @@ class SceneCard(BaseModel):
     bodies: list[dict[str, Any]]
 
 
+class SceneBundleOut(BaseModel):
+    """Everything MuJoCo WebAssembly needs to load a scene into its virtual file system."""
+
+    scene_id: str
+    main: str = Field(description="File name of the model XML.")
+    files: dict[str, str] = Field(description="File name -> text (XML) or base64 (binary assets).")
+    binary: list[str] = Field(description="Names of the base64-encoded files.")
+
+
 # --- Training jobs ---------------------------------------------------------------------
 
 Preset = Literal["quick", "standard", "quality"]

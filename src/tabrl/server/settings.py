@@ -25,6 +25,14 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=lambda: ["http://localhost:5173", "http://127.0.0.1:5173"]
     )
+    #: Training jobs run at once (each in its own worker process).
+    max_concurrent_jobs: int = Field(default=3, ge=1, le=64)
+    #: Where jobs run: "local" (worker processes on this machine).
+    executor: str = "local"
+    #: Requeue jobs interrupted by a server stop, resuming from their checkpoint.
+    resume_interrupted: bool = True
+    #: Run the job scheduler in this process.
+    run_jobs: bool = True
 
 
 def get_settings(**overrides: object) -> Settings:

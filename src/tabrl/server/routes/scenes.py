@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from tabrl.server.schemas import ErrorBody, SceneCard, SceneSummary
+from tabrl.server.schemas import ErrorBody, SceneBundleOut, SceneCard, SceneSummary
 
 router = APIRouter(prefix="/playground", tags=["scenes"])
 _ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}}
@@ -57,3 +57,31 @@ async def get_thumbnail(scene_id: str) -> FileResponse:
 
     path = await run_in_threadpool(thumbnail, scene_id)
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
+
+
+def _bundle(scene_id: str) -> SceneBundleOut:
+    import base64
+
+    from tabrl.scenes.export import scene_bundle
+
+    bundle = scene_bundle(scene_id)
+    files: dict[str, str] = {}
+    binary: list[str] = []
+    for name, data in bundle.files.items():
+        if name.lower().endswith(".xml"):
+            files[name] = data.decode()
+        else:
+            files[name] = base64.b64encode(data).decode()
+            binary.append(name)
+    return SceneBundleOut(scene_id=scene_id, main=bundle.main, files=files, binary=binary)
+
+
+@router.get(
+    "/{scene_id}/mjcf",
+    response_model=SceneBundleOut,
+    responses=_ERRORS,
+    summary="Scene files for MuJoCo WASM",
+)
+async def get_mjcf(scene_id: str) -> SceneBundleOut:
+    """The scene as flat files: `main` XML (includes inlined) plus assets (base64 when binary)."""
+    return await run_in_threadpool(_bundle, scene_id)
