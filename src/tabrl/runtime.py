@@ -16,7 +16,9 @@ from functools import lru_cache
 @lru_cache(maxsize=1)
 def configure_jax() -> None:
     """Apply TabRL's JAX settings (idempotent)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # 3: XLA:CPU logs an "error" for every persistent-cache hit whose tuning flags
+    # (prefer-no-gather) differ from the host's; real failures still raise in Python.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import jax
 
     from tabrl.paths import cache_dir, sub_dir

@@ -17,7 +17,8 @@ from tabrl.errors import TabRLError
 from tabrl.jobs.executors import make_executor
 from tabrl.jobs.scheduler import Scheduler
 from tabrl.jobs.store import JobStore
-from tabrl.server.routes import scenes, training
+from tabrl.server.inference import LivePolicies
+from tabrl.server.routes import authoring, models, scenes, training, videos
 from tabrl.server.schemas import Health
 from tabrl.server.settings import Settings, get_settings
 
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
+    app.state.live = LivePolicies()
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
     )
@@ -93,6 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     api.include_router(scenes.router)
     api.include_router(training.router)
+    api.include_router(models.router)
+    api.include_router(authoring.router)
+    api.include_router(videos.router)
     app.include_router(api)
     if settings.web_dir and (settings.web_dir / "index.html").is_file():
         app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")

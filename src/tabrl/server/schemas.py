@@ -172,3 +172,127 @@ class BatchOut(BaseModel):
 
     batch_id: str
     jobs: list[JobOut]
+
+
+# --- Authoring -------------------------------------------------------------------------
+
+#: Per-request base URLs may only point at this machine (a local model server): anything else
+#: would let an API caller make the server fetch arbitrary URLs. Remote servers are configured
+#: in settings (TABRL_OPENAI_COMPATIBLE_BASE_URL).
+LOCAL_URL = r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$"
+ProviderName = Literal["offline", "anthropic", "openai", "gemini", "deepseek", "openai-compatible"]
+
+
+class GenerateRequest(BaseModel):
+    """Ask for N reward approaches for a task in plain language."""
+
+    model_config = {"extra": "forbid"}
+
+    scene_id: str = Field(min_length=1, max_length=300)
+    prompt: str = Field(min_length=1, max_length=2_000)
+    provider: ProviderName | None = None
+    model: str | None = Field(default=None, max_length=200)
+    base_url: str | None = Field(default=None, max_length=300, pattern=LOCAL_URL)
+    n: int = Field(default=3, ge=1, le=5)
+
+
+class RewardErrorOut(BaseModel):
+    """One problem of a reward program."""
+
+    line: int | None
+    message: str
+
+
+class ApproachOut(BaseModel):
+    """One candidate reward."""
+
+    name: str
+    description: str
+    reward_code: str
+    valid: bool
+    errors: list[RewardErrorOut]
+    level: Literal["fine_tune", "from_scratch"]
+    steps: int
+
+
+class GenerateResponse(BaseModel):
+    """The approaches, and who wrote them how fast."""
+
+    model_config = {"extra": "allow"}
+
+    provider: str
+    model: str
+    latency_s: float
+    approaches: list[ApproachOut]
+
+
+class ProviderOut(BaseModel):
+    """An LLM provider (never its key)."""
+
+    name: str
+    label: str
+    configured: bool
+    default_model: str
+    models: list[str]
+    selected: bool
+
+
+class SelectProviderRequest(BaseModel):
+    """Make a provider the default for requests that name none."""
+
+    model_config = {"extra": "forbid"}
+
+    provider: ProviderName
+    model: str | None = Field(default=None, max_length=200)
+    base_url: str | None = Field(default=None, max_length=300, pattern=LOCAL_URL)
+
+
+class RewardCheckRequest(BaseModel):
+    """Check reward code against a scene."""
+
+    model_config = {"extra": "forbid"}
+
+    scene_id: str = Field(min_length=1, max_length=300)
+    code: str = Field(min_length=1, max_length=50_000)
+
+
+class RewardCheckResponse(BaseModel):
+    """The compiler's verdict."""
+
+    valid: bool
+    terms: list[str]
+    errors: list[RewardErrorOut]
+    duration_s: float
+
+
+# --- Models ----------------------------------------------------------------------------
+
+
+class ModelOut(BaseModel):
+    """A trained policy in the model library."""
+
+    model_config = {"extra": "allow"}
+
+    id: str
+    name: str
+    scene_id: str
+    created_at: str
+    steps: int
+    eval_reward: float | None
+    obs_size: int
+    action_size: int
+    reward_sha256: str
+    video_url: str | None
+    onnx_url: str
+    inference_url: str
+    job_id: str | None
+
+
+class RenderRequest(BaseModel):
+    """Render a video of a model."""
+
+    model_config = {"extra": "forbid"}
+
+    model_id: str = Field(min_length=1, max_length=200)
+    seconds: float = Field(default=10.0, gt=0, le=60)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)

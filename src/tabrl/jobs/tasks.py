@@ -1,0 +1,168 @@
+"""What jobs do: train a policy (then render its video), or render a video on demand.
+
+Each task runs inside a worker process (`tabrl.jobs.worker`) and reports through its
+`JobContext`; nothing here runs in the API process except `plan_training`, which
+validates a request before it is queued.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tabrl.errors import TabRLError, UnavailableError
+from tabrl.jobs.worker import JobContext
+from tabrl.paths import home_dir, sub_dir
+
+DEFAULT_PRESET = "quick"
+VIDEO_SECONDS = 10.0
+
+
+def runs_dir() -> Path:
+    """Training runs (checkpoints, events, config) of jobs: `<TABRL_HOME>/runs/<job_id>`."""
+    return sub_dir(home_dir(), "runs")
+
+
+def policies_dir() -> Path:
+    """The model library: `<TABRL_HOME>/policies/<model_id>` (one policy folder each)."""
+    return sub_dir(home_dir(), "policies")
+
+
+def plan_training(
+    scene_id: str, *, steps: int | None, preset: str | None, reward_code: str | None
+) -> tuple[int, float]:
+    """Check a request cheaply (scene exists and loads here, reward passes the static checks) and
+    resolve its step budget; returns (steps, estimated seconds)."""
+    from tabrl.scenes import get_spec
+    from tabrl.training.config import steps_for
+    from tabrl.training.estimates import estimate
+
+    spec = get_spec(scene_id)
+    if not spec.available:
+        raise UnavailableError(
+            f"scene {scene_id} needs Menagerie robot(s) {', '.join(spec.missing())}, not on this machine"
+        )
+    if reward_code is not None:
+        _static_check(reward_code)
+    total = steps or steps_for(scene_id, preset or DEFAULT_PRESET)
+    from tabrl.runtime import device_kind
+
+    return total, round(estimate(scene_id, device_kind(), total).total_s, 1)
+
+
+def _static_check(code: str) -> None:
+    from tabrl.rewards.result import RewardCompileError
+    from tabrl.rewards.sandbox import parse, validate
+
+    tree, errors = parse(code)
+    if tree is not None and not errors:
+        errors = validate(tree)
+    if errors:
+        raise RewardCompileError(errors)
+
+
+class _JobCancel:
+    """The training engine's cancel token, backed by the job's database flag and SIGTERM."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self._ctx = ctx
+
+    def cancel(self) -> None:
+        self._ctx.stop_event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._ctx.should_stop()
+
+
+def _progress(event: Any) -> dict[str, Any]:
+    data = event.to_dict()
+    data["eval_reward"] = data.pop("eval_reward_mean", None)
+    data.pop("timestamp", None)
+    return data
+
+
+def train_task(ctx: JobContext) -> dict[str, Any]:
+    """Train (or resume) the job's policy, add it to the model library, render its video."""
+    from tabrl.policies import read_manifest
+    from tabrl.training.config import apply_overrides, preset_for
+    from tabrl.training.runner import TrainRequest, run_training
+
+    req = ctx.request
+    scene_id = req["scene_id"]
+    config = preset_for(scene_id)
+    overrides = [f"{k}={v}" for k, v in (req.get("overrides") or {}).items()]
+    overrides += [f"num_timesteps={int(req['steps'])}", f"seed={int(req.get('seed', 0))}"]
+    config = apply_overrides(config, overrides)
+    out_dir = runs_dir() / ctx.job_id
+    resume = bool(req.get("resume")) and (out_dir / "checkpoints").is_dir()
+    base = _base_policy(req)
+    result = run_training(
+        TrainRequest(
+            scene_id=scene_id,
+            out_dir=out_dir,
+            config=None if resume else config,
+            reward_source=req.get("reward_code"),
+            reward_name=req.get("name") or None,
+            base_policy=base,
+            resume=resume,
+            run_id=ctx.job_id,
+        ),
+        on_event=lambda event: ctx.report(_progress(event)),
+        cancel=_JobCancel(ctx),  # type: ignore[arg-type]
+    )
+    manifest = read_manifest(result.policy_dir)
+    model_dir = policies_dir() / manifest.id
+    if not model_dir.exists():
+        shutil.copytree(result.policy_dir, model_dir)
+    summary = {**result.to_dict(), "model_id": manifest.id, "policy_dir": str(model_dir)}
+    ctx.store.update_result(ctx.job_id, **summary)
+    if ctx.interrupted:
+        return summary
+    video_id = _render(ctx, model_dir, seed=int(req.get("seed", 0)))
+    return {**summary, "video_id": video_id}
+
+
+def _base_policy(req: dict[str, Any]) -> Path | None:
+    from tabrl.scenes import base_policy_dir, has_base_policy
+
+    if req.get("base_model_id"):
+        path = policies_dir() / str(req["base_model_id"])
+        if not (path / "manifest.json").is_file():
+            raise TabRLError(f"no model {req['base_model_id']!r} to fine-tune from; see GET /api/models")
+        return path
+    if not req.get("from_scratch", True):
+        if not has_base_policy(req["scene_id"]):
+            raise TabRLError(
+                f"{req['scene_id']} has no base policy to fine-tune; train from scratch or pass base_model_id"
+            )
+        return base_policy_dir(req["scene_id"])
+    return None
+
+
+def _render(ctx: JobContext, model_dir: Path, seed: int, seconds: float = VIDEO_SECONDS) -> str:
+    from tabrl.render.policy_video import render_policy_video
+    from tabrl.render.store import video_path
+
+    video_id = f"{model_dir.name}-s{seed}"
+    ctx.event("rendering", {"seconds": seconds})
+    render_policy_video(model_dir, video_path(video_id), seconds=seconds, seed=seed)
+    ctx.event("video", {"video_id": video_id, "video_url": f"/api/videos/{video_id}"})
+    return video_id
+
+
+def render_task(ctx: JobContext) -> dict[str, Any]:
+    """Render a video of an existing model (`POST /api/training/render`)."""
+    model_dir = policies_dir() / ctx.request["model_id"]
+    video_id = _render(
+        ctx,
+        model_dir,
+        seed=int(ctx.request.get("seed", 0)),
+        seconds=float(ctx.request.get("seconds", VIDEO_SECONDS)),
+    )
+    return {"model_id": ctx.request["model_id"], "video_id": video_id}
+
+
+TASKS: dict[str, Callable[[JobContext], dict[str, Any]]] = {"train": train_task, "render": render_task}

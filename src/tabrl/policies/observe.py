@@ -1,0 +1,70 @@
+"""A policy's observation from a simulator state (qpos, qvel), for live control from elsewhere.
+
+MuJoCo WebAssembly in the browser simulates the scene; it sends its state and the server
+computes the observation with the *same* environment code the policy was trained on, so no
+observation logic is duplicated in JavaScript. Task-specific inputs that are not physical
+state (e.g. a joystick command) keep their values from a reset with a fixed seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tabrl.errors import TabRLError
+
+
+class StateObserver:
+    """`(qpos, qvel, last_action, time) -> observation` for one trained env."""
+
+    def __init__(self, env: Any, obs_key: str, seed: int = 0) -> None:
+        import jax
+        from mujoco import mjx
+
+        self.env = env
+        self.nq, self.nv = int(env.mj_model.nq), int(env.mj_model.nv)
+        self._template = jax.jit(env.reset)(jax.random.PRNGKey(seed))
+        observe = _observation_fn(env)
+        mjx_model = env.mjx_model
+
+        def fn(qpos: Any, qvel: Any, last: Any, t: Any) -> Any:
+            data = self._template.data.replace(qpos=qpos, qvel=qvel, time=t)
+            data = mjx.forward(mjx_model, data)
+            obs = observe(data, self._template.info, last)
+            return obs[obs_key] if isinstance(obs, dict) else obs
+
+        self._fn = jax.jit(fn)
+        self.action_size = int(env.action_size)
+
+    def __call__(self, qpos: Any, qvel: Any, last_action: Any = None, time: float = 0.0) -> np.ndarray:
+        qpos = np.asarray(qpos, dtype=np.float32)
+        qvel = np.asarray(qvel, dtype=np.float32)
+        if qpos.shape != (self.nq,) or qvel.shape != (self.nv,):
+            raise TabRLError(f"state needs qpos of length {self.nq} and qvel of length {self.nv}")
+        last = (
+            np.zeros(self.action_size, np.float32)
+            if last_action is None
+            else np.asarray(last_action, np.float32)
+        )
+        if last.shape != (self.action_size,):
+            raise TabRLError(f"last_action must have length {self.action_size}")
+        if not (np.isfinite(qpos).all() and np.isfinite(qvel).all() and np.isfinite(last).all()):
+            raise TabRLError("state contains NaN or infinite values")
+        return np.asarray(self._fn(qpos, qvel, last, np.float32(time)))
+
+
+def _observation_fn(env: Any) -> Callable[[Any, dict[str, Any], Any], Any]:
+    """The env's own observation function, whatever kind of env it is."""
+    if hasattr(env, "_observation"):  # TabRL's reward-driven env of a Menagerie / MJCF scene
+        return lambda data, _info, last: env._observation(data, last)
+    task = getattr(env, "task", env)  # TabRL's wrapper of a Playground task, or the task itself
+    if hasattr(task, "_get_obs"):
+
+        def playground(data: Any, info: dict[str, Any], last: Any) -> Any:
+            info = {**info, "last_act": last} if "last_act" in info else info
+            return task._get_obs(data, info)
+
+        return playground
+    raise TabRLError(f"{type(env).__name__} has no observation function TabRL can call from a state")

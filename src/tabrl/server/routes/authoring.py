@@ -1,0 +1,91 @@
+"""Reward authoring: `/api/policy/generate` (alias `/api/training/approaches`), `/api/llm/*`,
+`/api/rewards/check`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+
+from tabrl.server.schemas import (
+    ErrorBody,
+    GenerateRequest,
+    GenerateResponse,
+    ProviderOut,
+    RewardCheckRequest,
+    RewardCheckResponse,
+    SelectProviderRequest,
+)
+
+router = APIRouter(tags=["authoring"])
+_ERRORS = {
+    400: {"model": ErrorBody},
+    404: {"model": ErrorBody},
+    409: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+    429: {"model": ErrorBody},
+    502: {"model": ErrorBody},
+    504: {"model": ErrorBody},
+}
+
+
+def _generate(body: GenerateRequest) -> GenerateResponse:
+    from tabrl.authoring import generate_approaches
+
+    result = generate_approaches(
+        body.scene_id, body.prompt, provider=body.provider, model=body.model, base_url=body.base_url, n=body.n
+    )
+    return GenerateResponse(**result.to_dict())
+
+
+@router.post(
+    "/policy/generate", response_model=GenerateResponse, responses=_ERRORS, summary="Reward approaches"
+)
+async def generate(body: GenerateRequest) -> GenerateResponse:
+    """N distinct, compiled reward approaches for a task in plain language (offline by default)."""
+    return await run_in_threadpool(_generate, body)
+
+
+@router.post(
+    "/training/approaches",
+    response_model=GenerateResponse,
+    responses=_ERRORS,
+    summary="Alias of /policy/generate",
+)
+async def approaches(body: GenerateRequest) -> GenerateResponse:
+    """The same as POST /api/policy/generate."""
+    return await run_in_threadpool(_generate, body)
+
+
+@router.get("/llm/providers", response_model=list[ProviderOut], summary="LLM providers")
+async def providers() -> list[ProviderOut]:
+    """Every provider, whether it is configured, its default model; never keys."""
+    from tabrl.authoring import list_providers
+
+    return [ProviderOut(**p) for p in list_providers()]
+
+
+@router.post(
+    "/llm/select", response_model=list[ProviderOut], responses=_ERRORS, summary="Choose the default LLM"
+)
+async def select(body: SelectProviderRequest) -> list[ProviderOut]:
+    """Make a configured provider (and model) the default for requests that name none."""
+    from tabrl.authoring import list_providers, select_default
+
+    select_default(body.provider, body.model, body.base_url)
+    return [ProviderOut(**p) for p in list_providers()]
+
+
+def _check(body: RewardCheckRequest) -> RewardCheckResponse:
+    from tabrl.rewards import check_reward
+    from tabrl.scenes import get_spec
+
+    get_spec(body.scene_id)  # unknown scene: 404, not a reward error
+    return RewardCheckResponse(**check_reward(body.code, body.scene_id).to_dict())
+
+
+@router.post(
+    "/rewards/check", response_model=RewardCheckResponse, responses=_ERRORS, summary="Check reward code"
+)
+async def check(body: RewardCheckRequest) -> RewardCheckResponse:
+    """Compile reward code against a scene: valid or not, its terms, errors with line numbers."""
+    return await run_in_threadpool(_check, body)

@@ -1,0 +1,189 @@
+"""`/api/models`: the model library, ONNX export, videos on demand, WebSocket inference."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+
+from tabrl.errors import NotFoundError, TabRLError
+from tabrl.jobs.scheduler import Scheduler
+from tabrl.jobs.store import JobStore
+from tabrl.render.store import video_path
+from tabrl.server.deps import get_app_settings, get_scheduler, get_store
+from tabrl.server.inference import LivePolicies
+from tabrl.server.routes.training import job_out
+from tabrl.server.schemas import ErrorBody, JobOut, ModelOut, RenderRequest
+from tabrl.server.settings import Settings
+
+router = APIRouter(tags=["models"])
+_ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+
+
+def _model_dir(model_id: str) -> Path:
+    from tabrl.jobs.tasks import policies_dir
+
+    path = policies_dir() / model_id
+    if "/" in model_id or model_id.startswith(".") or not (path / "manifest.json").is_file():
+        raise NotFoundError(f"no model {model_id!r}; list models with GET /api/models")
+    return path
+
+
+def _model_out(path: Path, jobs: dict[str, str]) -> ModelOut:
+    from tabrl.policies import read_manifest
+
+    m = read_manifest(path)
+    video = f"{m.id}-s0"
+    return ModelOut(
+        id=m.id,
+        name=m.reward.name,
+        scene_id=m.scene_id,
+        created_at=m.created_at,
+        steps=m.steps,
+        eval_reward=m.eval_reward,
+        obs_size=m.observation_size,
+        action_size=m.action_size,
+        reward_sha256=m.reward.sha256,
+        video_url=f"/api/videos/{video}" if video_path(video).is_file() else None,
+        onnx_url=f"/api/models/{m.id}/export/onnx",
+        inference_url=f"/api/models/{m.id}/inference",
+        job_id=jobs.get(m.id),
+        metrics=m.metrics,
+        reward_source=m.reward.source,
+        base_policy=m.base_policy,
+    )
+
+
+def _job_index(store: JobStore) -> dict[str, str]:
+    return {
+        j.result["model_id"]: j.id
+        for j in store.list(kind="train", limit=10_000)
+        if j.result and j.result.get("model_id")
+    }
+
+
+def _list(store: JobStore) -> list[ModelOut]:
+    from tabrl.jobs.tasks import policies_dir
+
+    jobs = _job_index(store)
+    dirs = [p for p in policies_dir().iterdir() if (p / "manifest.json").is_file()]
+    models = [_model_out(p, jobs) for p in dirs]
+    return sorted(models, key=lambda m: m.created_at, reverse=True)
+
+
+@router.get("/models", response_model=list[ModelOut], summary="Trained policies")
+async def list_models(store: JobStore = Depends(get_store)) -> list[ModelOut]:
+    """Every policy in the model library, newest first."""
+    return await run_in_threadpool(_list, store)
+
+
+@router.get("/models/{model_id}", response_model=ModelOut, responses=_ERRORS, summary="One policy")
+async def get_model(model_id: str, store: JobStore = Depends(get_store)) -> ModelOut:
+    """A policy's manifest: scene, sizes, reward, metric history, links."""
+    return _model_out(_model_dir(model_id), _job_index(store))
+
+
+def _onnx(model_id: str) -> Path:
+    from tabrl.policies import export_onnx
+
+    path = _model_dir(model_id)
+    out = path / "policy.onnx"
+    if not out.is_file() or out.stat().st_mtime < (path / "params.msgpack").stat().st_mtime:
+        export_onnx(path, out)
+    return out
+
+
+@router.get(
+    "/models/{model_id}/export/onnx",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}, **_ERRORS},
+    summary="Download the policy as ONNX",
+)
+async def export(model_id: str) -> FileResponse:
+    """Normaliser + MLP + deterministic action, for onnxruntime (web) and robots."""
+    path = await run_in_threadpool(_onnx, model_id)
+    return FileResponse(path, media_type="application/octet-stream", filename=f"{model_id}.onnx")
+
+
+@router.post(
+    "/training/render", response_model=JobOut, status_code=201, responses=_ERRORS, summary="Render a video"
+)
+async def render(
+    body: RenderRequest,
+    store: JobStore = Depends(get_store),
+    scheduler: Scheduler | None = Depends(get_scheduler),
+    settings: Settings = Depends(get_app_settings),
+) -> JobOut:
+    """Queue a video of a model (10 s by default, fixed seed); the job's `video_url` says where."""
+    from tabrl.policies import read_manifest
+
+    manifest = read_manifest(_model_dir(body.model_id))
+    request = {"model_id": body.model_id, "seconds": body.seconds, "seed": body.seed}
+    job = store.create(
+        kind="render", scene_id=manifest.scene_id, request=request, name=f"video of {body.model_id}"
+    )
+    if scheduler:
+        scheduler.wake()
+    return job_out(job, store, settings.max_concurrent_jobs)
+
+
+@router.websocket("/models/{model_id}/inference")
+async def inference(websocket: WebSocket, model_id: str) -> None:
+    """Binary float32 LE observation -> action; or JSON {"observation": [...]} / {"state": {...}}."""
+    live: LivePolicies = websocket.app.state.live
+    await websocket.accept()
+    try:
+        policy = await run_in_threadpool(live.get, _model_dir(model_id))
+    except TabRLError as exc:
+        await websocket.send_json({"error": str(exc)})
+        await websocket.close(code=4404)
+        return
+    await websocket.send_json(
+        {"ready": True, "model_id": model_id, "obs_size": policy.obs_size, "action_size": policy.action_size}
+    )
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if (data := message.get("bytes")) is not None:
+                reply = policy.act_bytes(data)
+                if isinstance(reply, bytes):
+                    await websocket.send_bytes(reply)
+                else:
+                    await websocket.send_json(reply)
+            elif (text := message.get("text")) is not None:
+                await websocket.send_json(await _json_reply(policy, text))
+    except WebSocketDisconnect:
+        return
+
+
+async def _json_reply(policy, text: str) -> dict:
+    try:
+        msg = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return {"error": f"not JSON ({exc.msg}); send a binary float32 frame or {{'observation': [...]}}"}
+    if not isinstance(msg, dict):
+        return {
+            "error": "send a JSON object: {'observation': [...]} or {'state': {'qpos': [...], 'qvel': [...]}}"
+        }
+    if "observation" in msg:
+        obs = np.asarray(msg["observation"], dtype=np.float32) if _is_numbers(msg["observation"]) else None
+        if obs is None:
+            return {"error": "observation must be a list of numbers"}
+        return policy.act_json(obs)
+    if "state" in msg and isinstance(msg["state"], dict):
+        return await run_in_threadpool(policy.act_state, msg["state"])
+    return {
+        "error": "unknown message; send {'observation': [...]} or {'state': {'qpos': [...], 'qvel': [...]}}"
+    }
+
+
+def _is_numbers(value: object) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value
+    )
