@@ -46,8 +46,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    store = JobStore()
-    app.state.store = store
+    store: JobStore = app.state.store
     scheduler = None
     if settings.run_jobs:
         scheduler = Scheduler(
@@ -79,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.live = LivePolicies()
+    app.state.store = JobStore()
+    app.state.scheduler = None
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
     )
