@@ -29,6 +29,9 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
     web_dir: Path | None = typer.Option(None, "--web-dir", help="Built web UI folder (default: web/dist)."),
+    build_web: bool = typer.Option(
+        True, "--build-web/--no-build-web", help="Build web/dist when it is missing."
+    ),
 ) -> None:
     """Start the TabRL server: REST + WebSocket API under /api, docs at /docs, the web UI at /."""
     import uvicorn
@@ -36,7 +39,7 @@ def serve(
     from tabrl.server import create_app
     from tabrl.server.settings import get_settings
 
-    settings = get_settings(host=host, port=port, web_dir=web_dir or _default_web_dir())
+    settings = get_settings(host=host, port=port, web_dir=web_dir or _default_web_dir(build_web))
     app = create_app(settings)
     ui = "web UI at /" if settings.web_dir else "no web UI built (API only)"
     console.print(f"TabRL on [bold]http://{host}:{port}[/]  (API docs: http://{host}:{port}/docs; {ui})")

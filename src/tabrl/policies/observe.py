@@ -37,6 +37,11 @@ class StateObserver:
 
         self._fn = jax.jit(fn)
         self.action_size = int(env.action_size)
+        self._ctrl = jax.jit(_ctrl_fn(env))
+
+    def ctrl(self, action: Any) -> np.ndarray:
+        """The actuator controls the env applies for `action` (what a simulator elsewhere should set)."""
+        return np.asarray(self._ctrl(np.asarray(action, np.float32)))
 
     def __call__(self, qpos: Any, qvel: Any, last_action: Any = None, time: float = 0.0) -> np.ndarray:
         qpos = np.asarray(qpos, dtype=np.float32)
@@ -68,3 +73,16 @@ def _observation_fn(env: Any) -> Callable[[Any, dict[str, Any], Any], Any]:
 
         return playground
     raise TabRLError(f"{type(env).__name__} has no observation function TabRL can call from a state")
+
+
+def _ctrl_fn(env: Any) -> Callable[[Any], Any]:
+    """action -> data.ctrl, as the env's step does it."""
+    if hasattr(env, "action_to_ctrl"):  # TabRL's reward-driven env
+        return env.action_to_ctrl
+    task = getattr(env, "task", env)
+    pose = getattr(task, "_default_pose", None)
+    scale = getattr(getattr(task, "_config", None), "action_scale", None)
+    if pose is not None and scale is not None:
+        # Playground's position-controlled robots: targets around the default pose.
+        return lambda action: pose + action * scale
+    return lambda action: action

@@ -64,7 +64,7 @@ class LivePolicy:
         out = self._checked(obs.astype(np.float32))
         if isinstance(out, str):
             return {"error": out}
-        return {"action": out.tolist(), "observation": obs.tolist()}
+        return {"action": out.tolist(), "ctrl": observer.ctrl(out).tolist(), "observation": obs.tolist()}
 
     def _get_observer(self) -> Any:
         with self._lock:

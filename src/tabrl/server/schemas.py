@@ -296,3 +296,22 @@ class RenderRequest(BaseModel):
     model_id: str = Field(min_length=1, max_length=200)
     seconds: float = Field(default=10.0, gt=0, le=60)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+
+class PresetOut(BaseModel):
+    """A step budget with its honest time estimate on this server's device."""
+
+    name: Preset
+    steps: int
+    estimate_s: float
+    label: str
+    basis: str = Field(description="'measured' on a similar machine, or 'estimate'.")
+
+
+class PresetsOut(BaseModel):
+    """Step budgets for a scene on this server's device."""
+
+    scene_id: str
+    device: str
+    presets: list[PresetOut]
+    fine_tune_available: bool

@@ -15,7 +15,15 @@ from tabrl.jobs.models import TERMINAL, Job
 from tabrl.jobs.scheduler import Scheduler
 from tabrl.jobs.store import JobStore, new_id
 from tabrl.server.deps import get_app_settings, get_scheduler, get_store
-from tabrl.server.schemas import BatchOut, ErrorBody, JobOut, TrainBatchRequest, TrainStartRequest
+from tabrl.server.schemas import (
+    BatchOut,
+    ErrorBody,
+    JobOut,
+    PresetOut,
+    PresetsOut,
+    TrainBatchRequest,
+    TrainStartRequest,
+)
 from tabrl.server.settings import Settings
 
 router = APIRouter(prefix="/training", tags=["training"])
@@ -68,6 +76,42 @@ def _plan(
 
 def _request(body: TrainStartRequest | TrainBatchRequest, **extra: Any) -> dict[str, Any]:
     return {"scene_id": body.scene_id, "seed": body.seed, "overrides": dict(body.overrides), **extra}
+
+
+def _presets(scene_id: str) -> PresetsOut:
+    from tabrl.runtime import device_kind
+    from tabrl.scenes import get_spec, has_base_policy, load_scene
+    from tabrl.training.config import STEPS_PRESETS, steps_for
+    from tabrl.training.estimates import estimate, format_duration
+
+    spec = get_spec(scene_id)
+    device = device_kind()
+    loaded = load_scene(spec) if spec.available else None
+    presets = []
+    for name in STEPS_PRESETS:
+        steps = steps_for(scene_id, name, device)
+        est = estimate(
+            scene_id,
+            device,
+            steps,
+            mj_model=loaded.mj_model if loaded else None,
+            n_substeps=loaded.n_substeps if loaded else 1,
+        )
+        label = f"{name}: {steps:,} steps, about {format_duration(est.total_s)} on this {device.upper()}"
+        presets.append(
+            PresetOut(name=name, steps=steps, estimate_s=round(est.total_s, 1), label=label, basis=est.basis)
+        )
+    return PresetsOut(
+        scene_id=scene_id, device=device, presets=presets, fine_tune_available=has_base_policy(scene_id)
+    )
+
+
+@router.get(
+    "/presets", response_model=PresetsOut, responses=_ERRORS, summary="Step budgets with time estimates"
+)
+async def presets(scene_id: str = Query(min_length=1, max_length=300)) -> PresetsOut:
+    """quick / standard / quality for a scene, with time estimates for this server's device."""
+    return await run_in_threadpool(_presets, scene_id)
 
 
 @router.post("/start", response_model=JobOut, status_code=201, responses=_ERRORS, summary="Train one policy")

@@ -1,0 +1,92 @@
+"""The web UI's own tests, run from pytest so the README's single `uv run pytest` covers them.
+
+- Component tests (Vitest, jsdom; real MuJoCo WebAssembly in Node for the simulator module).
+- End-to-end in real headless Chromium (Debian's /usr/bin/chromium + playwright-core) against the real
+  server: the fast tier stops after the approaches (and drives the scene live view); the heavy tier walks
+  the whole flow with training, videos and the policy-driven live view.
+
+They need `web/node_modules` (`npm ci` in web/) and, for the browser, /usr/bin/chromium; `.ci/web.sh`
+installs both. Without them the tests skip, unless TABRL_REQUIRE_WEB=1 (CI) turns that into a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+WEB = REPO / "web"
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+SUMMARY = REPO / "test-results" / "web-e2e" / "summary.json"
+
+
+def _need(condition: bool, why: str) -> None:
+    if condition:
+        return
+    if os.environ.get("TABRL_REQUIRE_WEB") == "1":
+        pytest.fail(f"{why} (TABRL_REQUIRE_WEB=1: run .ci/web.sh first)")
+    pytest.skip(why)
+
+
+def _node_ready() -> None:
+    _need(shutil.which("node") is not None, "node is not installed")
+    _need(
+        (WEB / "node_modules" / ".bin" / "vitest").exists(), "web/node_modules missing: run `npm ci` in web/"
+    )
+
+
+def _built() -> None:
+    """Builds web/dist when it is missing (the build regenerates the API client from the schema)."""
+    if not (WEB / "dist" / "index.html").is_file():
+        subprocess.run(["npm", "run", "build"], cwd=WEB, check=True, timeout=600)
+
+
+def _run_e2e(until: str, timeout_s: int) -> dict:
+    _node_ready()
+    _need(CHROMIUM.exists(), f"{CHROMIUM} missing: apt-get install -y chromium")
+    _built()
+    env = {**os.environ, "TABRL_E2E_UNTIL": until, "CHROMIUM": str(CHROMIUM)}
+    proc = subprocess.run(
+        ["node", "e2e/run.mjs"], cwd=WEB, env=env, capture_output=True, text=True, timeout=timeout_s
+    )
+    summary = json.loads(SUMMARY.read_text()) if SUMMARY.is_file() else {}
+    assert proc.returncode == 0 and summary.get("ok"), (
+        f"browser end-to-end failed: {summary.get('error') or proc.stderr[-3000:]}\n"
+        f"server log tail: {summary.get('server_log_tail')}\nscreenshots: {REPO / 'test-results' / 'web-e2e'}"
+    )
+    return summary
+
+
+def test_component_tests_pass() -> None:
+    _node_ready()
+    proc = subprocess.run(
+        ["npx", "vitest", "run", "--reporter=dot"], cwd=WEB, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
+def test_browser_gallery_composer_and_scene_live_view() -> None:
+    summary = _run_e2e("approaches", timeout_s=600)
+    assert "gallery" in summary["steps"] and "composer" in summary["steps"]
+    assert not summary.get("phone_overflow_px"), f"page wider than a phone: {summary['phone_overflow_px']} px"
+    if summary.get("stopped_at"):
+        pytest.skip(
+            f"flow stopped before {summary['stopped_at']}: server endpoints pending: {summary['pending']}"
+        )
+
+
+@pytest.mark.heavy
+def test_browser_whole_flow_with_training() -> None:
+    """CartpoleBalance, offline composer, 2000 steps per approach: videos play in sync, the robot moves live."""
+    summary = _run_e2e("all", timeout_s=1500)
+    if summary.get("stopped_at"):
+        pytest.skip(
+            f"flow stopped before {summary['stopped_at']}: server endpoints pending: {summary['pending']}"
+        )
+    assert any(s.startswith("videos play") for s in summary["steps"])
+    assert summary["live"]["moved"] > 1e-3 and summary["live"]["conn"] == "open"

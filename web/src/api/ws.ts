@@ -1,0 +1,153 @@
+/**
+ * Typed WebSocket helpers (WebSockets are not in OpenAPI): training events and policy inference.
+ * Message shapes follow the API contract; the job object inside them is the generated `Job` type.
+ */
+import type { Job, JobProgress } from "./client";
+import { wsUrl } from "./client";
+
+export type TrainingEvent =
+  | { type: "snapshot"; job: Job }
+  | ({ type: "progress" } & Partial<JobProgress>)
+  | { type: "status"; status: Job["status"]; error?: string | null; model_id?: string | null }
+  | { type: "video"; video_url: string; video_id?: string }
+  | { type: string; [key: string]: unknown };
+
+const TERMINAL = new Set(["succeeded", "failed", "cancelled", "interrupted"]);
+export const isTerminal = (status: string | undefined): boolean => !!status && TERMINAL.has(status);
+
+/** Applies one training event to a job (pure: returns a new job). */
+export function applyEvent(job: Job, ev: TrainingEvent): Job {
+  switch (ev.type) {
+    case "snapshot":
+      return (ev as { job: Job }).job;
+    case "progress": {
+      const { type: _t, ...fields } = ev as { type: string } & Partial<JobProgress>;
+      const progress = { ...(job.progress ?? emptyProgress()), ...fields } as JobProgress;
+      const history = [...(job.history ?? [])];
+      if (progress.eval_reward != null && history.at(-1)?.step !== progress.step)
+        history.push({
+          step: progress.step,
+          eval_reward: progress.eval_reward,
+          eval_reward_std: progress.eval_reward_std ?? null,
+          elapsed_s: progress.elapsed_s,
+        });
+      return { ...job, status: job.status === "queued" ? "running" : job.status, progress, history };
+    }
+    case "status": {
+      const e = ev as { status: Job["status"]; error?: string | null; model_id?: string | null };
+      return {
+        ...job,
+        status: e.status,
+        error: e.error ?? job.error,
+        model_id: e.model_id ?? job.model_id,
+      };
+    }
+    case "video": {
+      const e = ev as { video_url: string; video_id?: string };
+      return { ...job, video_url: e.video_url, video_id: e.video_id ?? job.video_id };
+    }
+    default:
+      return job;
+  }
+}
+
+function emptyProgress(): JobProgress {
+  return {
+    step: 0,
+    eval_reward: null,
+    eval_reward_std: null,
+    reward_terms: {},
+    episode_length: null,
+    env_steps_per_s: null,
+    elapsed_s: 0,
+    eta_s: null,
+  };
+}
+
+/** Follows a job's event stream. Returns a function that closes it. */
+export function followJob(
+  jobId: string,
+  handlers: { onEvent: (ev: TrainingEvent) => void; onClose: (clean: boolean) => void },
+): () => void {
+  const ws = new WebSocket(wsUrl(`/api/training/${encodeURIComponent(jobId)}/events`));
+  let closedByUs = false;
+  let sawEvent = false;
+  ws.onmessage = (msg) => {
+    if (typeof msg.data !== "string") return;
+    try {
+      sawEvent = true;
+      handlers.onEvent(JSON.parse(msg.data) as TrainingEvent);
+    } catch {
+      /* a malformed frame is skipped; the next snapshot/status corrects the state */
+    }
+  };
+  ws.onclose = () => {
+    if (!closedByUs) handlers.onClose(sawEvent);
+  };
+  return () => {
+    closedByUs = true;
+    ws.close();
+  };
+}
+
+export type InferenceReply = { action?: number[]; ctrl?: number[]; observation?: number[]; error?: string };
+
+/** A policy inference session over WebSocket (request/response, one request in flight at a time). */
+export class InferenceSocket {
+  private ws: WebSocket;
+  private pending: ((r: InferenceReply) => void) | null = null;
+  state: "connecting" | "open" | "closed" | "error" = "connecting";
+  lastError = "";
+
+  constructor(modelId: string, onState: (s: InferenceSocket["state"], detail?: string) => void) {
+    this.ws = new WebSocket(wsUrl(`/api/models/${encodeURIComponent(modelId)}/inference`));
+    this.ws.onopen = () => {
+      this.state = "open";
+      onState("open");
+    };
+    this.ws.onerror = () => {
+      this.state = "error";
+      this.lastError = "inference connection failed";
+      onState("error", this.lastError);
+    };
+    this.ws.onclose = (e) => {
+      if (this.state !== "error") this.state = "closed";
+      onState(this.state, e.reason || undefined);
+      this.pending?.({ error: "connection closed" });
+      this.pending = null;
+    };
+    this.ws.onmessage = (msg) => {
+      const resolve = this.pending;
+      this.pending = null;
+      if (!resolve || typeof msg.data !== "string") return;
+      try {
+        resolve(JSON.parse(msg.data) as InferenceReply);
+      } catch {
+        resolve({ error: "unreadable reply from the server" });
+      }
+    };
+  }
+
+  get busy(): boolean {
+    return this.pending !== null;
+  }
+
+  /** Sends the simulator state; the server computes the observation and the policy's action. */
+  fromState(qpos: ArrayLike<number>, qvel: ArrayLike<number>, time: number): Promise<InferenceReply> {
+    return this.request({ state: { qpos: Array.from(qpos), qvel: Array.from(qvel), time } });
+  }
+
+  private request(body: unknown): Promise<InferenceReply> {
+    if (this.state !== "open") return Promise.resolve({ error: `not connected (${this.state})` });
+    if (this.pending) return Promise.resolve({ error: "busy" });
+    return new Promise((resolve) => {
+      this.pending = resolve;
+      this.ws.send(JSON.stringify(body));
+    });
+  }
+
+  close(): void {
+    this.state = "closed";
+    this.ws.close();
+  }
+}

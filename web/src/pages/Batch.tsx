@@ -1,0 +1,155 @@
+/**
+ * Training + results for one batch. State always comes from the server (GET /api/training?batch_id=…),
+ * so a reload picks up where it was; each job then follows its WebSocket event stream, with polling as
+ * the fallback when a socket drops.
+ */
+import { useCallback, useEffect, useRef, useState } from "react";
+import { absUrl, api, unwrap, type Job } from "../api/client";
+import { applyEvent, followJob, isTerminal } from "../api/ws";
+import { Busy, ErrorBanner } from "../components/Feedback";
+import { JobPanel } from "../components/JobPanel";
+import { VideoGrid } from "../components/VideoGrid";
+import { formatDuration, formatNumber, formatSteps } from "../lib/format";
+import { href } from "../lib/router";
+import { useAsync } from "../lib/useAsync";
+
+const POLL_MS = 2500;
+
+export function Batch({ batchId }: { batchId: string }) {
+  const initial = useAsync(
+    async () => unwrap(await api.GET("/api/training", { params: { query: { batch_id: batchId } } }), "Loading the training batch"),
+    [batchId],
+  );
+  const [jobs, setJobs] = useState<Job[]>([]);
+  const [live, setLive] = useState<Record<string, boolean>>({});
+  const sockets = useRef<Map<string, () => void>>(new Map());
+
+  useEffect(() => {
+    if (initial.data) setJobs(initial.data);
+  }, [initial.data]);
+
+  const update = useCallback((j: Job) => setJobs((all) => all.map((x) => (x.id === j.id ? j : x))), []);
+
+  // One event stream per unfinished job.
+  const ids = jobs.filter((j) => !isTerminal(j.status)).map((j) => j.id).join(",");
+  useEffect(() => {
+    const want = new Set(ids ? ids.split(",") : []);
+    for (const [id, close] of sockets.current)
+      if (!want.has(id)) {
+        close();
+        sockets.current.delete(id);
+      }
+    for (const id of want) {
+      if (sockets.current.has(id)) continue;
+      const close = followJob(id, {
+        onEvent: (ev) => {
+          setLive((l) => (l[id] ? l : { ...l, [id]: true }));
+          setJobs((all) => all.map((x) => (x.id === id ? applyEvent(x, ev) : x)));
+        },
+        onClose: () => {
+          sockets.current.delete(id);
+          setLive((l) => ({ ...l, [id]: false }));
+        },
+      });
+      sockets.current.set(id, close);
+    }
+  }, [ids]);
+  useEffect(
+    () => () => {
+      for (const close of sockets.current.values()) close();
+      sockets.current.clear();
+    },
+    [],
+  );
+
+  // Polling: the source of truth for jobs whose socket is down, and for final fields (model, video).
+  const needPoll = jobs.some((j) => !isTerminal(j.status) && !live[j.id]) || jobs.some((j) => j.status === "succeeded" && !j.video_url);
+  useEffect(() => {
+    if (!needPoll) return;
+    const t = setInterval(async () => {
+      try {
+        const fresh = unwrap(await api.GET("/api/training", { params: { query: { batch_id: batchId } } }), "Refreshing");
+        setJobs((all) => fresh.map((f) => (live[f.id] && !isTerminal(f.status) ? (all.find((a) => a.id === f.id) ?? f) : f)));
+      } catch {
+        /* a missed poll is retried on the next tick */
+      }
+    }, POLL_MS);
+    return () => clearInterval(t);
+  }, [needPoll, batchId, live]);
+
+  const done = jobs.length > 0 && jobs.every((j) => isTerminal(j.status));
+  const withVideo = jobs.filter((j) => j.video_url);
+  const sceneId = jobs[0]?.scene_id;
+  const best = jobs.reduce<Job | null>(
+    (a, j) => ((j.progress?.eval_reward ?? -Infinity) > (a?.progress?.eval_reward ?? -Infinity) ? j : a),
+    null,
+  );
+
+  return (
+    <section aria-labelledby="batch-title">
+      {sceneId && (
+        <a href={href.compose(sceneId)} className="back">
+          ← Back to the composer
+        </a>
+      )}
+      <h1 id="batch-title">{done ? "Results" : "Training"}</h1>
+      <Busy label="Loading the batch…" active={initial.loading} />
+      <ErrorBanner error={initial.error} onRetry={initial.reload} />
+      {!initial.loading && !initial.error && jobs.length === 0 && <p className="muted">This batch has no jobs.</p>}
+      {!done && jobs.length > 0 && (
+        <p className="muted">
+          {jobs.length} approach{jobs.length === 1 ? "" : "es"} training on the same machine. You can leave this page; come back
+          any time — the server keeps going.
+        </p>
+      )}
+
+      {withVideo.length > 0 && (
+        <section aria-labelledby="videos-title" className="results">
+          <h2 id="videos-title">Side by side</h2>
+          <VideoGrid
+            items={withVideo.map((j) => ({
+              key: j.id,
+              title: j.name,
+              src: absUrl(j.video_url as string),
+              downloadName: `${j.name.replace(/[^\w-]+/g, "_")}.mp4`,
+              meta: (
+                <dl className="stats compact">
+                  <div>
+                    <dt>eval reward</dt>
+                    <dd>
+                      {formatNumber(j.progress?.eval_reward)} {best?.id === j.id && jobs.length > 1 && <span className="badge good">best</span>}
+                    </dd>
+                  </div>
+                  <div>
+                    <dt>steps</dt>
+                    <dd>{formatSteps(j.progress?.step ?? j.total_steps)}</dd>
+                  </div>
+                  <div>
+                    <dt>time</dt>
+                    <dd>{formatDuration(j.progress?.elapsed_s)}</dd>
+                  </div>
+                  {j.model_id && (
+                    <div>
+                      <dd>
+                        <a href={href.live(j.model_id)}>live view →</a>
+                      </dd>
+                    </div>
+                  )}
+                </dl>
+              ),
+            }))}
+          />
+        </section>
+      )}
+      {done && jobs.some((j) => j.status === "succeeded" && !j.video_url) && (
+        <Busy label="Rendering videos…" hint=" a few seconds per approach" />
+      )}
+
+      <div className="jobs">
+        {jobs.map((j) => (
+          <JobPanel key={j.id} job={j} onUpdate={update} live={!!live[j.id]} />
+        ))}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,86 @@
+/**
+ * Test doubles for the network edge only: a fetch that answers like the TabRL API (contract shapes) and a
+ * WebSocket the test can push events into. Components, client, routing and state logic all run for real.
+ */
+import { vi } from "vitest";
+
+export type Call = { method: string; path: string; query: URLSearchParams; body: unknown };
+type Reply = { status: number; json: unknown } | unknown;
+export type Routes = Record<string, (call: Call) => Reply | Promise<Reply>>;
+
+export function fakeApi(routes: Routes): { calls: Call[] } {
+  const calls: Call[] = [];
+  vi.stubGlobal(
+    "fetch",
+    vi.fn(async (input: Request | string, init?: RequestInit) => {
+      const req = typeof input === "string" ? new Request(input, init) : input;
+      const url = new URL(req.url);
+      const text = req.method === "GET" ? "" : await req.text();
+      const call: Call = { method: req.method, path: url.pathname, query: url.searchParams, body: text ? JSON.parse(text) : undefined };
+      calls.push(call);
+      const handler = routes[`${req.method} ${url.pathname}`];
+      if (!handler)
+        return new Response(JSON.stringify({ detail: "Not Found" }), { status: 404, headers: { "content-type": "application/json" } });
+      const out = await handler(call);
+      const isReply = !!out && typeof out === "object" && "status" in out && "json" in out;
+      const status = isReply ? (out as { status: number }).status : 200;
+      const json = isReply ? (out as { json: unknown }).json : out;
+      return new Response(JSON.stringify(json), { status, headers: { "content-type": "application/json" } });
+    }),
+  );
+  return { calls };
+}
+
+/** A WebSocket double: records instances; tests call `emit` to deliver server frames. */
+export class FakeSocket {
+  static instances: FakeSocket[] = [];
+  onopen: (() => void) | null = null;
+  onmessage: ((m: { data: unknown }) => void) | null = null;
+  onclose: ((e: { reason: string }) => void) | null = null;
+  onerror: (() => void) | null = null;
+  sent: string[] = [];
+  closed = false;
+  constructor(readonly url: string) {
+    FakeSocket.instances.push(this);
+  }
+  send(data: string) {
+    this.sent.push(data);
+  }
+  close() {
+    this.closed = true;
+  }
+  emit(obj: unknown) {
+    this.onmessage?.({ data: JSON.stringify(obj) });
+  }
+  serverClose() {
+    this.onclose?.({ reason: "" });
+  }
+}
+
+export function installFakeSockets(): typeof FakeSocket {
+  FakeSocket.instances = [];
+  vi.stubGlobal("WebSocket", FakeSocket);
+  return FakeSocket;
+}
+
+export const SCENES = [
+  {
+    id: "CartpoleBalance", name: "Cartpole Balance", category: "classic_control", source: "playground",
+    nq: 2, nv: 2, nu: 1, dof: 2, obs_size: 5, action_size: 1, has_base_policy: false,
+    thumbnail_url: "/api/playground/CartpoleBalance/thumbnail",
+  },
+  {
+    id: "Go1JoystickFlatTerrain", name: "Go1 Joystick Flat Terrain", category: "locomotion", source: "playground",
+    nq: 19, nv: 18, nu: 12, dof: 18, obs_size: 48, action_size: 12, has_base_policy: true,
+    thumbnail_url: "/api/playground/Go1JoystickFlatTerrain/thumbnail",
+  },
+];
+
+export function job(overrides: Record<string, unknown> = {}) {
+  return {
+    id: "job1", batch_id: "b1", name: "upright", scene_id: "CartpoleBalance", status: "running",
+    created_at: "2025-01-01T00:00:00Z", started_at: "2025-01-01T00:00:01Z", finished_at: null,
+    queue_position: null, estimated_start_s: null, total_steps: 10000, progress: null, history: [],
+    model_id: null, video_id: null, video_url: null, error: null, reward_code: "", ...overrides,
+  };
+}
