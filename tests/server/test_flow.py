@@ -115,7 +115,8 @@ def test_generate_batch_events_models_videos_inference(home) -> None:
 
 
 def test_cancel_keeps_a_policy_and_restart_resumes(home) -> None:
-    long = {"scene_id": "CartpoleBalance", "steps": 2_000_000, "overrides": {**SMALL, "num_evals": 40}}
+    # Long enough never to finish during the test (~10-20 k steps/s on a CPU).
+    long = {"scene_id": "CartpoleBalance", "steps": 200_000_000, "overrides": {**SMALL, "num_evals": 2000}}
     with _client() as client:
         a = client.post("/api/training/start", json=long).json()
         b = client.post("/api/training/start", json=long).json()

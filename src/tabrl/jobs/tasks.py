@@ -92,6 +92,11 @@ def train_task(ctx: JobContext) -> dict[str, Any]:
 
     req = ctx.request
     scene_id = req["scene_id"]
+    done = ctx.store.get(ctx.job_id).result or {}
+    if done.get("training_complete") and (policies_dir() / str(done.get("model_id"))).is_dir():
+        # Interrupted after training (e.g. while rendering): only the video is left to make.
+        video_id = _render(ctx, policies_dir() / done["model_id"], seed=int(req.get("seed", 0)))
+        return {**done, "video_id": video_id}
     config = preset_for(scene_id)
     overrides = [f"{k}={v}" for k, v in (req.get("overrides") or {}).items()]
     overrides += [f"num_timesteps={int(req['steps'])}", f"seed={int(req.get('seed', 0))}"]
@@ -115,9 +120,19 @@ def train_task(ctx: JobContext) -> dict[str, Any]:
     )
     manifest = read_manifest(result.policy_dir)
     model_dir = policies_dir() / manifest.id
-    if not model_dir.exists():
-        shutil.copytree(result.policy_dir, model_dir)
-    summary = {**result.to_dict(), "model_id": manifest.id, "policy_dir": str(model_dir)}
+    # A resumed job replaces the policy its earlier attempt left in the library.
+    staging = model_dir.with_name(f".{model_dir.name}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(result.policy_dir, staging)
+    shutil.rmtree(model_dir, ignore_errors=True)
+    staging.rename(model_dir)
+    complete = result.status == "finished" or result.steps >= int(req["steps"])
+    summary = {
+        **result.to_dict(),
+        "model_id": manifest.id,
+        "policy_dir": str(model_dir),
+        "training_complete": complete,
+    }
     ctx.store.update_result(ctx.job_id, **summary)
     if ctx.interrupted:
         return summary

@@ -83,18 +83,21 @@ class LivePolicies:
 
     def __init__(self, capacity: int = MAX_LOADED) -> None:
         self.capacity = capacity
-        self._cache: OrderedDict[Path, LivePolicy] = OrderedDict()
+        self._cache: OrderedDict[tuple[Path, float], LivePolicy] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, directory: Path) -> LivePolicy:
         """The cached policy of `directory` (loading and compiling it on first use)."""
+        # Keyed by the parameters' mtime too: a resumed job replaces a model's parameters.
+        params = directory / "params.msgpack"
+        key = (directory, params.stat().st_mtime if params.exists() else 0.0)
         with self._lock:
-            if directory in self._cache:
-                self._cache.move_to_end(directory)
-                return self._cache[directory]
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
         policy = LivePolicy(directory)
         with self._lock:
-            self._cache[directory] = policy
+            self._cache[key] = policy
             while len(self._cache) > self.capacity:
                 self._cache.popitem(last=False)
         return policy
