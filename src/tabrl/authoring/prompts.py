@@ -1,0 +1,160 @@
+"""Prompts for LLM reward authoring: system prompt, task prompt, repair prompt.
+
+The system prompt holds what does not change between tasks on a scene: the reward
+contract and semantic API reference (`tabrl.rewards.API_REFERENCE`), the robot card in
+compact form, and worked examples (reference rewards, preferring the same scene, then
+the same kind of robot). The user prompt holds the person's words and the number of
+approaches; the repair prompt quotes the compiler's errors.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tabrl.scenes import RobotCard
+
+APPROACH_FIELDS = '{"name", "description", "level", "steps", "reward_code"}'
+
+_RULES = """\
+You write reward functions for reinforcement learning in MuJoCo MJX (JAX). A person
+describes a behaviour in plain language; you answer with several genuinely different
+reward *approaches* for the robot below, each a complete reward module.
+
+Rules for reward_code (it is compiled by a strict sandbox; anything else is rejected):
+- Define `compute_reward(s, action)` returning a dict of named scalar terms, optionally a
+  `WEIGHTS` dict (term -> scale, default 1.0) and `is_terminated(s)`.
+- No imports. `jnp`, `tolerance`, `gaussian`, `exponential` and `pi` are already defined.
+- Only use names that exist on this robot (bodies, joints, actuators, sensors, feet below).
+- Keep every term finite and roughly in [-1, 1] before weighting; rewards, not costs,
+  should dominate.
+- Use `s.phase(freq_hz)` for rhythmic behaviours (dances, gaits), `s.default_pose` for
+  poses relative to the robot's reference posture.
+
+Answer with ONE JSON object and nothing else:
+{"approaches": [{"name": "...", "description": "...", "level": "fine_tune" | "from_scratch",
+  "steps": <integer PPO environment steps>, "reward_code": "<the Python module as a JSON string>"}]}
+- name: 2-5 words. description: 1-3 sentences saying what the reward encourages and why.
+- level: "fine_tune" to adapt the scene's existing base policy (only when one exists and the
+  behaviour is close to walking), otherwise "from_scratch".
+- steps: a sensible training length (e.g. 5_000_000 for a cart-pole, 30_000_000-100_000_000
+  for a legged robot from scratch), written as a plain integer.
+- Approaches must differ in idea (what is rewarded), not only in weights.
+"""
+
+
+def card_summary(card: RobotCard) -> dict[str, Any]:
+    """The parts of a robot card a reward author needs, compact enough for a prompt."""
+    act_joints = {a.target for a in card.actuators if a.target_type in ("joint", "joint_in_parent")}
+    return {
+        "scene": card.id,
+        "name": card.name,
+        "category": card.category,
+        "description": card.description,
+        "floating_base": card.floating_base,
+        "base (s.base)": card.root_body,
+        "total_mass_kg": round(card.total_mass, 2),
+        "ctrl_dt_s": card.ctrl_dt,
+        "action_size": card.action_size,
+        "has_base_policy": card.has_base_policy,
+        "bodies": [b.name for b in card.bodies[1:]],
+        "joints": [
+            {
+                "name": j.name,
+                "type": j.type,
+                "range": list(j.range) if j.range else None,
+                "actuated": j.name in act_joints,
+            }
+            for j in card.joints
+        ],
+        "actuators (order of action, s.joint_angles(), s.default_pose)": [
+            {
+                "name": a.name,
+                "type": a.type,
+                "target": a.target,
+                "ctrl_range": list(a.ctrl_range) if a.ctrl_range else None,
+            }
+            for a in card.actuators
+        ],
+        "feet (s.feet_contact() order)": list(card.feet),
+        "sensors": [{"name": s.name, "type": s.type, "dim": s.dim} for s in card.sensors],
+        "sites": [s.name for s in card.sites],
+    }
+
+
+def _examples(card: RobotCard, limit: int = 3) -> list[Any]:
+    """Reference rewards: same scene first, then same category, then any (stable order)."""
+    try:
+        from tabrl.rewards.reference import list_reference
+    except ImportError:
+        return []
+    refs = list_reference()
+    same_robot = card.id.split("Joystick")[0].split("Getup")[0]
+
+    def rank(r: Any) -> tuple[int, str]:
+        if r.scene_id == card.id:
+            return (0, r.name)
+        if r.scene_id.startswith(same_robot[:3]):
+            return (1, r.name)
+        return (2, r.name)
+
+    return sorted(refs, key=rank)[:limit]
+
+
+def api_reference() -> str:
+    """The reward API reference page (contract + semantic state), from the rewards package."""
+    try:
+        from tabrl.rewards import API_REFERENCE
+    except ImportError:  # pragma: no cover - the rewards package ships with TabRL
+        return ""
+    return API_REFERENCE
+
+
+def system_prompt(card: RobotCard) -> str:
+    """Everything constant for a scene: rules, API reference, robot card, worked examples."""
+    parts = [
+        _RULES,
+        "## Reward API reference\n",
+        api_reference().strip(),
+        "\n## The robot\n",
+        "```json\n" + json.dumps(card_summary(card), indent=1) + "\n```",
+    ]
+    examples = _examples(card)
+    if examples:
+        parts.append("\n## Worked examples (each compiles on its own scene)\n")
+        for ex in examples:
+            parts.append(
+                f"### {ex.name} (scene {ex.scene_id}): {ex.description}\n```python\n{ex.code.strip()}\n```"
+            )
+    return "\n".join(parts).strip() + "\n"
+
+
+def user_prompt(task: str, n: int) -> str:
+    """The person's task, asking for `n` distinct approaches."""
+    return (
+        f"Task from the person: {json.dumps(task.strip())}\n\n"
+        f"Write {n} distinct reward approaches for this robot, as the JSON object described above "
+        f'(exactly {n} items in "approaches").'
+    )
+
+
+def repair_prompt(failures: list[tuple[int, str, list[str]]]) -> str:
+    """Ask to fix the approaches the compiler rejected: (index, name, error lines) each."""
+    blocks = []
+    for index, name, errors in failures:
+        lines = "\n".join(f"  - {e}" for e in errors[:12])
+        blocks.append(f"Approach {index} ({name!r}) was rejected:\n{lines}")
+    return (
+        "The reward compiler rejected some approaches. Fix them and answer with ONE JSON object "
+        '{"approaches": [...]} holding ONLY the fixed approaches, each with an extra integer field '
+        '"index" (the approach number below) and all of ' + APPROACH_FIELDS + ".\n\n" + "\n\n".join(blocks)
+    )
+
+
+def format_repair_prompt() -> str:
+    """Ask again when the previous answer was not usable JSON."""
+    return (
+        "Your answer could not be read as the JSON object asked for. Answer again with ONE JSON object "
+        '{"approaches": [...]} and nothing else; put each reward module in "reward_code" as a JSON string '
+        "(newlines written as \\n)."
+    )

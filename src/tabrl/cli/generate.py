@@ -1,0 +1,88 @@
+"""`tabrl generate --scene ID "PROMPT"`: reward approaches from plain language."""
+
+from __future__ import annotations
+
+import typer
+from rich.panel import Panel
+from rich.syntax import Syntax
+
+from tabrl.cli._common import console, print_json
+
+PROVIDER_HELP = "offline | anthropic | openai | gemini | deepseek | openai-compatible (default: offline unless configured)"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `generate` command to the root app."""
+    app.command("generate")(generate_cmd)
+
+
+def generate_cmd(
+    prompt: str = typer.Argument(
+        None, help='The behaviour in plain language, e.g. "walk like you\'re on the moon".'
+    ),
+    scene: str = typer.Option(None, "--scene", help="Scene id (see `tabrl scenes list`)."),
+    provider: str | None = typer.Option(None, "--provider", help=PROVIDER_HELP),
+    model: str | None = typer.Option(None, "--model", help="Model name (default: the provider's default)."),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="Server URL, e.g. http://127.0.0.1:11434/v1."
+    ),
+    n: int = typer.Option(3, "--n", min=1, max=6, help="How many distinct approaches."),
+    repair_rounds: int = typer.Option(2, "--repair-rounds", min=0, max=5, help="Compiler-feedback rounds."),
+    timeout: float | None = typer.Option(None, "--timeout", help="Seconds to wait for the model per call."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    list_providers: bool = typer.Option(False, "--list-providers", help="List providers (no keys) and exit."),
+) -> None:
+    """Write N candidate reward functions for a task, each checked by the reward compiler."""
+    from tabrl.authoring import generate_approaches
+    from tabrl.authoring import list_providers as providers
+
+    if list_providers:
+        rows = providers()
+        if as_json:
+            print_json(rows)
+        else:
+            for p in rows:
+                mark = "[green]configured[/]" if p["configured"] else "[dim]not configured[/]"
+                sel = " [bold](default)[/]" if p["selected"] else ""
+                console.print(f"{p['name']:18} {mark}  default model {p['default_model']}{sel}")
+        return
+    if not scene or not prompt:
+        from tabrl.cli._common import fail
+
+        raise fail('usage: tabrl generate --scene SCENE_ID "PROMPT" (see `tabrl scenes list`)', code=2)
+    with console.status("writing reward approaches...") if not as_json else _null():
+        result = generate_approaches(
+            scene,
+            prompt,
+            provider=provider,
+            model=model,
+            base_url=base_url,
+            n=n,
+            repair_rounds=repair_rounds,
+            timeout_s=timeout,
+        )
+    if as_json:
+        print_json(result.to_dict())
+        return
+    console.print(
+        f"[bold]{len(result.approaches)} approaches[/] for {result.scene} from {result.provider} "
+        f"({result.model}) in {result.latency_s:.2f}s"
+    )
+    for i, a in enumerate(result.approaches, 1):
+        status = "[green]valid[/]" if a.valid else "[red]invalid[/]"
+        body = [a.description, f"level {a.level}, {a.steps:,} steps, terms: {', '.join(a.terms) or '-'}"]
+        if a.errors:
+            body += [
+                f"[red]line {e['line']}: {e['message']}[/]" if e.get("line") else f"[red]{e['message']}[/]"
+                for e in a.errors
+            ]
+        console.print(Panel("\n".join(body), title=f"{i}. {a.name} ({status})", title_align="left"))
+        console.print(Syntax(a.reward_code, "python", line_numbers=True))
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None

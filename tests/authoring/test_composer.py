@@ -1,0 +1,177 @@
+"""The offline composer: semantic matching, determinism, valid and distinct approaches everywhere."""
+
+from __future__ import annotations
+
+import pytest
+
+from tabrl.authoring import generate_approaches
+from tabrl.authoring.composer import MOTIFS, compose, rank_motifs
+from tabrl.authoring.profile import build_profile
+from tabrl.scenes import list_specs, robot_card
+
+EXAMPLES = {
+    "Keep shaking your hips aloha dude!": "hula",
+    "Do the robot dance from the 80s": "robot",
+    "Pretend you're a happy puppy": "puppy",
+    "Walk like you're on the moon": "moon",
+    "Breakdance with style": "breakdance",
+    "March like a soldier": "march",
+    "walk forward": "walk",
+    "spin in place": "spin",
+    "stand on your hind legs": "rear",
+}
+# Wordings that appear in no motif phrase: the match has to be semantic.
+PARAPHRASES = {
+    "hop like a kangaroo": "jump",
+    "do a little twirl": "spin",
+    "sneak up like a cat": "crouch",
+    "sprint!": "run",
+    "chill and do not move": "still",
+    "pull off a backflip": "flip",
+    "wave hello": "wave",
+}
+HEAVY_PREFIXES = ("Go1", "G1", "unitree_")
+
+
+def _check(code: str, scene: str):
+    from tabrl.rewards import check_reward
+
+    return check_reward(code, scene, env_check=False)
+
+
+@pytest.mark.parametrize("prompt,motif", [*EXAMPLES.items(), *PARAPHRASES.items()])
+def test_prompt_matches_the_right_motif(prompt: str, motif: str) -> None:
+    ranked = rank_motifs(prompt)
+    assert ranked[0][0].key == motif, [(m.key, round(s, 3)) for m, s in ranked[:3]]
+
+
+def test_motif_phrases_never_quote_the_example_prompts() -> None:
+    phrases = {p.lower() for m in MOTIFS for p in m.phrases}
+    for prompt in [*EXAMPLES, *PARAPHRASES]:
+        assert prompt.lower().strip("!") not in phrases
+
+
+def _expect_distinct_valid(scene: str, prompt: str) -> list:
+    card = robot_card(scene)
+    out = compose(prompt, build_profile(card), 3)
+    assert len(out) == 3, (scene, prompt)
+    assert len({c.reward_code for c in out}) == 3
+    assert len({c.name for c in out}) == 3
+    for c in out:
+        assert c.level in ("fine_tune", "from_scratch") and c.steps >= 1_000_000 and c.description
+        result = _check(c.reward_code, scene)
+        assert result.valid, (scene, prompt, c.name, result.errors, c.reward_code)
+        assert set(result.terms) == set(c.terms)
+    return out
+
+
+@pytest.mark.parametrize("scene", ["CartpoleBalance", "CheetahRun"])
+def test_examples_on_dm_control(scene: str) -> None:
+    for prompt, motif in EXAMPLES.items():
+        out = _expect_distinct_valid(scene, prompt)
+        if scene == "CheetahRun" or motif not in ("rear", "puppy"):
+            assert out[0].motif == motif, (scene, prompt, [c.name for c in out])
+
+
+@pytest.mark.heavy
+def test_examples_on_go1() -> None:
+    for prompt, motif in EXAMPLES.items():
+        out = _expect_distinct_valid("Go1JoystickFlatTerrain", prompt)
+        assert out[0].motif == motif
+    rear = compose("stand on your hind legs", build_profile(robot_card("Go1JoystickFlatTerrain")))[0]
+    assert {"nose_up", "front_feet_up", "rear_feet_down"} <= set(rear.terms)
+    assert 's.foot_contact("FR")' in rear.reward_code
+
+
+def _scene_params() -> list:
+    prompts = list(EXAMPLES)
+    params = []
+    for i, spec in enumerate(list_specs()):
+        marks = [pytest.mark.heavy] if spec.id.startswith(HEAVY_PREFIXES) else []
+        params.append(pytest.param(spec.id, prompts[i % len(prompts)], id=spec.id, marks=marks))
+    return params
+
+
+@pytest.mark.parametrize("scene,prompt", _scene_params())
+def test_every_scene_gets_three_valid_distinct_approaches(scene: str, prompt: str) -> None:
+    _expect_distinct_valid(scene, prompt)
+
+
+def test_deterministic() -> None:
+    profile = build_profile(robot_card("HopperHop"))
+    first = [(c.name, c.reward_code, c.steps) for c in compose("Breakdance with style", profile)]
+    again = [(c.name, c.reward_code, c.steps) for c in compose("Breakdance with style", profile)]
+    assert first == again
+
+
+def test_robot_parameters_change_the_code() -> None:
+    walker = compose("walk forward", build_profile(robot_card("WalkerWalk")))[0]
+    humanoid = compose("walk forward", build_profile(robot_card("HumanoidWalk")))[0]
+    # Floating humanoid walks in its own heading frame and at a height-scaled speed; the planar walker does not.
+    assert "local=True" in humanoid.reward_code and "local=True" not in walker.reward_code
+    assert walker.reward_code != humanoid.reward_code
+
+
+def test_generate_offline_result_shape() -> None:
+    res = generate_approaches("CartpoleBalance", "Walk like you're on the moon")
+    assert res.provider == "offline" and res.model == "minilm-composer"
+    assert [a.valid for a in res.approaches] == [True, True, True]
+    d = res.to_dict()
+    assert [a["name"] for a in d["approaches"]] == [m["name"] for m in d["prompt"]["matched"]]
+    assert all(a["errors"] == [] for a in d["approaches"])
+
+
+def test_opposite_motifs_are_not_offered_together() -> None:
+    profile = build_profile(robot_card("CheetahRun"))
+    assert "handstand" not in [c.motif for c in compose("stand on your hind legs", profile)]
+    assert "backward" not in [c.motif for c in compose("walk forward", profile)]
+    assert "walk" not in [c.motif for c in compose("go backwards", profile)]
+
+
+HOPPER_BOT = """
+<mujoco model="hopper_bot">
+  <option timestep="0.004"/>
+  <worldbody>
+    <geom name="floor" type="plane" size="5 5 0.1"/>
+    <body name="chassis" pos="0 0 0.3">
+      <freejoint name="root"/>
+      <geom type="box" size="0.15 0.1 0.05" mass="2"/>
+      <body name="left_leg" pos="0 0.12 -0.05">
+        <joint name="left_hip" type="hinge" axis="0 1 0" range="-1 1"/>
+        <geom name="left_foot" type="capsule" fromto="0 0 0 0 0 -0.2" size="0.02"/>
+      </body>
+      <body name="right_leg" pos="0 -0.12 -0.05">
+        <joint name="right_hip" type="hinge" axis="0 1 0" range="-1 1"/>
+        <geom name="right_foot" type="capsule" fromto="0 0 0 0 0 -0.2" size="0.02"/>
+      </body>
+    </body>
+  </worldbody>
+  <actuator>
+    <position name="left" joint="left_hip" kp="20" ctrlrange="-1 1"/>
+    <position name="right" joint="right_hip" kp="20" ctrlrange="-1 1"/>
+  </actuator>
+</mujoco>
+"""
+
+
+def test_a_persons_own_mjcf_scene() -> None:
+    from tabrl.scenes import register_mjcf
+
+    spec = register_mjcf("authoring_hopper_bot", xml=HOPPER_BOT, category="locomotion")
+    profile = build_profile(robot_card(spec.id))
+    assert profile.floating and profile.stand_height == pytest.approx(0.3, abs=0.01)
+    assert set(profile.left_feet) == {"left_foot"} and set(profile.right_feet) == {"right_foot"}
+    for prompt in ("March like a soldier", "Keep shaking your hips aloha dude!"):
+        _expect_distinct_valid(spec.id, prompt)
+
+
+def test_fine_tune_level_when_a_base_policy_exists() -> None:
+    import dataclasses
+
+    profile = dataclasses.replace(build_profile(robot_card("CartpoleBalance")), has_base_policy=True)
+    walk, *_ = compose("walk forward", profile)
+    assert walk.level == "fine_tune" and "task" in walk.terms
+    scratch = compose("walk forward", build_profile(robot_card("CartpoleBalance")))[0]
+    assert scratch.level == "from_scratch" and walk.steps < scratch.steps
+    result = _check(walk.reward_code, "CartpoleBalance")
+    assert result.valid, result.errors
