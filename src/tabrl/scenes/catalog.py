@@ -93,17 +93,36 @@ def _humanize(camel: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", camel)
 
 
-@lru_cache(maxsize=1)
-def _playground_specs() -> tuple[SceneSpec, ...]:
+def _playground_groups() -> list[tuple[list[str], str]]:
+    """Playground's task names per group, cached on disk per Playground version.
+
+    Importing `mujoco_playground` takes seconds; listing scenes (and every CLI command that
+    looks up a scene id) should not pay that when nothing is loaded.
+    """
+    from importlib import metadata
+
+    from tabrl.paths import cache_dir
+
+    path = sub_dir(cache_dir(), "registry") / f"playground-{metadata.version('playground')}.json"
+    if path.is_file():
+        return [(names, group) for names, group in json.loads(path.read_text())]
     from mujoco_playground import registry
 
-    specs: list[SceneSpec] = []
-    groups: list[tuple[tuple[str, ...], str]] = [
-        (registry.dm_control_suite.ALL_ENVS, "dm_control"),
-        (registry.locomotion.ALL_ENVS, "locomotion"),
-        (registry.manipulation.ALL_ENVS, "manipulation"),
+    groups = [
+        (list(registry.dm_control_suite.ALL_ENVS), "dm_control"),
+        (list(registry.locomotion.ALL_ENVS), "locomotion"),
+        (list(registry.manipulation.ALL_ENVS), "manipulation"),
     ]
-    for names, group in groups:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(groups))
+    tmp.replace(path)
+    return groups
+
+
+@lru_cache(maxsize=1)
+def _playground_specs() -> tuple[SceneSpec, ...]:
+    specs: list[SceneSpec] = []
+    for names, group in _playground_groups():
         for env_name in names:
             if group == "dm_control":
                 prefix = next((p for p in _DM_CONTROL_CATEGORY if env_name.startswith(p)), "")
