@@ -55,7 +55,9 @@ def wait_port(port: int, timeout_s: float = 120) -> None:
     raise RuntimeError(f"nothing listens on port {port} after {timeout_s}s")
 
 
-async def client(url: str, obs_size: int, frames: int, lat: list[float]) -> None:
+async def client(
+    url: str, obs_size: int, frames: int, lat: list[float], spans: list[tuple[float, float]]
+) -> None:
     import websockets
 
     rng = np.random.default_rng(0)
@@ -64,19 +66,22 @@ async def client(url: str, obs_size: int, frames: int, lat: list[float]) -> None
         for _ in range(50):  # warm-up
             await ws.send(rng.standard_normal(obs_size).astype("<f4").tobytes())
             await ws.recv()
+        start = time.perf_counter()
         for _ in range(frames):
             payload = rng.standard_normal(obs_size).astype("<f4").tobytes()
             t0 = time.perf_counter()
             await ws.send(payload)
             await ws.recv()
             lat.append(time.perf_counter() - t0)
+        spans.append((start, time.perf_counter()))
 
 
 async def measure(url: str, obs_size: int, clients: int, frames: int) -> dict[str, float]:
     lat: list[float] = []
-    t0 = time.perf_counter()
-    await asyncio.gather(*(client(url, obs_size, frames, lat) for _ in range(clients)))
-    wall = time.perf_counter() - t0
+    spans: list[tuple[float, float]] = []
+    await asyncio.gather(*(client(url, obs_size, frames, lat, spans) for _ in range(clients)))
+    # Throughput over the measured loops only (connecting and warm-up excluded).
+    wall = max(end for _, end in spans) - min(start for start, _ in spans)
     ms = np.asarray(lat) * 1000
     return {
         "clients": clients,
@@ -122,14 +127,9 @@ def main() -> int:
         shutil.copytree(policy, home / "policies" / model_id)
         env = {**os.environ, "TABRL_HOME": str(home)}
         port, echo_port = free_port(), free_port()
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "tabrl.cli", "serve", "--port", str(port)],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
+        log = open(home / "serve.log", "wb")  # noqa: SIM115 - lives as long as the server
+        serve = [sys.executable, "-m", "tabrl.cli", "serve", "--port", str(port), "--no-build-web"]
+        procs.append(subprocess.Popen(serve, env=env, stdout=log, stderr=subprocess.STDOUT))
         (home / "echo_app.py").write_text(ECHO_APP)
         procs.append(
             subprocess.Popen(
@@ -148,7 +148,11 @@ def main() -> int:
                 stderr=subprocess.DEVNULL,
             )
         )
-        wait_port(port)
+        try:
+            wait_port(port)
+        except RuntimeError:
+            print((home / "serve.log").read_text()[-3000:], file=sys.stderr)
+            raise
         wait_port(echo_port)
         url = f"ws://127.0.0.1:{port}/api/models/{model_id}/inference"
         echo = f"ws://127.0.0.1:{echo_port}/echo"

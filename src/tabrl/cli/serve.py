@@ -14,15 +14,39 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
 
 
-def _default_web_dir() -> Path | None:
-    # A source checkout builds the UI into web/dist; an installed package may ship it.
-    for candidate in (
-        Path(__file__).resolve().parents[3] / "web" / "dist",
-        Path(__file__).resolve().parents[1] / "web",
-    ):
-        if (candidate / "index.html").is_file():
-            return candidate
+WEB_SRC = Path(__file__).resolve().parents[3] / "web"
+
+
+def _default_web_dir(build: bool) -> Path | None:
+    """web/dist of a source checkout, built first when missing (the bundle is never committed)."""
+    dist = WEB_SRC / "dist"
+    if (dist / "index.html").is_file():
+        return dist
+    if build and (WEB_SRC / "package.json").is_file():
+        return _build_web(dist)
     return None
+
+
+def _build_web(dist: Path) -> Path | None:
+    import shutil
+    import subprocess
+
+    npm = shutil.which("npm")
+    if npm is None:
+        console.print("[yellow]npm not found: serving the API only (install Node.js >= 20 for the web UI)[/]")
+        return None
+    steps = [[npm, "ci", "--no-audit", "--no-fund"]] if not (WEB_SRC / "node_modules").is_dir() else []
+    steps.append([npm, "run", "build"])
+    with console.status("building the web UI (first start only, about a minute)..."):
+        for cmd in steps:
+            done = subprocess.run(cmd, cwd=WEB_SRC, capture_output=True, text=True)
+            if done.returncode != 0:
+                tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+                console.print(
+                    f"[yellow]web UI build failed ({' '.join(cmd[1:])}): {' | '.join(tail)}; API only[/]"
+                )
+                return None
+    return dist if (dist / "index.html").is_file() else None
 
 
 def serve(
