@@ -1,0 +1,238 @@
+"""`tabrl train` and `tabrl export-onnx`: train a policy, export it for browsers and robots."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from tabrl.cli._common import console, err_console, print_json
+
+
+def register(app: typer.Typer) -> None:
+    """Add `train` and `export-onnx` to the root app."""
+    app.command("train")(train_cmd)
+    app.command("export-onnx")(export_onnx_cmd)
+
+
+def _parse_steps(value: str | None) -> int | str | None:
+    from tabrl.training.config import STEPS_PRESETS, ConfigError, _to_int
+
+    if value is None or value in STEPS_PRESETS:
+        return value
+    try:
+        steps = _to_int(value)
+    except ValueError:
+        raise ConfigError(
+            f"--steps must be a number of environment steps (e.g. 500000 or 5e5) or one of "
+            f"{', '.join(STEPS_PRESETS)}, got {value!r}"
+        ) from None
+    if steps < 1:
+        raise ConfigError(f"--steps must be >= 1, got {steps}")
+    return steps
+
+
+def train_cmd(
+    scene: str = typer.Option(..., "--scene", help="Scene id (see `tabrl scenes list`)."),
+    out: Path = typer.Option(
+        ..., "--out", help="Run folder: config, checkpoints, events and the final policy/."
+    ),
+    reward: Path | None = typer.Option(
+        None, "--reward", help="Reward module (.py); default: the scene's own reward."
+    ),
+    base: Path | None = typer.Option(
+        None, "--base", help="Policy folder to fine-tune from (params + normaliser)."
+    ),
+    steps: str | None = typer.Option(
+        None, "--steps", help="Environment steps (e.g. 2e6) or a preset: quick | standard | quality."
+    ),
+    config: Path | None = typer.Option(None, "--config", help="YAML file of training settings."),
+    overrides: list[str] = typer.Option(
+        [], "--set", help="Override a setting: --set learning_rate=3e-4 (repeatable)."
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the run in --out from its latest checkpoint."
+    ),
+    tensorboard: bool = typer.Option(
+        False, "--tensorboard", help="Also write TensorBoard logs to OUT/tensorboard."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print progress as JSON lines; the last line is the result."
+    ),
+) -> None:
+    """Train a policy with Brax PPO (CPU or GPU), with live progress, checkpoints and Ctrl-C to stop early."""
+    from tabrl.training.runner import configure_xla_for_cpu
+
+    # Must happen before anything starts JAX's backend.
+    configure_xla_for_cpu()
+    from tabrl.errors import TabRLError
+    from tabrl.training import CancelToken, TrainRequest, resolve_config, run_training
+    from tabrl.training.runner import CONFIG_FILE
+
+    reward_source = None
+    if reward is not None:
+        try:
+            reward_source = reward.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise TabRLError(f"cannot read reward file {reward}: {exc.strerror}") from None
+    if resume and config is None and not overrides and steps is None and (out / CONFIG_FILE).is_file():
+        cfg = None  # the run's own saved config
+    else:
+        yaml_path = (
+            config
+            if config is not None
+            else (out / CONFIG_FILE if resume and (out / CONFIG_FILE).is_file() else None)
+        )
+        cfg = resolve_config(scene, yaml_path=yaml_path, overrides=overrides, steps=_parse_steps(steps))
+    request = TrainRequest(
+        scene_id=scene,
+        out_dir=out,
+        config=cfg,
+        reward_source=reward_source,
+        reward_name=reward.stem if reward is not None else None,
+        base_policy=base,
+        resume=resume,
+        tensorboard=tensorboard,
+    )
+    cancel = CancelToken()
+    printer = _JsonPrinter() if as_json else _RichPrinter()
+    try:
+        with printer:
+            result = _run_interruptible(run_training, request, printer, cancel)
+    except KeyboardInterrupt:
+        raise
+    if as_json:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "policy_dir": str(result.policy_dir),
+                    "eval_reward": result.eval_reward,
+                    "steps": result.steps,
+                    "wall_s": round(result.wall_s, 2),
+                    "status": result.status,
+                }
+            )
+            + "\n"
+        )
+        sys.stdout.flush()
+        return
+    reward_text = f"{result.eval_reward:.1f}" if result.eval_reward is not None else "n/a"
+    console.print(
+        f"[bold green]{result.status}[/]: eval reward {reward_text} after {result.steps:,} steps "
+        f"in {result.wall_s:.0f} s -> {result.policy_dir}"
+    )
+
+
+def _run_interruptible(run, request, printer, cancel):  # type: ignore[no-untyped-def]
+    """Run; the first Ctrl-C asks for a cooperative stop (keeping the last checkpoint), the second aborts."""
+    import signal
+
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_sigint(_signum, _frame):  # type: ignore[no-untyped-def]
+        if cancel.cancelled:
+            signal.signal(signal.SIGINT, previous)
+            raise KeyboardInterrupt
+        cancel.cancel()
+        err_console.print("stopping at the next evaluation (Ctrl-C again to abort without saving)")
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        return run(request, printer, cancel)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _JsonPrinter:
+    """Every event as one JSON line on stdout."""
+
+    def __enter__(self) -> _JsonPrinter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def __call__(self, event) -> None:  # type: ignore[no-untyped-def]
+        sys.stdout.write(event.to_json() + "\n")
+        sys.stdout.flush()
+
+
+class _RichPrinter:
+    """A progress bar with reward, throughput and ETA; one line per evaluation."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self._task = None
+
+    def __enter__(self) -> _RichPrinter:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def __call__(self, event) -> None:  # type: ignore[no-untyped-def]
+        from tabrl.training.estimates import format_duration
+
+        if self._task is None:
+            self._task = self._progress.add_task(
+                event.scene_id, total=event.total_steps, completed=event.step, status=""
+            )
+        eta = f"ETA {format_duration(event.eta_s)}" if event.eta_s else ""
+        if event.kind in ("started", "compiling", "failed"):
+            self._progress.console.print(f"[dim]{event.message}[/]")
+            self._progress.update(self._task, status=f"[yellow]{event.kind}[/] {eta}")
+            return
+        if event.kind == "eval":
+            sps = f"{event.env_steps_per_s:,.0f} steps/s" if event.env_steps_per_s else ""
+            terms = " ".join(f"{k}={v:.1f}" for k, v in list(event.reward_terms.items())[:6])
+            self._progress.console.print(
+                f"step {event.step:>11,}  reward {event.eval_reward_mean:8.1f} ± {event.eval_reward_std:6.1f}  "
+                f"len {event.episode_length:6.0f}  {sps}  [dim]{terms}[/]"
+            )
+            status = f"reward {event.eval_reward_mean:.1f} {sps} {eta}"
+        else:
+            status = event.message
+        self._progress.update(self._task, completed=event.step, status=status)
+
+
+def export_onnx_cmd(
+    policy_dir: Path = typer.Argument(..., help="Policy folder (the run's policy/ or a checkpoint)."),
+    out: Path = typer.Option(..., "--out", help="Where to write the .onnx file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Export a policy (normaliser + MLP + deterministic action) to ONNX for browsers and robots."""
+    from tabrl.policies import export_onnx, read_manifest
+
+    path = export_onnx(policy_dir, out)
+    manifest = read_manifest(policy_dir)
+    info = {
+        "onnx": str(path),
+        "bytes": path.stat().st_size,
+        "observation_size": manifest.observation_size,
+        "action_size": manifest.action_size,
+        "input": "observation",
+        "output": "action",
+    }
+    if as_json:
+        print_json(info)
+        return
+    console.print(
+        f"wrote {path} ({info['bytes']:,} bytes): input 'observation' [batch, {manifest.observation_size}] -> "
+        f"output 'action' [batch, {manifest.action_size}]"
+    )
+
+
+__all__ = ["register"]

@@ -1,0 +1,495 @@
+"""Training configuration: one frozen dataclass, per-scene presets, YAML and `key=value` overrides.
+
+Resolution order (later wins): the scene's preset for the device JAX computes on -> a YAML
+file -> `--set key=value` overrides -> `--steps`. The resolved config is saved with every run
+(`config.yaml` in the run folder, and in the policy's `manifest.json`).
+
+    >>> from tabrl.training.config import preset_for, apply_overrides
+    >>> cfg = apply_overrides(preset_for("CartpoleBalance", "cpu"), ["learning_rate=3e-4"])
+    >>> cfg.learning_rate
+    0.0003
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from tabrl.errors import TabRLError, did_you_mean
+
+Activation = Literal["swish", "relu", "tanh", "elu"]
+StepsPreset = Literal["quick", "standard", "quality"]
+STEPS_PRESETS: tuple[str, ...] = ("quick", "standard", "quality")
+
+
+class ConfigError(TabRLError):
+    """A training config value is missing, of the wrong type or out of range."""
+
+    status_code = 422
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that shapes one PPO run (Brax PPO's arguments, plus TabRL's evaluation and stopping).
+
+    Steps count environment steps, including action repeats, as Brax does.
+    """
+
+    #: Total environment steps to train for (the person's main knob).
+    num_timesteps: int = 1_000_000
+    #: Parallel environments collecting experience.
+    num_envs: int = 256
+    #: Minibatch size, in unrolls of `unroll_length` steps; batch_size * num_minibatches % num_envs == 0.
+    batch_size: int = 256
+    #: Steps per unroll: the horizon over which advantages are computed before bootstrapping.
+    unroll_length: int = 10
+    #: SGD minibatches per update.
+    num_minibatches: int = 8
+    #: Passes over the collected batch per update.
+    num_updates_per_batch: int = 4
+    #: Adam learning rate.
+    learning_rate: float = 1e-3
+    #: Entropy bonus: larger keeps the policy exploring longer.
+    entropy_cost: float = 1e-2
+    #: Discount factor gamma.
+    discounting: float = 0.97
+    #: GAE lambda.
+    gae_lambda: float = 0.95
+    #: PPO ratio clipping.
+    clipping_epsilon: float = 0.3
+    #: Rewards are multiplied by this before the loss (value-scale conditioning).
+    reward_scaling: float = 1.0
+    #: Global gradient-norm clip (None: no clipping).
+    max_grad_norm: float | None = None
+    #: Running mean/std normalisation of observations (saved with the policy).
+    normalize_observations: bool = True
+    #: Added to the normaliser's variance: bounds how much a near-constant observation is amplified.
+    normalize_observations_std_eps: float = 0.0
+    #: Training episode length in environment steps (eval uses `eval_episode_length`).
+    episode_length: int = 1000
+    #: Physics control steps per policy action.
+    action_repeat: int = 1
+    #: Hidden layer sizes of the policy MLP.
+    policy_hidden_layer_sizes: tuple[int, ...] = (32, 32)
+    #: Hidden layer sizes of the value MLP.
+    value_hidden_layer_sizes: tuple[int, ...] = (64, 64)
+    #: Hidden-layer activation of both MLPs.
+    activation: Activation = "swish"
+    #: Observation key the policy reads when the env's observation is a dict (Playground locomotion).
+    policy_obs_key: str = "state"
+    #: Observation key the value function reads (e.g. "privileged_state").
+    value_obs_key: str = "state"
+    #: Evaluations during the run; each one also writes a checkpoint and emits a progress event.
+    num_evals: int = 10
+    #: Episodes run in parallel per evaluation.
+    num_eval_envs: int = 32
+    #: Evaluation episode length (None: the scene's own episode length).
+    eval_episode_length: int | None = None
+    #: Evaluate the deterministic (tanh-mean) policy: the one that is exported and deployed.
+    deterministic_eval: bool = True
+    #: Stop at the first evaluation whose mean reward reaches this (None: use all steps).
+    stop_at_reward: float | None = None
+    #: Checkpoints kept in the run folder (oldest removed first).
+    keep_checkpoints: int = 3
+    #: The final policy is the best-evaluated one (False: the last one). PPO's reward can dip late in a run.
+    keep_best: bool = True
+    #: Fine-tuning: also restore the base value function (None: only when the reward is unchanged).
+    restore_value_fn: bool | None = None
+    #: Random seed: same seed, config, scene and device -> same policy.
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in (
+            "num_timesteps", "num_envs", "batch_size", "unroll_length", "num_minibatches",
+            "num_updates_per_batch", "episode_length", "action_repeat", "num_evals", "num_eval_envs",
+            "keep_checkpoints",
+        ):  # fmt: skip
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if (self.batch_size * self.num_minibatches) % self.num_envs:
+            raise ConfigError(
+                f"batch_size * num_minibatches ({self.batch_size} * {self.num_minibatches}) must be a multiple "
+                f"of num_envs ({self.num_envs}); e.g. set batch_size={self.num_envs}"
+            )
+        if not 0 < self.discounting <= 1:
+            raise ConfigError(f"discounting must be in (0, 1], got {self.discounting}")
+        if not 0 <= self.gae_lambda <= 1:
+            raise ConfigError(f"gae_lambda must be in [0, 1], got {self.gae_lambda}")
+        if self.learning_rate <= 0:
+            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if self.entropy_cost < 0:
+            raise ConfigError(f"entropy_cost must be >= 0, got {self.entropy_cost}")
+        if not self.policy_hidden_layer_sizes or not self.value_hidden_layer_sizes:
+            raise ConfigError(
+                "policy_hidden_layer_sizes and value_hidden_layer_sizes need at least one layer"
+            )
+        if any(n < 1 for n in (*self.policy_hidden_layer_sizes, *self.value_hidden_layer_sizes)):
+            raise ConfigError("hidden layer sizes must be >= 1")
+        if self.activation not in typing.get_args(Activation):
+            raise ConfigError(f"activation must be one of {', '.join(typing.get_args(Activation))}")
+        if self.eval_episode_length is not None and self.eval_episode_length < 1:
+            raise ConfigError(f"eval_episode_length must be >= 1, got {self.eval_episode_length}")
+
+    # --- derived sizes --------------------------------------------------------------------
+
+    @property
+    def steps_per_update(self) -> int:
+        """Environment steps collected for one PPO update."""
+        return self.batch_size * self.num_minibatches * self.unroll_length * self.action_repeat
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON/YAML-safe dict (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], base: TrainConfig | None = None) -> TrainConfig:
+        """`base` (or the defaults) updated with `data`, each value checked against its field's type."""
+        known = {f.name: f for f in fields(cls)}
+        updates: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in known:
+                raise ConfigError(f"unknown training setting {key!r}.{did_you_mean(key, known)}")
+            updates[key] = _coerce(key, value, _field_type(key))
+        return dataclasses.replace(base or cls(), **updates)
+
+    def with_overrides(self, overrides: Iterable[str]) -> TrainConfig:
+        """This config with `key=value` strings applied (see `apply_overrides`)."""
+        return apply_overrides(self, overrides)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with `changes` (type-checked like overrides)."""
+        return TrainConfig.from_dict(changes, base=self)
+
+
+# --- type checking of values from YAML / the command line --------------------------------------
+
+
+@typing.no_type_check
+def _field_type(name: str) -> Any:
+    return typing.get_type_hints(TrainConfig)[name]
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is tuple:
+        return "comma-separated integers, e.g. 64,64"
+    return {int: "an integer", float: "a number", bool: "true or false", str: "text", type(None): "none"}.get(
+        tp, str(tp)
+    )
+
+
+def _coerce(key: str, value: Any, tp: Any) -> Any:
+    """`value` (YAML-typed or a command-line string) converted to `tp`, or a ConfigError."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if type(None) in args and (
+            value is None or (isinstance(value, str) and value.lower() in ("none", "null"))
+        ):
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(key, value, arg)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(f"{key} must be {_type_name(tp)}, got {value!r}")
+    try:
+        if origin is Literal:
+            choices = typing.get_args(tp)
+            if value not in choices:
+                raise ValueError
+            return value
+        if origin is tuple:
+            if isinstance(value, str):
+                value = [v for v in value.strip("[]() ").split(",") if v.strip()]
+            if not isinstance(value, list | tuple):
+                raise ValueError
+            return tuple(_to_int(v) for v in value)
+        if tp is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in (
+                "true",
+                "yes",
+                "on",
+                "1",
+                "false",
+                "no",
+                "off",
+                "0",
+            ):
+                return value.lower() in ("true", "yes", "on", "1")
+            raise ValueError
+        if tp is int:
+            return _to_int(value)
+        if tp is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if tp is str:
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+    except (ValueError, TypeError):
+        raise ConfigError(f"{key} must be {_type_name(tp)}, got {value!r}") from None
+    raise ConfigError(f"{key}: unsupported type {tp}")  # pragma: no cover - a field type we forgot
+
+
+def _to_int(value: Any) -> int:
+    # "1e6", "1_000_000" and 2.0 are integers a person means; 2.5 is not.
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        return value
+    number = float(str(value).replace("_", "")) if isinstance(value, str) else float(value)
+    if not number.is_integer():
+        raise ValueError
+    return int(number)
+
+
+def parse_override(text: str) -> tuple[str, str]:
+    """`"key=value"` -> ("key", "value") with a helpful error for other shapes."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {text!r} must look like key=value, e.g. learning_rate=3e-4")
+    return key.strip(), value.strip()
+
+
+def apply_overrides(config: TrainConfig, overrides: Iterable[str]) -> TrainConfig:
+    """`config` with `key=value` overrides applied, each value parsed by its field's type."""
+    pairs = dict(parse_override(o) for o in overrides)
+    return TrainConfig.from_dict(pairs, base=config) if pairs else config
+
+
+def load_yaml(path: Path, base: TrainConfig) -> TrainConfig:
+    """`base` updated with the settings in a YAML file (a mapping of TrainConfig fields)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of training settings (key: value)")
+    try:
+        return TrainConfig.from_dict(data, base=base)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def save_yaml(config: TrainConfig, path: Path) -> None:
+    """Write the resolved config (every field) as YAML."""
+    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
+
+
+# --- presets ------------------------------------------------------------------------------------
+
+#: CartpoleBalance on CPU, tuned by experiment (bench/README.md): Playground's published learning settings
+#: (discount, epochs, minibatches, unroll, reward scale, entropy) at 256 envs, with small networks --
+#: Playground's 5x256 value MLP costs ~15x the env-steps/s on two cores and buys nothing on this task.
+_CARTPOLE_CPU = TrainConfig(
+    num_timesteps=4_000_000,
+    num_envs=256,
+    batch_size=128,
+    unroll_length=30,
+    num_minibatches=32,
+    num_updates_per_batch=16,
+    learning_rate=1e-3,
+    entropy_cost=1e-2,
+    discounting=0.995,
+    reward_scaling=10.0,
+    episode_length=1000,
+    policy_hidden_layer_sizes=(32, 32),
+    value_hidden_layer_sizes=(64, 64),
+    num_evals=16,
+    num_eval_envs=32,
+)
+
+
+def _playground_rl_config(scene_id: str) -> Any | None:
+    """Playground's published Brax PPO config for a task (None when it has none)."""
+    try:
+        from mujoco_playground import registry
+        from mujoco_playground.config import dm_control_suite_params, locomotion_params, manipulation_params
+    except ImportError:  # pragma: no cover - playground is a dependency
+        return None
+    if scene_id in registry.dm_control_suite.ALL_ENVS:
+        return dm_control_suite_params.brax_ppo_config(scene_id)
+    if scene_id in registry.locomotion.ALL_ENVS:
+        return locomotion_params.brax_ppo_config(scene_id)
+    if scene_id in registry.manipulation.ALL_ENVS:
+        return manipulation_params.brax_ppo_config(scene_id)
+    return None
+
+
+def _from_playground(rl: Any) -> TrainConfig:
+    """TrainConfig of Playground's published (GPU-sized) Brax PPO settings."""
+    net = dict(rl.get("network_factory", {}))
+    return TrainConfig(
+        num_timesteps=int(rl.num_timesteps),
+        num_envs=int(rl.num_envs),
+        batch_size=int(rl.batch_size),
+        unroll_length=int(rl.unroll_length),
+        num_minibatches=int(rl.num_minibatches),
+        num_updates_per_batch=int(rl.num_updates_per_batch),
+        learning_rate=float(rl.learning_rate),
+        entropy_cost=float(rl.entropy_cost),
+        discounting=float(rl.discounting),
+        clipping_epsilon=float(rl.get("clipping_epsilon", 0.3)),
+        reward_scaling=float(rl.reward_scaling),
+        max_grad_norm=rl.get("max_grad_norm"),
+        normalize_observations=bool(rl.normalize_observations),
+        episode_length=int(rl.episode_length),
+        action_repeat=int(rl.action_repeat),
+        policy_hidden_layer_sizes=tuple(net.get("policy_hidden_layer_sizes", (32, 32, 32, 32))),
+        value_hidden_layer_sizes=tuple(net.get("value_hidden_layer_sizes", (256, 256, 256, 256, 256))),
+        policy_obs_key=str(net.get("policy_obs_key", "state")),
+        value_obs_key=str(net.get("value_obs_key", "state")),
+        num_evals=int(rl.num_evals),
+        num_eval_envs=128,
+    )
+
+
+def _cpu_from_playground(rl: Any, category: str) -> TrainConfig:
+    """Playground's settings shrunk to what two CPU cores can step: fewer envs, smaller networks."""
+    gpu = _from_playground(rl)
+    heavy = category in ("locomotion", "manipulation")
+    num_envs = 128 if heavy else 256
+    return dataclasses.replace(
+        gpu,
+        num_envs=num_envs,
+        batch_size=num_envs,
+        num_minibatches=8,
+        unroll_length=min(gpu.unroll_length, 20),
+        num_updates_per_batch=4,
+        policy_hidden_layer_sizes=(128, 128) if heavy else (32, 32),
+        value_hidden_layer_sizes=(256, 256) if heavy else (64, 64),
+        num_evals=10,
+        num_eval_envs=16 if heavy else 32,
+        reward_scaling=gpu.reward_scaling if heavy else 10.0,
+        discounting=min(gpu.discounting, 0.97) if not heavy else gpu.discounting,
+    )
+
+
+#: CPU steps for quick / standard / quality, by scene kind (GPU: fractions of Playground's published steps).
+_CPU_STEPS: dict[str, tuple[int, int, int]] = {
+    "CartpoleBalance": (1_500_000, 4_000_000, 8_000_000),
+    "classic_control": (1_000_000, 5_000_000, 20_000_000),
+    "locomotion": (500_000, 5_000_000, 20_000_000),
+    "manipulation": (500_000, 5_000_000, 20_000_000),
+    "other": (1_000_000, 5_000_000, 20_000_000),
+}
+_GPU_FRACTIONS = (0.1, 0.5, 1.0)
+
+
+def _scene_category(scene_id: str) -> str:
+    try:
+        from tabrl.scenes import get_spec
+
+        return get_spec(scene_id).category
+    except TabRLError:
+        return "other"
+
+
+def _generic_cpu(category: str) -> TrainConfig:
+    heavy = category in ("locomotion", "manipulation")
+    return TrainConfig(
+        num_timesteps=_CPU_STEPS[category][1],
+        num_envs=128 if heavy else 256,
+        batch_size=128 if heavy else 256,
+        unroll_length=20 if heavy else 10,
+        learning_rate=3e-4 if heavy else 1e-3,
+        max_grad_norm=1.0 if heavy else None,
+        policy_hidden_layer_sizes=(128, 128) if heavy else (32, 32),
+        value_hidden_layer_sizes=(256, 256) if heavy else (64, 64),
+        num_eval_envs=16 if heavy else 32,
+    )
+
+
+def preset_for(scene_id: str, backend: str | None = None) -> TrainConfig:
+    """The default config for `scene_id` on `backend` ('cpu', 'gpu', 'tpu'; None: the one JAX uses).
+
+    GPU/TPU: Playground's published Brax PPO settings for the task (when it has them). CPU: the same
+    task settings shrunk to what two cores can step, or TabRL's tuned preset where one exists.
+    """
+    backend = backend or _backend()
+    category = _scene_category(scene_id)
+    rl = _playground_rl_config(scene_id)
+    if backend != "cpu":
+        base = _from_playground(rl) if rl is not None else _generic_cpu(category)
+        return (
+            base
+            if rl is not None
+            else dataclasses.replace(base, num_envs=2048, batch_size=1024, num_minibatches=32)
+        )
+    if scene_id == "CartpoleBalance":
+        return _CARTPOLE_CPU
+    cfg = _cpu_from_playground(rl, category) if rl is not None else _generic_cpu(category)
+    return dataclasses.replace(cfg, num_timesteps=steps_for(scene_id, "standard", "cpu"))
+
+
+def steps_for(scene_id: str, preset: str, backend: str | None = None) -> int:
+    """Environment steps of a steps preset (quick / standard / quality) for a scene and device."""
+    if preset not in STEPS_PRESETS:
+        raise ConfigError(f"steps preset must be one of {', '.join(STEPS_PRESETS)}, got {preset!r}")
+    index = STEPS_PRESETS.index(preset)
+    backend = backend or _backend()
+    if backend != "cpu":
+        rl = _playground_rl_config(scene_id)
+        if rl is not None:
+            return int(int(rl.num_timesteps) * _GPU_FRACTIONS[index])
+    key = scene_id if scene_id in _CPU_STEPS else _scene_category(scene_id)
+    steps = _CPU_STEPS.get(key, _CPU_STEPS["other"])
+    return steps[index] * (1 if backend == "cpu" else 10)
+
+
+def _backend() -> str:
+    from tabrl.runtime import device_kind
+
+    return device_kind()
+
+
+def resolve_config(
+    scene_id: str,
+    *,
+    yaml_path: Path | None = None,
+    overrides: Iterable[str] = (),
+    steps: int | str | None = None,
+    backend: str | None = None,
+) -> TrainConfig:
+    """Preset -> YAML -> overrides -> steps (an int, or quick / standard / quality)."""
+    config = preset_for(scene_id, backend)
+    if yaml_path is not None:
+        config = load_yaml(yaml_path, config)
+    config = apply_overrides(config, overrides)
+    if steps is not None:
+        if isinstance(steps, str) and steps in STEPS_PRESETS:
+            steps = steps_for(scene_id, steps, backend)
+        config = config.replace(num_timesteps=steps)
+    return config
+
+
+__all__ = [
+    "STEPS_PRESETS",
+    "ConfigError",
+    "TrainConfig",
+    "apply_overrides",
+    "load_yaml",
+    "parse_override",
+    "preset_for",
+    "resolve_config",
+    "save_yaml",
+    "steps_for",
+]

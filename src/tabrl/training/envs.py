@@ -1,0 +1,93 @@
+"""The environment a run trains on: the scene's task, or the scene driven by a reward module.
+
+- No reward given and the scene is a Playground task: the Playground `MjxEnv` itself (its own
+  reward terms are already in `metrics["reward/<name>"]`); this is the reference environment
+  and the cheapest to compile.
+- A reward given, or a Menagerie/MJCF scene: `tabrl.rewards.make_env(scene, reward)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tabrl.errors import TabRLError
+
+
+@dataclass
+class TrainingEnv:
+    """An MJX env plus what the run records about it."""
+
+    env: Any
+    scene_id: str
+    #: Reward source text (None: the scene's own task reward).
+    reward_source: str | None
+    reward_name: str
+    #: Reward term names (`metrics["reward/<name>"]`), when known before the first step.
+    reward_terms: tuple[str, ...]
+    #: The scene's own episode length (evaluation uses it unless the config says otherwise).
+    episode_length: int
+    #: Physics model, for time estimates.
+    mj_model: Any
+
+
+def rewards_available() -> bool:
+    """Whether `tabrl.rewards.make_env` can be imported (issue 3's package)."""
+    try:
+        import tabrl.rewards as rewards
+
+        return callable(rewards.make_env)
+    except (ImportError, AttributeError):
+        return False
+
+
+def make_training_env(
+    scene_id: str, reward_source: str | None = None, reward_name: str | None = None
+) -> TrainingEnv:
+    """The env for `scene_id` with `reward_source` (Python reward module text; None: the task's reward)."""
+    from tabrl.scenes import load_scene
+
+    loaded = load_scene(scene_id)
+    if reward_source is None and loaded.env is not None:
+        env = loaded.env
+        return TrainingEnv(
+            env=env,
+            scene_id=loaded.spec.id,
+            reward_source=None,
+            reward_name="task",
+            reward_terms=(),
+            episode_length=_episode_length(env),
+            mj_model=loaded.mj_model,
+        )
+    if not rewards_available():
+        raise TabRLError(
+            f"training {scene_id} with a reward module needs tabrl.rewards (not installed in this checkout); "
+            "train a Playground task without --reward, or update TabRL"
+        )
+    from tabrl.rewards import make_env
+
+    env = make_env(loaded, reward_source)
+    terms = tuple(getattr(env, "term_names", ()) or ())
+    return TrainingEnv(
+        env=env,
+        scene_id=loaded.spec.id,
+        reward_source=reward_source,
+        reward_name=reward_name or ("custom" if reward_source is not None else "default"),
+        reward_terms=terms,
+        episode_length=_episode_length(env),
+        mj_model=loaded.mj_model,
+    )
+
+
+def _episode_length(env: Any) -> int:
+    length = getattr(env, "episode_length", None)
+    if isinstance(length, int) and length > 0:
+        return length
+    cfg = getattr(env, "_config", None)
+    try:
+        return int(cfg.episode_length)  # type: ignore[union-attr]
+    except (AttributeError, TypeError, ValueError):
+        return 1000
+
+
+__all__ = ["TrainingEnv", "make_training_env", "rewards_available"]

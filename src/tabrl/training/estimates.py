@@ -1,0 +1,141 @@
+"""Honest time estimates: measured throughput where we have it, a labelled guess elsewhere.
+
+`MEASURED` holds numbers taken with `bench/train_cpu.py` / `bench/train_gpu.py` (training
+env-steps/s of the default preset including PPO updates, and the cold-cache JIT compile
+time). Scenes without a measurement are scaled from the closest measured one by physics cost
+(substeps x degrees of freedom x collision geoms), and the estimate says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+Basis = Literal["measured", "estimate"]
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """One measurement of the default preset on one device."""
+
+    env_steps_per_s: float
+    #: Cold-cache JIT compile of the whole run (training step, reset, evaluation).
+    compile_s: float
+    #: Compile with a warm persistent XLA cache (second run of the same scene and config).
+    warm_compile_s: float
+    #: Physics cost (see `physics_cost`) of the measured scene.
+    cost: float
+    note: str = ""
+    #: False: a calibration guess kept here so other scenes can be scaled from it (labelled "estimate").
+    measured: bool = True
+
+
+#: Measured on this project's CI-like machine (2 shared CPU cores, 24 GiB) -- see bench/README.md.
+MEASURED: dict[tuple[str, str], Throughput] = {
+    ("CartpoleBalance", "cpu"): Throughput(
+        env_steps_per_s=90_000, compile_s=39.0, warm_compile_s=9.0, cost=3.0,
+        note="bench/train_cpu.py, default CPU preset, 2 cores (load avg ~2): 368,640 steps per ~4.1 s; "
+        "first evaluation at 43 s cold / 12.5 s warm XLA cache",
+    ),
+    ("Go1JoystickFlatTerrain", "cpu"): Throughput(
+        env_steps_per_s=600, compile_s=300.0, warm_compile_s=120.0, cost=4 * (18 + 10),
+        note="guess; one measured run: 2,560 steps end to end in 462 s cold (load avg ~8 on 2 cores), "
+        "of which ~120 s training-step compile + update and ~170 s evaluation compile",
+        measured=False,
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TimeEstimate:
+    """Expected wall time of a run, and what it is based on."""
+
+    total_s: float
+    compile_s: float
+    train_s: float
+    env_steps_per_s: float
+    basis: Basis
+    note: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict."""
+        return asdict(self)
+
+    def describe(self) -> str:
+        """'about 1 min (measured ...)' for people."""
+        label = (
+            "measured on a similar machine" if self.basis == "measured" else "rough estimate, not measured"
+        )
+        return f"about {format_duration(self.total_s)} ({label}: {self.env_steps_per_s:,.0f} env-steps/s)"
+
+
+def physics_cost(mj_model: Any, n_substeps: int = 1) -> float:
+    """Relative cost of one control step: substeps x (dofs + collision geoms)."""
+    nv = int(getattr(mj_model, "nv", 1))
+    contype = getattr(mj_model, "geom_contype", None)
+    ncollide = int((contype != 0).sum()) if contype is not None else 0
+    return float(max(1, n_substeps) * max(1, nv + ncollide))
+
+
+def estimate(
+    scene_id: str,
+    backend: str,
+    num_timesteps: int,
+    *,
+    mj_model: Any = None,
+    n_substeps: int = 1,
+    warm_cache: bool = False,
+) -> TimeEstimate:
+    """Wall time of a `num_timesteps` run of `scene_id` on `backend`."""
+    measured = MEASURED.get((scene_id, backend))
+    if measured is not None:
+        basis: Basis = "measured" if measured.measured else "estimate"
+        sps, compile_s, note = measured.env_steps_per_s, measured.compile_s, measured.note
+        if warm_cache:
+            compile_s = measured.warm_compile_s
+    else:
+        basis = "estimate"
+        cost = physics_cost(mj_model, n_substeps) if mj_model is not None else 50.0
+        sps, compile_s = _scaled(backend, cost, warm_cache)
+        note = f"scaled from measured scenes by physics cost {cost:.0f}"
+    train_s = num_timesteps / sps
+    return TimeEstimate(
+        total_s=compile_s + train_s,
+        compile_s=compile_s,
+        train_s=train_s,
+        env_steps_per_s=sps,
+        basis=basis,
+        note=note,
+    )
+
+
+def _scaled(backend: str, cost: float, warm_cache: bool) -> tuple[float, float]:
+    """Throughput and compile time for an unmeasured scene: log-linear in physics cost between measurements."""
+    points = sorted((t.cost, t) for (_, b), t in MEASURED.items() if b == "cpu")
+    (c0, t0), (c1, t1) = points[0], points[-1]
+    # Throughput falls roughly as a power of cost; fit the exponent through the two CPU measurements.
+    slope = math.log(t1.env_steps_per_s / t0.env_steps_per_s) / math.log(c1 / c0)
+    sps = t0.env_steps_per_s * (cost / c0) ** slope
+    frac = min(1.0, max(0.0, math.log(cost / c0) / math.log(c1 / c0)))
+    compile_s = (t0.warm_compile_s if warm_cache else t0.compile_s) + frac * (
+        (t1.warm_compile_s if warm_cache else t1.compile_s)
+        - (t0.warm_compile_s if warm_cache else t0.compile_s)
+    )
+    if backend != "cpu":
+        # No GPU measurement yet: MJX on one modern GPU runs ~100-1000x a 2-core CPU at 2048+ envs.
+        sps *= 200.0
+        compile_s *= 0.6
+    return max(sps, 1.0), compile_s
+
+
+def format_duration(seconds: float) -> str:
+    """'45 s', '3 min', '1.5 h'."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+__all__ = ["MEASURED", "Throughput", "TimeEstimate", "estimate", "format_duration", "physics_cost"]
