@@ -94,7 +94,8 @@ class TrainConfig:
     eval_episode_length: int | None = None
     #: Evaluate the deterministic (tanh-mean) policy: the one that is exported and deployed.
     deterministic_eval: bool = True
-    #: Stop at the first evaluation whose mean reward reaches this (None: use all steps).
+    #: Stop at the first evaluation whose mean reward reaches this (None: use all steps). Applies to
+    #: the scene's own task reward only; runs with a custom reward module use all their steps.
     stop_at_reward: float | None = None
     #: Checkpoints kept in the run folder (oldest removed first).
     keep_checkpoints: int = 3

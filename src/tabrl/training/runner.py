@@ -500,7 +500,9 @@ def run_training(
         if cancel.cancelled:
             state.stopped = "cancel"
             raise _Stop("cancel")
-        if config.stop_at_reward is not None and result.reward_mean >= config.stop_at_reward:
+        # The target is on the scene's own reward scale: a custom reward (any scale) trains all its steps.
+        stop_at = config.stop_at_reward if request.reward_source is None else None
+        if stop_at is not None and result.reward_mean >= stop_at:
             state.stopped = "target"
             raise _Stop("target")
 
