@@ -99,3 +99,14 @@ def test_timestamps_are_utc(store: JobStore) -> None:
     assert abs(store.get(job.id).created_at.replace(tzinfo=None) - utcnow().replace(tzinfo=None)) < timedelta(
         seconds=5
     )
+
+
+def test_default_engine_follows_tabrl_home(tmp_path, monkeypatch) -> None:
+    from tabrl.jobs.db import get_engine
+
+    monkeypatch.setenv("TABRL_HOME", str(tmp_path / "a"))
+    a = get_engine()
+    monkeypatch.setenv("TABRL_HOME", str(tmp_path / "b"))
+    b = get_engine()
+    assert a is not b and str(tmp_path / "b") in str(b.url)
+    assert get_engine() is b

@@ -27,10 +27,16 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-@lru_cache(maxsize=4)
 def get_engine(url: str | None = None) -> Engine:
-    """The engine for `url` (default `database_url()`), one per process and URL."""
-    return make_engine(url or database_url())
+    """The engine for `url` (default `database_url()`, read now), one per process and URL."""
+    return _cached_engine(url or database_url())
+
+
+@lru_cache(maxsize=8)
+def _cached_engine(url: str) -> Engine:
+    # Keyed by the resolved URL: TABRL_HOME / DATABASE_URL may change within a process (tests,
+    # embedding apps), and a job must land in the database its workers read.
+    return make_engine(url)
 
 
 def make_engine(url: str) -> Engine:
