@@ -51,7 +51,8 @@ def test_cancel_before_start_saves_nothing(tmp_path: Path) -> None:
 
 def test_cancel_keeps_checkpoint_then_resume_continues(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    cfg = _small(3)
+    # The final policy must be the last one (not the best evaluation) to follow the normaliser.
+    cfg = _small(3, keep_best=False)
     token = CancelToken()
     events: list[ProgressEvent] = []
 
