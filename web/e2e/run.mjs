@@ -248,11 +248,15 @@ async function main() {
         args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"],
         viewport: { width: 1366, height: 900 },
       });
-      const p2 = ctx2.pages()[0] ?? (await ctx2.newPage());
-      await p2.goto(`${base}/#/live/scene/CartpoleBalance`);
-      await liveChecks(p2, "07-live-scene", false);
-      step("live view (scene, random actions)");
-      await ctx2.close();
+      try {
+        const p2 = ctx2.pages()[0] ?? (await ctx2.newPage());
+        await p2.goto(`${base}/#/live/scene/CartpoleBalance`);
+        await liveChecks(p2, "07-live-scene", false);
+        step("live view (scene, random actions)");
+      } finally {
+        // A failed check must not leave Chromium running (node would never exit).
+        await ctx2.close();
+      }
     }
     if (STRICT && summary.pending.length) throw new Error(`endpoints missing: ${JSON.stringify(summary.pending)}`);
     summary.ok = true;
@@ -261,7 +265,11 @@ async function main() {
 
 async function liveChecks(page, name, withPolicy) {
   if (withPolicy) await page.locator('[data-testid="live-conn"][data-conn="open"]').waitFor({ timeout: 120_000 });
-  await page.waitForFunction(() => (window.__tabrlLive?.steps ?? 0) > 30, null, { timeout: 120_000 });
+  await page.waitForFunction(
+    () => (window.__tabrlLive?.steps ?? 0) > 30 && (window.__tabrlLive?.qpos?.length ?? 0) > 0,
+    null,
+    { timeout: 120_000 },
+  );
   const a = await page.evaluate(() => window.__tabrlLive.qpos.slice());
   const canvas = page.getByTestId("live-canvas");
   const pixA = await canvas.screenshot();
@@ -289,5 +297,6 @@ main()
     if (home) rmSync(home, { recursive: true, force: true });
     writeFileSync(join(shots, "summary.json"), JSON.stringify(summary, null, 2));
     console.log(JSON.stringify(summary));
-    process.exitCode = summary.ok ? 0 : 1;
+    // Exit even if a browser or socket is still open after a failure.
+    process.exit(summary.ok ? 0 : 1);
   });
