@@ -11,14 +11,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from tabrl.errors import NotFoundError, TabRLError
-from tabrl.jobs.scheduler import Scheduler
 from tabrl.jobs.store import JobStore
 from tabrl.render.store import video_path
-from tabrl.server.deps import get_app_settings, get_scheduler, get_store
+from tabrl.server.deps import Jobs, get_jobs, get_store
 from tabrl.server.inference import LivePolicies
-from tabrl.server.routes.training import job_out
 from tabrl.server.schemas import ErrorBody, JobOut, ModelOut, RenderRequest
-from tabrl.server.settings import Settings
 
 router = APIRouter(tags=["models"])
 _ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}}
@@ -114,21 +111,17 @@ async def export(model_id: str) -> FileResponse:
 )
 async def render(
     body: RenderRequest,
-    store: JobStore = Depends(get_store),
-    scheduler: Scheduler | None = Depends(get_scheduler),
-    settings: Settings = Depends(get_app_settings),
+    jobs: Jobs = Depends(get_jobs),
 ) -> JobOut:
     """Queue a video of a model (10 s by default, fixed seed); the job's `video_url` says where."""
     from tabrl.policies import read_manifest
 
     manifest = read_manifest(_model_dir(body.model_id))
     request = {"model_id": body.model_id, "seconds": body.seconds, "seed": body.seed}
-    job = store.create(
+    job = jobs.store.create(
         kind="render", scene_id=manifest.scene_id, request=request, name=f"video of {body.model_id}"
     )
-    if scheduler:
-        scheduler.wake()
-    return job_out(job, store, settings.max_concurrent_jobs)
+    return jobs.submitted(job)
 
 
 @router.websocket("/models/{model_id}/inference")

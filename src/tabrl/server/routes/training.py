@@ -11,10 +11,9 @@ from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from tabrl.jobs.models import TERMINAL, Job
-from tabrl.jobs.scheduler import Scheduler
-from tabrl.jobs.store import JobStore, new_id
-from tabrl.server.deps import get_app_settings, get_scheduler, get_store
+from tabrl.jobs.models import TERMINAL
+from tabrl.jobs.store import new_id
+from tabrl.server.deps import Jobs, get_jobs
 from tabrl.server.schemas import (
     BatchOut,
     ErrorBody,
@@ -24,45 +23,10 @@ from tabrl.server.schemas import (
     TrainBatchRequest,
     TrainStartRequest,
 )
-from tabrl.server.settings import Settings
 
 router = APIRouter(prefix="/training", tags=["training"])
 _ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}}
 _POLL_S = 0.5
-
-
-def job_out(job: Job, store: JobStore, max_concurrent: int) -> JobOut:
-    """The API view of a job: queue estimate, latest progress, eval history, outputs."""
-    position, start_s = store.queue_info(job, max_concurrent)
-    history = [
-        {k: e.payload.get(k) for k in ("step", "eval_reward", "eval_reward_std", "elapsed_s")}
-        for e in store.events_after(job.id, types=("progress",))
-        if e.payload.get("eval_reward") is not None
-    ]
-    result = job.result or {}
-    video_id = result.get("video_id")
-    return JobOut(
-        id=job.id,
-        kind=job.kind,
-        batch_id=job.batch_id,
-        name=job.name,
-        scene_id=job.scene_id,
-        status=job.status,  # type: ignore[arg-type]
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        queue_position=position,
-        estimated_start_s=start_s,
-        total_steps=job.request.get("steps"),
-        progress=job.progress,  # type: ignore[arg-type]
-        history=history,  # type: ignore[arg-type]
-        model_id=result.get("model_id"),
-        video_id=video_id,
-        video_url=f"/api/videos/{video_id}" if video_id else None,
-        error=job.error,
-        reward_code=job.request.get("reward_code"),
-        cancel_requested=job.cancel_requested,
-    )
 
 
 def _plan(
@@ -117,9 +81,7 @@ async def presets(scene_id: str = Query(min_length=1, max_length=300)) -> Preset
 @router.post("/start", response_model=JobOut, status_code=201, responses=_ERRORS, summary="Train one policy")
 async def start(
     body: TrainStartRequest,
-    store: JobStore = Depends(get_store),
-    scheduler: Scheduler | None = Depends(get_scheduler),
-    settings: Settings = Depends(get_app_settings),
+    jobs: Jobs = Depends(get_jobs),
 ) -> JobOut:
     """Queue a training job; it starts when a worker slot is free."""
     steps, estimate = await run_in_threadpool(_plan, body.scene_id, body.steps, body.preset, body.reward_code)
@@ -131,12 +93,10 @@ async def start(
         from_scratch=body.from_scratch,
         name=body.name,
     )
-    job = store.create(
+    job = jobs.store.create(
         kind="train", scene_id=body.scene_id, request=request, name=body.name, estimate_s=estimate
     )
-    if scheduler:
-        scheduler.wake()
-    return job_out(job, store, settings.max_concurrent_jobs)
+    return jobs.submitted(job)
 
 
 @router.post(
@@ -144,9 +104,7 @@ async def start(
 )
 async def batch(
     body: TrainBatchRequest,
-    store: JobStore = Depends(get_store),
-    scheduler: Scheduler | None = Depends(get_scheduler),
-    settings: Settings = Depends(get_app_settings),
+    jobs: Jobs = Depends(get_jobs),
 ) -> BatchOut:
     """One job per approach, same scene and seed, run in parallel (up to the worker limit)."""
     plans = []
@@ -157,7 +115,7 @@ async def batch(
             )
         )
     batch_id = new_id("batch")
-    jobs = []
+    created = []
     for i, (approach, (steps, estimate)) in enumerate(zip(body.approaches, plans, strict=True)):
         name = approach.name or f"approach {i + 1}"
         request = _request(
@@ -167,8 +125,8 @@ async def batch(
             from_scratch=approach.level == "from_scratch",
             name=name,
         )
-        jobs.append(
-            store.create(
+        created.append(
+            jobs.store.create(
                 kind="train",
                 scene_id=body.scene_id,
                 request=request,
@@ -177,90 +135,74 @@ async def batch(
                 estimate_s=estimate,
             )
         )
-    if scheduler:
-        scheduler.wake()
-    return BatchOut(batch_id=batch_id, jobs=[job_out(j, store, settings.max_concurrent_jobs) for j in jobs])
+    return BatchOut(batch_id=batch_id, jobs=[jobs.submitted(j) for j in created])
 
 
 @router.get("", response_model=list[JobOut], summary="List jobs")
 async def list_jobs(
     batch_id: str | None = Query(default=None, max_length=100),
-    store: JobStore = Depends(get_store),
-    settings: Settings = Depends(get_app_settings),
+    jobs: Jobs = Depends(get_jobs),
 ) -> list[JobOut]:
     """Newest first; filter by batch."""
-    return [job_out(j, store, settings.max_concurrent_jobs) for j in store.list(batch_id=batch_id)]
+    return [jobs.out(j) for j in jobs.store.list(batch_id=batch_id)]
 
 
 @router.get("/{job_id}/status", response_model=JobOut, responses=_ERRORS, summary="A job's status")
-async def status(
-    job_id: str, store: JobStore = Depends(get_store), settings: Settings = Depends(get_app_settings)
-) -> JobOut:
+async def status(job_id: str, jobs: Jobs = Depends(get_jobs)) -> JobOut:
     """Status, queue position and estimated start, latest progress, history, outputs."""
-    return job_out(store.get(job_id), store, settings.max_concurrent_jobs)
+    return jobs.out(jobs.store.get(job_id))
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut, responses=_ERRORS, summary="Cancel a job")
 async def cancel(
     job_id: str,
-    store: JobStore = Depends(get_store),
-    scheduler: Scheduler | None = Depends(get_scheduler),
-    settings: Settings = Depends(get_app_settings),
+    jobs: Jobs = Depends(get_jobs),
 ) -> JobOut:
     """Queued: cancelled at once. Running: stops at the next progress point, keeping its checkpoint."""
-    job = store.request_cancel(job_id)
-    if scheduler:
-        scheduler.wake()
-    return job_out(job, store, settings.max_concurrent_jobs)
+    job = jobs.store.request_cancel(job_id)
+    return jobs.submitted(job)
 
 
 @router.post("/{job_id}/resume", response_model=JobOut, responses=_ERRORS, summary="Resume a job")
 async def resume(
     job_id: str,
-    store: JobStore = Depends(get_store),
-    scheduler: Scheduler | None = Depends(get_scheduler),
-    settings: Settings = Depends(get_app_settings),
+    jobs: Jobs = Depends(get_jobs),
 ) -> JobOut:
     """Requeue an interrupted or failed job; it continues from its last checkpoint."""
-    job = store.requeue(job_id, resume=True)
-    if scheduler:
-        scheduler.wake()
-    return job_out(job, store, settings.max_concurrent_jobs)
+    job = jobs.store.requeue(job_id, resume=True)
+    return jobs.submitted(job)
 
 
-async def _event_stream(store: JobStore, job_id: str, max_concurrent: int) -> AsyncIterator[dict[str, Any]]:
+async def _event_stream(jobs: Jobs, job_id: str) -> AsyncIterator[dict[str, Any]]:
     """A snapshot, then every new event, until the job reaches a terminal status."""
-    job = store.get(job_id)
-    yield {"type": "snapshot", "job": job_out(job, store, max_concurrent).model_dump(mode="json")}
-    last = max((e.id or 0 for e in store.events_after(job_id)), default=0)
+    job = jobs.store.get(job_id)
+    yield {"type": "snapshot", "job": jobs.out(job).model_dump(mode="json")}
+    last = max((e.id or 0 for e in jobs.store.events_after(job_id)), default=0)
     if job.status in TERMINAL:
         return
     while True:
         await asyncio.sleep(_POLL_S)
-        events = await run_in_threadpool(store.events_after, job_id, last)
+        events = await run_in_threadpool(jobs.store.events_after, job_id, last)
         for e in events:
             last = e.id or last
             yield {"type": e.type, **e.payload}
             if e.type == "status" and e.payload.get("status") in TERMINAL:
-                job = store.get(job_id)
-                yield {"type": "snapshot", "job": job_out(job, store, max_concurrent).model_dump(mode="json")}
+                yield {"type": "snapshot", "job": jobs.out(jobs.store.get(job_id)).model_dump(mode="json")}
                 return
 
 
 @router.websocket("/{job_id}/events")
-async def events_ws(websocket: WebSocket, job_id: str) -> None:
+async def events_ws(websocket: WebSocket, job_id: str, jobs: Jobs = Depends(get_jobs)) -> None:
     """Live progress as JSON text frames; closes after the job ends."""
-    store: JobStore = websocket.app.state.store
-    settings: Settings = websocket.app.state.settings
     await websocket.accept()
     try:
-        store.get(job_id)
+        jobs.store.get(job_id)
     except Exception as exc:
         await websocket.send_json({"type": "error", "message": str(exc)})
         await websocket.close(code=4404)
         return
     try:
-        async for event in _event_stream(store, job_id, settings.max_concurrent_jobs):
+        async for event in _event_stream(jobs, job_id):
             await websocket.send_json(event)
         await websocket.close()
     except WebSocketDisconnect:
@@ -272,14 +214,12 @@ async def events_ws(websocket: WebSocket, job_id: str) -> None:
     responses={200: {"content": {"text/event-stream": {}}}, **_ERRORS},
     summary="Live progress (Server-Sent Events)",
 )
-async def events_sse(
-    job_id: str, store: JobStore = Depends(get_store), settings: Settings = Depends(get_app_settings)
-) -> StreamingResponse:
+async def events_sse(job_id: str, jobs: Jobs = Depends(get_jobs)) -> StreamingResponse:
     """The same events as the WebSocket, for curl: `curl -N .../events`."""
-    store.get(job_id)  # 404 before the stream starts
+    jobs.store.get(job_id)  # 404 before the stream starts
 
     async def body() -> AsyncIterator[bytes]:
-        async for event in _event_stream(store, job_id, settings.max_concurrent_jobs):
+        async for event in _event_stream(jobs, job_id):
             yield f"event: {event['type']}\ndata: {json.dumps(event, default=str)}\n\n".encode()
 
     return StreamingResponse(body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

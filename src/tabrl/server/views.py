@@ -1,0 +1,41 @@
+"""API views of core objects (one conversion, shared by routes)."""
+
+from __future__ import annotations
+
+from tabrl.jobs.models import Job
+from tabrl.jobs.store import JobStore
+from tabrl.server.schemas import JobOut
+
+
+def job_out(job: Job, store: JobStore, max_concurrent: int) -> JobOut:
+    """The API view of a job: queue estimate, latest progress, eval history, outputs."""
+    position, start_s = store.queue_info(job, max_concurrent)
+    history = [
+        {k: e.payload.get(k) for k in ("step", "eval_reward", "eval_reward_std", "elapsed_s")}
+        for e in store.events_after(job.id, types=("progress",))
+        if e.payload.get("eval_reward") is not None
+    ]
+    result = job.result or {}
+    video_id = result.get("video_id")
+    return JobOut(
+        id=job.id,
+        kind=job.kind,
+        batch_id=job.batch_id,
+        name=job.name,
+        scene_id=job.scene_id,
+        status=job.status,  # type: ignore[arg-type]
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        queue_position=position,
+        estimated_start_s=start_s,
+        total_steps=job.request.get("steps"),
+        progress=job.progress,  # type: ignore[arg-type]
+        history=history,  # type: ignore[arg-type]
+        model_id=result.get("model_id"),
+        video_id=video_id,
+        video_url=f"/api/videos/{video_id}" if video_id else None,
+        error=job.error,
+        reward_code=job.request.get("reward_code"),
+        cancel_requested=job.cancel_requested,
+    )
