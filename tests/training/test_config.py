@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tabrl.training.config import (
+    FINE_TUNE_SETTINGS,
     ConfigError,
     TrainConfig,
     apply_overrides,
@@ -128,3 +129,20 @@ def test_frozen_and_replace_is_type_checked() -> None:
     assert cfg.replace(seed="4").seed == 4
     with pytest.raises(ConfigError):
         cfg.replace(num_envs=0)
+
+
+def test_fine_tuning_starts_from_fine_tuning_settings_that_yaml_and_overrides_still_change(
+    tmp_path: Path,
+) -> None:
+    scratch = resolve_config("CartpoleBalance", backend="cpu")
+    tuned = resolve_config("CartpoleBalance", backend="cpu", fine_tune=True)
+    assert tuned.learning_rate == pytest.approx(FINE_TUNE_SETTINGS["learning_rate"])
+    assert tuned.learning_rate < scratch.learning_rate
+    assert tuned.entropy_cost == pytest.approx(FINE_TUNE_SETTINGS["entropy_cost"])
+    assert tuned.replace(learning_rate=scratch.learning_rate, entropy_cost=scratch.entropy_cost) == scratch
+    path = tmp_path / "c.yaml"
+    path.write_text("entropy_cost: 0.02\n")
+    mine = resolve_config(
+        "CartpoleBalance", backend="cpu", fine_tune=True, yaml_path=path, overrides=["learning_rate=5e-4"]
+    )
+    assert (mine.learning_rate, mine.entropy_cost) == (pytest.approx(5e-4), pytest.approx(0.02))

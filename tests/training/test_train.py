@@ -14,6 +14,7 @@ import pytest
 
 from tabrl.policies import export_onnx, load_policy, read_manifest
 from tabrl.training import TrainRequest, TrainResult, preset_for, run_training
+from tabrl.training.config import fine_tune_preset
 from tabrl.training.envs import rewards_available
 
 SCENE = "CartpoleBalance"
@@ -83,7 +84,7 @@ def test_finetune_with_hold_right_reward_moves_the_cart_right(cartpole: TrainRes
     ref = get_reference("cartpole_hold_right")
     # Fine-tuning takes smaller steps than training from scratch: at the preset's 1e-3 the policy
     # collapses after the first update under the new reward (measured), at 1e-4 it adapts.
-    cfg = preset_for(SCENE, "cpu").replace(num_timesteps=1_500_000, learning_rate=1e-4, entropy_cost=1e-3)
+    cfg = fine_tune_preset(preset_for(SCENE, "cpu")).replace(num_timesteps=1_500_000)
     tuned = run_training(
         TrainRequest(SCENE, tmp_path / "ft", config=cfg, reward_source=ref.code, reward_name=ref.name,
                      base_policy=cartpole.policy_dir)

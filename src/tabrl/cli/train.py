@@ -43,7 +43,10 @@ def train_cmd(
         None, "--reward", help="Reward module (.py); default: the scene's own reward."
     ),
     base: Path | None = typer.Option(
-        None, "--base", help="Policy folder to fine-tune from (params + normaliser)."
+        None,
+        "--base",
+        help="Policy folder to fine-tune from (params + normaliser); uses fine-tuning settings "
+        "(learning_rate 1e-4, entropy_cost 1e-3) unless --set or --config says otherwise.",
     ),
     steps: str | None = typer.Option(
         None, "--steps", help="Environment steps (e.g. 2e6) or a preset: quick | standard | quality."
@@ -85,7 +88,10 @@ def train_cmd(
             if config is not None
             else (out / CONFIG_FILE if resume and (out / CONFIG_FILE).is_file() else None)
         )
-        cfg = resolve_config(scene, yaml_path=yaml_path, overrides=overrides, steps=_parse_steps(steps))
+        cfg = resolve_config(
+            scene, yaml_path=yaml_path, overrides=overrides, steps=_parse_steps(steps),
+            fine_tune=base is not None and not resume,
+        )  # fmt: skip
     request = TrainRequest(
         scene_id=scene,
         out_dir=out,

@@ -18,7 +18,6 @@ from tabrl.paths import home_dir, sub_dir
 
 DEFAULT_PRESET = "quick"
 VIDEO_SECONDS = 10.0
-FINE_TUNE_OVERRIDES = {"learning_rate": 1e-4, "entropy_cost": 1e-3}
 
 
 def runs_dir() -> Path:
@@ -88,7 +87,7 @@ def _progress(event: Any) -> dict[str, Any]:
 def train_task(ctx: JobContext) -> dict[str, Any]:
     """Train (or resume) the job's policy, add it to the model library, render its video."""
     from tabrl.policies import read_manifest
-    from tabrl.training.config import apply_overrides, preset_for
+    from tabrl.training.config import apply_overrides, fine_tune_preset, preset_for
     from tabrl.training.runner import TrainRequest, run_training
 
     req = ctx.request
@@ -98,13 +97,10 @@ def train_task(ctx: JobContext) -> dict[str, Any]:
         # Interrupted after training (e.g. while rendering): only the video is left to make.
         video_id = _render(ctx, policies_dir() / done["model_id"], seed=int(req.get("seed", 0)))
         return {**done, "video_id": video_id}
-    config = preset_for(scene_id)
     base = _base_policy(req)
-    # Fine-tuning under a new reward needs smaller steps: at the from-scratch learning rate the
-    # base policy collapses after the first update (measured on CartpoleBalance); the request's
-    # own overrides still win.
-    overrides = [f"{k}={v}" for k, v in FINE_TUNE_OVERRIDES.items()] if base is not None else []
-    overrides += [f"{k}={v}" for k, v in (req.get("overrides") or {}).items()]
+    # Fine-tuning starts from the fine-tuning settings; the request's own overrides still win.
+    config = fine_tune_preset(preset_for(scene_id)) if base is not None else preset_for(scene_id)
+    overrides = [f"{k}={v}" for k, v in (req.get("overrides") or {}).items()]
     overrides += [f"num_timesteps={int(req['steps'])}", f"seed={int(req.get('seed', 0))}"]
     config = apply_overrides(config, overrides)
     out_dir = runs_dir() / ctx.job_id
