@@ -22,8 +22,13 @@ SCENE = "CartpoleBalance"
 
 @pytest.fixture(scope="module")
 def cartpole(tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
-    """The default CPU preset (what `tabrl train --scene CartpoleBalance` runs), stopped once it reaches 700."""
-    cfg = preset_for(SCENE, "cpu").replace(stop_at_reward=700.0)
+    """The default CPU preset (what `tabrl train --scene CartpoleBalance` runs), stopped once it reaches 900.
+
+    The issue asks for >= 700; the fixture goes on to 900 because it is also the fine-tuning base: with an
+    evaluation after every update, the first policy past 700 can be one that balances while the cart
+    drifts (measured: mean x 0.87 m, still moving right), which leaves no room to show a change.
+    """
+    cfg = preset_for(SCENE, "cpu").replace(stop_at_reward=900.0)
     return run_training(TrainRequest(SCENE, tmp_path_factory.mktemp("cp") / "run", config=cfg))
 
 
