@@ -462,16 +462,8 @@ def run_training(
         base_info=base_info, run_id=run_id, observation_is_dict=isinstance(observation_size, dict),
     )  # fmt: skip
 
-    def get_evaluator(make_policy: Any) -> Evaluator:
-        nonlocal evaluator
-        if evaluator is None:
-            evaluator = Evaluator(
-                env, make_policy, num_envs=config.num_eval_envs, episode_length=eval_length,
-                action_repeat=config.action_repeat, deterministic=config.deterministic_eval, seed=config.seed,
-            )  # fmt: skip
-        return evaluator
-
     def on_params(current_step: int, make_policy: Any, params: Any) -> None:
+        nonlocal evaluator
         now = time.perf_counter()
         step = step_offset + int(current_step)
         if current_step == 0 and (restore_params is None or resume_from is not None):
@@ -487,7 +479,12 @@ def run_training(
             state.train_s += interval
             if step > state.last_step and interval > 0:
                 state.sps = (step - state.last_step) / interval
-        result = get_evaluator(make_policy)(params)
+        if evaluator is None:
+            evaluator = Evaluator(
+                env, make_policy, num_envs=config.num_eval_envs, episode_length=eval_length,
+                action_repeat=config.action_repeat, deterministic=config.deterministic_eval, seed=config.seed,
+            )  # fmt: skip
+        result = evaluator(params)
         state.eval_s += result.wall_s
         state.last_params = params
         state.last_eval = result.reward_mean
