@@ -313,7 +313,7 @@ def run_training(
 
     configure_jax()
     from tabrl.policies.store import new_policy_id, read_manifest, read_params
-    from tabrl.training.envs import make_training_env
+    from tabrl.training.envs import SharedTraceEnv, make_training_env
 
     cancel = cancel or CancelToken()
     emit_user = on_event or (lambda _event: None)
@@ -399,8 +399,8 @@ def run_training(
 
     # --- environment ---
     tenv = make_training_env(request.scene_id, reward_source, request.reward_name)
-    env = tenv.env
-    # Playground computes this by tracing `reset` (~0.5 s) on every access: once is enough.
+    # Training, evaluation and the observation size below all share one trace of reset and step.
+    env = SharedTraceEnv(tenv.env)
     observation_size = env.observation_size
     obs_sizes = _obs_sizes(observation_size)
     if manifest is not None:
