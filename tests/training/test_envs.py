@@ -1,4 +1,4 @@
-"""SharedTraceEnv: one Python trace of the MJX pipeline per run, same results as the bare env."""
+"""SharedTraceEnv: programs that vmap the env share one Python trace of it; same results as the bare env."""
 
 from __future__ import annotations
 

@@ -400,7 +400,7 @@ def run_training(
 
     # --- environment ---
     tenv = make_training_env(request.scene_id, reward_source, request.reward_name)
-    # Training, evaluation and the observation size below all share one trace of reset and step.
+    # The observation size below and the evaluator share one trace of reset (SharedTraceEnv).
     env = SharedTraceEnv(tenv.env)
     observation_size = env.observation_size
     obs_sizes = _obs_sizes(observation_size)
