@@ -1,4 +1,4 @@
-"""SharedTraceEnv: programs that vmap the env share one Python trace of it; same results as the bare env."""
+"""SharedTraceEnv: programs that vmap the env under Brax's pmap axis share one Python trace of it; same results."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from mujoco_playground import wrapper
 
 from tabrl.scenes import load_scene
 from tabrl.training.envs import SharedTraceEnv
+from tabrl.training.evaluation import PMAP_AXIS_NAME
 
 
 class _Counting:
@@ -31,7 +32,8 @@ class _Counting:
         return getattr(self.env, name)
 
 
-def _unroll_program(env, n: int, steps: int):
+def _unroll_program(env, n: int, steps: int, pmap: bool = False):
+    """One program: reset `n` envs and step them; under Brax's `pmap` axis (one device) or `jit`."""
     wrapped = wrapper.wrap_for_brax_training(env, episode_length=1000)
 
     def unroll(key):
@@ -42,7 +44,27 @@ def _unroll_program(env, n: int, steps: int):
 
         return jax.lax.scan(body, state, None, length=steps)[0]
 
-    return jax.jit(unroll)
+    return _Program(jax.pmap(unroll, axis_name=PMAP_AXIS_NAME) if pmap else jax.jit(unroll), pmap)
+
+
+class _Program:
+    """A jitted or pmapped (one device) unroll, called and lowered with one key."""
+
+    def __init__(self, fn, pmapped: bool) -> None:
+        self.fn, self.pmapped = fn, pmapped
+
+    def __call__(self, key):
+        if self.pmapped:
+            return jax.tree.map(lambda x: x[0], self.fn(key[None]))
+        return self.fn(key)
+
+    def lower(self, key) -> None:
+        self.fn.lower(key[None] if self.pmapped else key)
+
+
+def _lower(program: _Program, key) -> None:
+    """Trace (and lower) a program, without compiling it."""
+    program.lower(key)
 
 
 @pytest.fixture(scope="module")
@@ -50,25 +72,45 @@ def cartpole_env():
     return load_scene("CartpoleBalance").env
 
 
-def test_training_and_evaluation_programs_share_one_trace(cartpole_env) -> None:
+def test_pmap_axis_name_is_braxs() -> None:
+    from brax.training.agents.ppo import train as ppo
+
+    # The trace sharing below rests on TabRL's programs running under Brax's pmap axis name.
+    assert PMAP_AXIS_NAME == ppo._PMAP_AXIS_NAME
+
+
+def test_observation_size_brax_reset_and_evaluation_share_one_trace(cartpole_env) -> None:
     counting = _Counting(cartpole_env)
     env = SharedTraceEnv(counting)
     assert env.observation_size == 5 and env.action_size == 1
-    # Brax's training batch and the evaluator's batch: two programs, one trace of each function.
-    _unroll_program(env, 8, 3).lower(jax.random.PRNGKey(0))
-    _unroll_program(env, 4, 5).lower(jax.random.PRNGKey(1))
+    assert counting.calls == {"reset": 1, "step": 0}
+    # Brax's initial reset (pmap over its wrapped, vmapped env) and two evaluation-like programs
+    # with different batches: one trace of each function in all of them.
+    wrapped = wrapper.wrap_for_brax_training(env, episode_length=500)
+    jax.pmap(wrapped.reset, axis_name=PMAP_AXIS_NAME).lower(jax.random.split(jax.random.PRNGKey(0), 8)[None])
+    _lower(_unroll_program(env, 8, 3, pmap=True), jax.random.PRNGKey(0))
+    _lower(_unroll_program(env, 4, 5, pmap=True), jax.random.PRNGKey(1))
     assert counting.calls == {"reset": 1, "step": 1}
 
-    # Without the wrapper each program traces again.
+    # Without the wrapper every program traces again.
     bare = _Counting(cartpole_env)
-    _unroll_program(bare, 8, 3).lower(jax.random.PRNGKey(0))
-    _unroll_program(bare, 4, 5).lower(jax.random.PRNGKey(1))
-    assert bare.calls["step"] == 2 and bare.calls["reset"] == 2
+    _lower(_unroll_program(bare, 8, 3, pmap=True), jax.random.PRNGKey(0))
+    _lower(_unroll_program(bare, 4, 5, pmap=True), jax.random.PRNGKey(1))
+    assert bare.calls == {"reset": 2, "step": 2}
+
+
+def test_the_trace_context_is_part_of_the_key(cartpole_env) -> None:
+    # Why observation_size traces under pmap: a plain jit program cannot reuse a pmap trace.
+    counting = _Counting(cartpole_env)
+    env = SharedTraceEnv(counting)
+    _ = env.observation_size
+    _lower(_unroll_program(env, 8, 3), jax.random.PRNGKey(0))
+    assert counting.calls == {"reset": 2, "step": 1}
 
 
 def test_results_match_the_bare_env(cartpole_env) -> None:
     key = jax.random.PRNGKey(3)
-    shared = _unroll_program(SharedTraceEnv(cartpole_env), 4, 20)(key)
+    shared = _unroll_program(SharedTraceEnv(cartpole_env), 4, 20, pmap=True)(key)
     bare = _unroll_program(cartpole_env, 4, 20)(key)
     np.testing.assert_allclose(np.asarray(shared.obs), np.asarray(bare.obs), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.asarray(shared.reward), np.asarray(bare.reward), rtol=1e-5, atol=1e-6)

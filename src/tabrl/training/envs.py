@@ -36,11 +36,11 @@ class SharedTraceEnv:
 
     Every program that vmaps the env re-traces the MJX pipeline in Python (0.5-1 s per function
     on CPU). Through one `jax.jit` per function, JAX reuses a trace whenever the per-env avals
-    and the trace context match: Playground's `observation_size` and TabRL's evaluator then share
-    one trace of `reset`. Brax's training program runs under `pmap`, whose axis name is part of
-    JAX's trace-cache key, so it still traces its own (measured, warm cache: first evaluation
-    ~0.4 s sooner). XLA inlines the nested calls: the compiled programs and their speed are
-    unchanged.
+    and the trace context match. The context includes the `pmap` axis name, so `observation_size`
+    traces `reset` under Brax's axis (`tabrl.training.evaluation.PMAP_AXIS_NAME`), as Brax's
+    initial reset and TabRL's evaluator do: the three share one trace. (Brax's training step
+    carries per-device types in its scan, so its trace of `step` is its own.) XLA inlines the
+    nested calls: the compiled programs and their speed are unchanged.
     """
 
     def __init__(self, env: Any) -> None:
@@ -65,9 +65,15 @@ class SharedTraceEnv:
         if self._observation_size is None:
             import jax
 
-            obs = jax.eval_shape(self.reset, jax.random.PRNGKey(0)).obs
+            from tabrl.training.evaluation import PMAP_AXIS_NAME
+
+            def reset_one(key: Any) -> Any:
+                return self.reset(key).obs
+
+            keys = jax.ShapeDtypeStruct((1, 2), jax.numpy.uint32)
+            obs = jax.eval_shape(jax.pmap(reset_one, axis_name=PMAP_AXIS_NAME), keys)
             self._observation_size = (
-                jax.tree.map(lambda x: x.shape, obs) if isinstance(obs, dict) else obs.shape[-1]
+                jax.tree.map(lambda x: x.shape[1:], obs) if isinstance(obs, dict) else obs.shape[-1]
             )
         return self._observation_size
 
