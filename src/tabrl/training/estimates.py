@@ -34,9 +34,9 @@ class Throughput:
 #: Measured on this project's CI-like machine (2 shared CPU cores, 24 GiB) -- see bench/README.md.
 MEASURED: dict[tuple[str, str], Throughput] = {
     ("CartpoleBalance", "cpu"): Throughput(
-        env_steps_per_s=90_000, compile_s=39.0, warm_compile_s=9.0, cost=3.0,
-        note="bench/train_cpu.py, default CPU preset, 2 cores (load avg ~2): 368,640 steps per ~4.1 s; "
-        "first evaluation at 43 s cold / 12.5 s warm XLA cache",
+        env_steps_per_s=110_000, compile_s=20.0, warm_compile_s=6.5, cost=3.0,
+        note="bench/train_cpu.py, default CPU preset, 2 cores (load avg ~1.5): ~114 k env-steps/s; "
+        "first evaluation (3 updates) at 20-23 s cold / 6.5-7.7 s warm XLA cache",
     ),
     ("Go1JoystickFlatTerrain", "cpu"): Throughput(
         env_steps_per_s=600, compile_s=300.0, warm_compile_s=120.0, cost=4 * (18 + 10),
