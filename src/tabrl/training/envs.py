@@ -31,13 +31,18 @@ class TrainingEnv:
     mj_model: Any
 
 
+#: The `pmap` axis name of Brax's PPO (`brax.training.agents.ppo.train._PMAP_AXIS_NAME`). Part of
+#: JAX's trace-cache key: programs traced under the same axis share the env's traces.
+PMAP_AXIS_NAME = "i"
+
+
 class SharedTraceEnv:
     """The same env, with `reset` and `step` each called through one `jax.jit`.
 
     Every program that vmaps the env re-traces the MJX pipeline in Python (0.5-1 s per function
     on CPU). Through one `jax.jit` per function, JAX reuses a trace whenever the per-env avals
     and the trace context match. The context includes the `pmap` axis name, so `observation_size`
-    traces `reset` under Brax's axis (`tabrl.training.evaluation.PMAP_AXIS_NAME`), as Brax's
+    traces `reset` under Brax's axis (`PMAP_AXIS_NAME`), as Brax's
     initial reset and TabRL's evaluator do: the three share one trace. (Brax's training step
     carries per-device types in its scan, so its trace of `step` is its own.) XLA inlines the
     nested calls: the compiled programs and their speed are unchanged.
@@ -64,8 +69,6 @@ class SharedTraceEnv:
         """Observation size from the abstract shape of the shared `reset` (computed once)."""
         if self._observation_size is None:
             import jax
-
-            from tabrl.training.evaluation import PMAP_AXIS_NAME
 
             def reset_one(key: Any) -> Any:
                 return self.reset(key).obs
@@ -148,4 +151,4 @@ def _episode_length(env: Any) -> int:
         return 1000
 
 
-__all__ = ["SharedTraceEnv", "TrainingEnv", "make_training_env", "rewards_available"]
+__all__ = ["PMAP_AXIS_NAME", "SharedTraceEnv", "TrainingEnv", "make_training_env", "rewards_available"]
