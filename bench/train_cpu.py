@@ -200,7 +200,7 @@ def main() -> int:
     args = parser.parse_args()
 
     cache = _fresh_cache()
-    from tabrl.training.runner import configure_xla_for_cpu
+    from tabrl.training.backends.mjx import configure_xla_for_cpu
 
     configure_xla_for_cpu()
     # Import what both (a) and (b) use before either clock starts: otherwise (a)'s first run pays

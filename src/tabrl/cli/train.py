@@ -52,6 +52,12 @@ def train_cmd(
         None, "--steps", help="Environment steps (e.g. 2e6) or a preset: quick | standard | quality."
     ),
     config: Path | None = typer.Option(None, "--config", help="YAML file of training settings."),
+    backend: str = typer.Option(
+        "auto",
+        "--backend",
+        help="Physics backend: mjx (Brax PPO on MJX), mujoco (MuJoCo C on CPU threads) or auto "
+        "(MuJoCo C for contact-rich scenes on a CPU, else MJX).",
+    ),
     overrides: list[str] = typer.Option(
         [], "--set", help="Override a setting: --set learning_rate=3e-4 (repeatable)."
     ),
@@ -65,14 +71,14 @@ def train_cmd(
         False, "--json", help="Print progress as JSON lines; the last line is the result."
     ),
 ) -> None:
-    """Train a policy with Brax PPO (CPU or GPU), with live progress, checkpoints and Ctrl-C to stop early."""
-    from tabrl.training.runner import configure_xla_for_cpu
+    """Train a policy with PPO (MJX or MuJoCo C; CPU or GPU), with live progress, checkpoints and Ctrl-C to stop early."""
+    from tabrl.training.backends.mjx import configure_xla_for_cpu
 
     # Must happen before anything starts JAX's backend.
     configure_xla_for_cpu()
     from tabrl.errors import TabRLError
     from tabrl.training import CancelToken, TrainRequest, resolve_config, run_training
-    from tabrl.training.runner import CONFIG_FILE
+    from tabrl.training.session import CONFIG_FILE
 
     reward_source = None
     if reward is not None:
@@ -80,6 +86,8 @@ def train_cmd(
             reward_source = reward.read_text(encoding="utf-8")
         except OSError as exc:
             raise TabRLError(f"cannot read reward file {reward}: {exc.strerror}") from None
+    if backend != "auto":
+        overrides = [*overrides, f"backend={backend}"]
     if resume and config is None and not overrides and steps is None and (out / CONFIG_FILE).is_file():
         cfg = None  # the run's own saved config
     else:
@@ -90,7 +98,7 @@ def train_cmd(
         )
         cfg = resolve_config(
             scene, yaml_path=yaml_path, overrides=overrides, steps=_parse_steps(steps),
-            fine_tune=base is not None and not resume,
+            fine_tune=base is not None and not resume, reward_source=reward_source,
         )  # fmt: skip
     request = TrainRequest(
         scene_id=scene,

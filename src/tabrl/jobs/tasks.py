@@ -31,12 +31,18 @@ def policies_dir() -> Path:
 
 
 def plan_training(
-    scene_id: str, *, steps: int | None, preset: str | None, reward_code: str | None
+    scene_id: str,
+    *,
+    steps: int | None,
+    preset: str | None,
+    reward_code: str | None,
+    backend: str = "auto",
 ) -> tuple[int, float]:
-    """Check a request cheaply (scene exists and loads here, reward passes the static checks) and
-    resolve its step budget; returns (steps, estimated seconds)."""
+    """Check a request cheaply (scene exists and loads here, reward passes the static checks, the
+    backend can train it) and resolve its step budget; returns (steps, estimated seconds)."""
+    from tabrl.runtime import device_kind
     from tabrl.scenes import get_spec
-    from tabrl.training.config import steps_for
+    from tabrl.training.config import backend_for, steps_for
     from tabrl.training.estimates import estimate
 
     spec = get_spec(scene_id)
@@ -46,10 +52,10 @@ def plan_training(
         )
     if reward_code is not None:
         _static_check(reward_code)
-    total = steps or steps_for(scene_id, preset or DEFAULT_PRESET)
-    from tabrl.runtime import device_kind
-
-    return total, round(estimate(scene_id, device_kind(), total).total_s, 1)
+    device = device_kind()
+    physics = backend_for(scene_id, device, reward_code, backend)
+    total = steps or steps_for(scene_id, preset or DEFAULT_PRESET, device, physics)
+    return total, round(estimate(scene_id, device, total, physics=physics).total_s, 1)
 
 
 def _static_check(code: str) -> None:
@@ -87,7 +93,7 @@ def _progress(event: Any) -> dict[str, Any]:
 def train_task(ctx: JobContext) -> dict[str, Any]:
     """Train (or resume) the job's policy, add it to the model library, render its video."""
     from tabrl.policies import read_manifest
-    from tabrl.training.config import apply_overrides, fine_tune_preset, preset_for
+    from tabrl.training.config import resolve_config
     from tabrl.training.runner import TrainRequest, run_training
 
     req = ctx.request
@@ -98,11 +104,13 @@ def train_task(ctx: JobContext) -> dict[str, Any]:
         video_id = _render(ctx, policies_dir() / done["model_id"], seed=int(req.get("seed", 0)))
         return {**done, "video_id": video_id}
     base = _base_policy(req)
-    # Fine-tuning starts from the fine-tuning settings; the request's own overrides still win.
-    config = fine_tune_preset(preset_for(scene_id)) if base is not None else preset_for(scene_id)
+    # Fine-tuning starts from the fine-tuning settings; the request's own overrides still win. The
+    # backend ("backend" override, else the rule) picks the preset.
     overrides = [f"{k}={v}" for k, v in (req.get("overrides") or {}).items()]
     overrides += [f"num_timesteps={int(req['steps'])}", f"seed={int(req.get('seed', 0))}"]
-    config = apply_overrides(config, overrides)
+    config = resolve_config(
+        scene_id, overrides=overrides, fine_tune=base is not None, reward_source=req.get("reward_code")
+    )
     out_dir = runs_dir() / ctx.job_id
     resume = bool(req.get("resume")) and (out_dir / "checkpoints").is_dir()
     result = run_training(

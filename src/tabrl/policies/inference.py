@@ -64,7 +64,7 @@ def build_apply(manifest: PolicyManifest) -> Any:
     from brax.training.acme import running_statistics
     from brax.training.agents.ppo import networks as ppo_networks
 
-    from tabrl.training.runner import _activation
+    from tabrl.training.networks import activation as _activation
 
     net = manifest.network
     sizes: Any = (

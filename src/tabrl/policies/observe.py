@@ -8,12 +8,60 @@ state (e.g. a joystick command) keep their values from a reset with a fixed seed
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from tabrl.errors import TabRLError
+
+
+def _check_state(
+    qpos: Any, qvel: Any, last_action: Any, nq: int, nv: int, nu: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    qpos = np.asarray(qpos, dtype=np.float32)
+    qvel = np.asarray(qvel, dtype=np.float32)
+    if qpos.shape != (nq,) or qvel.shape != (nv,):
+        raise TabRLError(f"state needs qpos of length {nq} and qvel of length {nv}")
+    last = np.zeros(nu, np.float32) if last_action is None else np.asarray(last_action, np.float32)
+    if last.shape != (nu,):
+        raise TabRLError(f"last_action must have length {nu}")
+    if not (np.isfinite(qpos).all() and np.isfinite(qvel).all() and np.isfinite(last).all()):
+        raise TabRLError("state contains NaN or infinite values")
+    return qpos, qvel, last
+
+
+def observer_for(manifest: Any) -> Any:
+    """The observer of a policy: its training environment's own observation, on its backend."""
+    if manifest.backend == "mujoco":
+        from tabrl.training.backends.mujoco import policy_env
+
+        return HostStateObserver(policy_env(manifest, num_envs=1))
+    from tabrl.training.envs import make_training_env
+
+    tenv = make_training_env(manifest.scene_id, manifest.reward.source, manifest.reward.name)
+    return StateObserver(tenv.env, manifest.network.policy_obs_key)
+
+
+class HostStateObserver:
+    """`(qpos, qvel, last_action, time) -> observation` on MuJoCo C (mujoco-backend policies)."""
+
+    def __init__(self, env: Any) -> None:
+        self.env = env
+        self.nq, self.nv = int(env.mj_model.nq), int(env.mj_model.nv)
+        self.action_size = int(env.action_size)
+        self._lock = threading.Lock()
+
+    def ctrl(self, action: Any) -> np.ndarray:
+        """The actuator controls the env applies for `action`."""
+        return np.asarray(self.env.conventions.action_to_ctrl(np.asarray(action, np.float32)))
+
+    def __call__(self, qpos: Any, qvel: Any, last_action: Any = None, time: float = 0.0) -> np.ndarray:
+        qpos, qvel, last = _check_state(qpos, qvel, last_action, self.nq, self.nv, self.action_size)
+        with self._lock:  # one C simulation holds the state: one request at a time
+            self.env.set_state(qpos[None], qvel[None], time)
+            return self.env.observe(last[None])[0]
 
 
 class StateObserver:
@@ -44,26 +92,14 @@ class StateObserver:
         return np.asarray(self._ctrl(np.asarray(action, np.float32)))
 
     def __call__(self, qpos: Any, qvel: Any, last_action: Any = None, time: float = 0.0) -> np.ndarray:
-        qpos = np.asarray(qpos, dtype=np.float32)
-        qvel = np.asarray(qvel, dtype=np.float32)
-        if qpos.shape != (self.nq,) or qvel.shape != (self.nv,):
-            raise TabRLError(f"state needs qpos of length {self.nq} and qvel of length {self.nv}")
-        last = (
-            np.zeros(self.action_size, np.float32)
-            if last_action is None
-            else np.asarray(last_action, np.float32)
-        )
-        if last.shape != (self.action_size,):
-            raise TabRLError(f"last_action must have length {self.action_size}")
-        if not (np.isfinite(qpos).all() and np.isfinite(qvel).all() and np.isfinite(last).all()):
-            raise TabRLError("state contains NaN or infinite values")
+        qpos, qvel, last = _check_state(qpos, qvel, last_action, self.nq, self.nv, self.action_size)
         return np.asarray(self._fn(qpos, qvel, last, np.float32(time)))
 
 
 def _observation_fn(env: Any) -> Callable[[Any, dict[str, Any], Any], Any]:
     """The env's own observation function, whatever kind of env it is."""
-    if hasattr(env, "_observation"):  # TabRL's reward-driven env of a Menagerie / MJCF scene
-        return lambda data, _info, last: env._observation(data, last)
+    if hasattr(env, "conventions"):  # TabRL's reward-driven env of a Menagerie / MJCF scene
+        return lambda data, _info, last: env.conventions.observation(data, last)
     task = getattr(env, "task", env)  # TabRL's wrapper of a Playground task, or the task itself
     if hasattr(task, "_get_obs"):
 

@@ -97,6 +97,9 @@ class PolicyManifest:
     selected_step: int | None = None
     #: Whether the env's observation is a dict (the policy then reads `network.policy_obs_key`).
     observation_is_dict: bool = False
+    #: Physics backend it was trained on ("mjx": MJX env; "mujoco": MuJoCo C with TabRL's conventions).
+    #: Videos, the live view and fine-tuning rebuild the same environment from it.
+    backend: str = "mjx"
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,4 +1,6 @@
-"""Videos of a trained policy: a deterministic MJX rollout from a fixed seed, rendered on the host.
+"""Videos of a trained policy: a deterministic rollout from a fixed seed, rendered on the host.
+
+The rollout runs on the backend the policy was trained on: a jitted MJX scan, or MuJoCo C.
 
 All policies of a batch share the scene and the seed, so their videos start from the same
 state and can be played side by side.
@@ -25,6 +27,8 @@ def rollout_qpos(policy_dir: Path | str, seconds: float, seed: int = 0) -> tuple
 
     configure_jax()
     manifest = read_manifest(policy_dir)
+    if manifest.backend == "mujoco":
+        return _rollout_qpos_mujoco(manifest, load_policy(policy_dir), seconds, seed)
     tenv = make_training_env(manifest.scene_id, manifest.reward.source, manifest.reward.name)
     env, policy = tenv.env, load_policy(policy_dir)
     key = manifest.network.policy_obs_key
@@ -46,6 +50,22 @@ def rollout_qpos(policy_dir: Path | str, seconds: float, seed: int = 0) -> tuple
 
     qpos = np.asarray(run(jax.random.PRNGKey(seed)))
     return tenv.mj_model, qpos, float(env.dt)
+
+
+def _rollout_qpos_mujoco(
+    manifest: object, policy: object, seconds: float, seed: int
+) -> tuple[object, np.ndarray, float]:
+    """The same rollout on MuJoCo C, for policies trained on the mujoco backend (no compile to wait for)."""
+    from tabrl.training.backends.mujoco import policy_env
+
+    env = policy_env(manifest, num_envs=1, seed=seed, for_video=True)
+    steps = max(1, round(seconds / env.dt))
+    obs = env.reset()
+    frames = [env.qpos()[0]]
+    for _ in range(steps):
+        obs = env.step(policy.numpy(obs)).obs  # type: ignore[attr-defined]
+        frames.append(env.qpos()[0])
+    return env.mj_model, np.stack(frames), env.dt
 
 
 def render_policy_video(

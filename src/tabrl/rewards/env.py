@@ -61,6 +61,19 @@ class EnvConfig:
     fall_height_fraction: float = 0.4
     #: ...or the base's up-axis · world up below this (0.0: lying on its side or worse).
     fall_upright_min: float = 0.0
+    #: Domain randomisation (MuJoCo C backend): each episode scales every geom's sliding friction by
+    #: a factor drawn from this (lo, hi) range; None: off.
+    friction_range: tuple[float, float] | None = None
+    #: ...and the robot's body masses by a factor drawn from this range; None: off.
+    mass_scale_range: tuple[float, float] | None = None
+    #: ...and pushes the floating base sideways at this speed (m/s) every `push_interval_s`; 0: off.
+    push_velocity: float = 0.0
+    push_interval_s: float = 5.0
+
+    @property
+    def randomized(self) -> bool:
+        """Whether any domain randomisation is on."""
+        return bool(self.friction_range or self.mass_scale_range or self.push_velocity > 0)
 
     def __post_init__(self) -> None:
         if self.episode_length is not None and self.episode_length < 1:
@@ -73,6 +86,12 @@ class EnvConfig:
             raise TabRLError(f"reward_mode must be 'replace' or 'add', got {self.reward_mode!r}")
         if not 0 <= self.fall_height_fraction < 1:
             raise TabRLError(f"fall_height_fraction must be in [0, 1), got {self.fall_height_fraction}")
+        for name in ("friction_range", "mass_scale_range"):
+            value = getattr(self, name)
+            if value is not None and not (len(value) == 2 and 0 < value[0] <= value[1]):
+                raise TabRLError(f"{name} must be (lo, hi) with 0 < lo <= hi, got {value}")
+        if self.push_velocity < 0 or self.push_interval_s <= 0:
+            raise TabRLError("push_velocity must be >= 0 and push_interval_s > 0")
 
 
 # --- default rewards (compiled through the same sandbox as user code) ------------------------
@@ -99,9 +118,10 @@ def compute_reward(s, action):
 """
 
 
-def default_reward_code(loaded: LoadedScene, index: SceneIndex) -> str:
-    """The reward used when none is given: the task's own, stand still, or zero."""
-    if loaded.env is not None:
+def default_reward_code(loaded: LoadedScene | None, index: SceneIndex) -> str:
+    """The reward used when none is given: the task's own (Playground tasks on MJX; `loaded` None:
+    no task env), else stand still (floating-base robots) or zero."""
+    if loaded is not None and loaded.env is not None:
         return DEFAULT_TASK_REWARD
     return DEFAULT_STAND_REWARD if index.floating_base else DEFAULT_ZERO_REWARD
 
@@ -246,6 +266,122 @@ def _prefixed(metrics: dict[str, Any]) -> dict[str, Any]:
     return {f"task/{k}": v for k, v in metrics.items()}
 
 
+class SceneConventions:
+    """TabRL's conventions for a Menagerie robot or an MJCF scene, shared by every physics backend.
+
+    Reset pose and noise, the action -> control map, the observation layout and fall
+    termination, as numpy tables built once from the model. The functions of one state
+    (`observation`, `terminated`, `action_to_ctrl`) are pure JAX: the MJX env calls them on
+    `mjx.Data` inside its jitted step; the MuJoCo C env (`tabrl.rewards.host_env`) vmaps them
+    over its batched arrays. One definition, so a policy sees the same inputs on both.
+    """
+
+    def __init__(
+        self, model: mujoco.MjModel, index: SceneIndex, actuators: tuple[Any, ...], config: EnvConfig
+    ) -> None:
+        self.model, self.index, self.config = model, index, config
+        self.layout = default_observation(model)
+        self._prepare_reset()
+        self._prepare_actions(actuators)
+        self._prepare_fall()
+
+    def _prepare_reset(self) -> None:
+        m = self.model
+        self.qpos0 = reference_qpos(m).astype(np.float32)
+        noisy = np.zeros(m.nq, dtype=np.float32)
+        lo = np.full(m.nq, -np.inf, dtype=np.float32)
+        hi = np.full(m.nq, np.inf, dtype=np.float32)
+        for j in range(m.njnt):
+            # int(): numpy ints are not "in" a tuple of MuJoCo enums (== works, membership does not).
+            if int(m.jnt_type[j]) in (mujoco.mjtJoint.mjJNT_HINGE, mujoco.mjtJoint.mjJNT_SLIDE):
+                adr = m.jnt_qposadr[j]
+                noisy[adr] = 1.0
+                if m.jnt_limited[j]:
+                    lo[adr], hi[adr] = m.jnt_range[j]
+        self.noise_mask, self.qpos_lo, self.qpos_hi = noisy, lo, hi
+
+    def _prepare_actions(self, actuators: tuple[Any, ...]) -> None:
+        m, scale = self.model, self.config.action_scale
+        center = np.zeros(m.nu, dtype=np.float32)
+        half = np.ones(m.nu, dtype=np.float32)
+        lo = np.full(m.nu, -np.inf, dtype=np.float32)
+        hi = np.full(m.nu, np.inf, dtype=np.float32)
+        for i, act in enumerate(actuators):
+            limited = bool(m.actuator_ctrllimited[i])
+            if limited:
+                lo[i], hi[i] = m.actuator_ctrlrange[i]
+            width = (hi[i] - lo[i]) / 2 if limited else 1.0
+            if act.type == "position" and act.target in self.index.joint_ids:
+                adr = m.jnt_qposadr[self.index.joint_ids[act.target]]
+                center[i] = np.clip(self.qpos0[adr], lo[i], hi[i])
+                half[i] = scale * width
+            else:  # motors and the rest: the action spans the whole ctrl range
+                center[i] = (lo[i] + hi[i]) / 2 if limited else 0.0
+                half[i] = width
+        self.ctrl_center, self.ctrl_half, self.ctrl_lo, self.ctrl_hi = center, half, lo, hi
+
+    def _prepare_fall(self) -> None:
+        data = mujoco.MjData(self.model)
+        data.qpos[:] = self.qpos0
+        mujoco.mj_forward(self.model, data)
+        root = self.index.body_ids[self.index.root_body]
+        self.reference_height = float(data.xpos[root, 2] - self.index.floor_z)
+        self.default_ctrl = np.asarray(self.action_to_ctrl(np.zeros(self.model.nu, np.float32)))
+
+    @property
+    def observation_size(self) -> int:
+        """Length of the observation vector."""
+        return int(sum(seg.size for seg in self.layout))
+
+    def reset_qpos(self, unit_noise: Any) -> Any:
+        """Reference pose plus `unit_noise` (uniform in [-1, 1], shape (..., nq)) on hinge/slide joints."""
+        noise = unit_noise * self.config.reset_noise_scale * self.noise_mask
+        return jnp.clip(self.qpos0 + noise, self.qpos_lo, self.qpos_hi)
+
+    def action_to_ctrl(self, action: Any) -> jax.Array:
+        """Map an action in [-1, 1]^nu to actuator controls (see the module docstring)."""
+        action = jnp.clip(jnp.asarray(action), -1.0, 1.0)
+        return jnp.clip(self.ctrl_center + action * self.ctrl_half, self.ctrl_lo, self.ctrl_hi)
+
+    def terminated(self, s: SemanticState, reward: CompiledReward) -> jax.Array:
+        """The reward's `is_terminated`, else a fall of a floating-base robot (when configured)."""
+        user = reward.is_terminated(s)
+        if user is not None:
+            return user
+        if not (self.index.floating_base and self.config.terminate_on_fall):
+            return jnp.zeros((), bool)
+        base = s.base
+        low = s.body_height(base) < self.config.fall_height_fraction * self.reference_height
+        return low | (s.body_upright(base) < self.config.fall_upright_min)
+
+    def observation(self, data: Any, action: jax.Array) -> jax.Array:
+        """The vector `default_observation(model)` describes, segment by segment, of one state."""
+        s = SemanticState(self.index, data)
+        base = self.index.root_body
+        parts = {
+            "base_height": lambda: s.body_height(base).reshape(1),
+            "base_quat": lambda: data.qpos[3:7],
+            "joint_pos": lambda: data.qpos[7:],
+            "base_linvel_local": lambda: s.body_linvel(base, local=True),
+            "base_angvel_local": lambda: s.body_angvel(base, local=True),
+            "joint_vel": lambda: data.qvel[6:],
+            "qpos": lambda: data.qpos,
+            "qvel": lambda: data.qvel,
+            "last_action": lambda: action,
+        }
+        return jnp.concatenate([jnp.ravel(parts[seg.name]()) for seg in self.layout]).astype(jnp.float32)
+
+    def step_outputs(
+        self, reward: CompiledReward, data: Any, action: jax.Array, prev_action: jax.Array
+    ) -> tuple[jax.Array, dict[str, jax.Array], jax.Array]:
+        """(total reward, weighted terms, done) after a step to `data` (NaN states: done, reward 0)."""
+        s = SemanticState(self.index, data, prev_action, jnp.zeros(()))
+        terms = _sanitise(reward.weighted_terms(s, action))
+        nan = _nan_state(data)
+        total = jnp.where(nan, 0.0, sum(terms.values()))
+        return total, terms, nan | self.terminated(s, reward)
+
+
 class SceneRewardEnv(mjx_env.MjxEnv):
     """TabRL's environment for a Menagerie robot or an MJCF scene (see the module docstring)."""
 
@@ -266,124 +402,46 @@ class SceneRewardEnv(mjx_env.MjxEnv):
         self._env_config = config
         self._index = index
         self._mj_model = model
-        self._actuators = actuators
         self._mjx_model = mjx.put_model(self._mj_model, impl="jax")
-        self._layout = default_observation(self._mj_model)
-        self._prepare_reset()
-        self._prepare_actions()
-        self._prepare_fall()
-
-    # --- set-up (numpy, once) -------------------------------------------------------------------
-
-    def _prepare_reset(self) -> None:
-        m = self._mj_model
-        self._qpos0 = reference_qpos(m).astype(np.float32)
-        noisy = np.zeros(m.nq, dtype=np.float32)
-        lo = np.full(m.nq, -np.inf, dtype=np.float32)
-        hi = np.full(m.nq, np.inf, dtype=np.float32)
-        for j in range(m.njnt):
-            if m.jnt_type[j] in (mujoco.mjtJoint.mjJNT_HINGE, mujoco.mjtJoint.mjJNT_SLIDE):
-                adr = m.jnt_qposadr[j]
-                noisy[adr] = 1.0
-                if m.jnt_limited[j]:
-                    lo[adr], hi[adr] = m.jnt_range[j]
-        self._noise_mask, self._qpos_lo, self._qpos_hi = noisy, lo, hi
-
-    def _prepare_actions(self) -> None:
-        m, scale = self._mj_model, self._env_config.action_scale
-        center = np.zeros(m.nu, dtype=np.float32)
-        half = np.ones(m.nu, dtype=np.float32)
-        lo = np.full(m.nu, -np.inf, dtype=np.float32)
-        hi = np.full(m.nu, np.inf, dtype=np.float32)
-        for i, act in enumerate(self._actuators):
-            limited = bool(m.actuator_ctrllimited[i])
-            if limited:
-                lo[i], hi[i] = m.actuator_ctrlrange[i]
-            width = (hi[i] - lo[i]) / 2 if limited else 1.0
-            if act.type == "position" and act.target in self._index.joint_ids:
-                adr = m.jnt_qposadr[self._index.joint_ids[act.target]]
-                center[i] = np.clip(self._qpos0[adr], lo[i], hi[i])
-                half[i] = scale * width
-            else:  # motors and the rest: the action spans the whole ctrl range
-                center[i] = (lo[i] + hi[i]) / 2 if limited else 0.0
-                half[i] = width
-        self._ctrl_center, self._ctrl_half, self._ctrl_lo, self._ctrl_hi = center, half, lo, hi
-
-    def _prepare_fall(self) -> None:
-        data = mujoco.MjData(self._mj_model)
-        data.qpos[:] = self._qpos0
-        mujoco.mj_forward(self._mj_model, data)
-        root = self._index.body_ids[self._index.root_body]
-        self._ref_height = float(data.xpos[root, 2] - self._index.floor_z)
-        self._default_ctrl = self.action_to_ctrl(np.zeros(self._mj_model.nu, np.float32))
+        self.conventions = SceneConventions(model, index, actuators, config)
 
     def action_to_ctrl(self, action: jax.Array) -> jax.Array:
         """Map an action in [-1, 1]^nu to actuator controls (see the module docstring)."""
-        action = jnp.clip(jnp.asarray(action), -1.0, 1.0)
-        return jnp.clip(self._ctrl_center + action * self._ctrl_half, self._ctrl_lo, self._ctrl_hi)
+        return self.conventions.action_to_ctrl(action)
 
     # --- MjxEnv interface ---------------------------------------------------------------------
 
     def reset(self, rng: jax.Array) -> mjx_env.State:
+        conv = self.conventions
         rng, noise_key = jax.random.split(rng)
-        scale = self._env_config.reset_noise_scale
-        noise = jax.random.uniform(noise_key, (self._mj_model.nq,), minval=-scale, maxval=scale)
-        qpos = jnp.clip(self._qpos0 + noise * self._noise_mask, self._qpos_lo, self._qpos_hi)
+        noise = jax.random.uniform(noise_key, (self._mj_model.nq,), minval=-1.0, maxval=1.0)
         data = mjx_env.make_data(
-            self._mj_model, qpos=qpos, qvel=jnp.zeros(self._mj_model.nv), ctrl=self._default_ctrl, impl="jax"
-        )
+            self._mj_model, qpos=conv.reset_qpos(noise), qvel=jnp.zeros(self._mj_model.nv),
+            ctrl=conv.default_ctrl, impl="jax",
+        )  # fmt: skip
         data = mjx.forward(self._mjx_model, data)
         zeros = jnp.zeros(self.action_size)
         metrics = {f"reward/{t}": jnp.zeros(()) for t in self.term_names}
         info = {"rng": rng, PREV_ACTION_KEY: zeros}
-        obs = self._observation(data, zeros)
+        obs = conv.observation(data, zeros)
         return mjx_env.State(data, obs, jnp.zeros(()), jnp.zeros(()), metrics, info)
 
     def step(self, state: mjx_env.State, action: jax.Array) -> mjx_env.State:
         action = jnp.clip(action, -1.0, 1.0)
         data = mjx_env.step(self._mjx_model, state.data, self.action_to_ctrl(action), self.n_substeps)
-        s = SemanticState(self._index, data, state.info[PREV_ACTION_KEY], jnp.zeros(()))
-        terms = _sanitise(self._reward.weighted_terms(s, action))
-        nan = _nan_state(data)
-        total = jnp.where(nan, 0.0, sum(terms.values()))
-        done = nan | self._terminated(s)
+        total, terms, done = self.conventions.step_outputs(
+            self._reward, data, action, state.info[PREV_ACTION_KEY]
+        )
         metrics = {**state.metrics, **{f"reward/{k}": v for k, v in terms.items()}}
         info = {**state.info, PREV_ACTION_KEY: action}
         return state.replace(
             data=data,
-            obs=self._observation(data, action),
+            obs=self.conventions.observation(data, action),
             reward=total,
             done=done.astype(jnp.float32),
             metrics=metrics,
             info=info,
         )
-
-    def _terminated(self, s: SemanticState) -> jax.Array:
-        user = self._reward.is_terminated(s)
-        if user is not None:
-            return user
-        if not (self._index.floating_base and self._env_config.terminate_on_fall):
-            return jnp.zeros((), bool)
-        base = s.base
-        low = s.body_height(base) < self._env_config.fall_height_fraction * self._ref_height
-        return low | (s.body_upright(base) < self._env_config.fall_upright_min)
-
-    def _observation(self, data: mjx.Data, action: jax.Array) -> jax.Array:
-        """The vector `default_observation(model)` describes, segment by segment."""
-        s = SemanticState(self._index, data)
-        base = self._index.root_body
-        parts = {
-            "base_height": lambda: s.body_height(base).reshape(1),
-            "base_quat": lambda: data.qpos[3:7],
-            "joint_pos": lambda: data.qpos[7:],
-            "base_linvel_local": lambda: s.body_linvel(base, local=True),
-            "base_angvel_local": lambda: s.body_angvel(base, local=True),
-            "joint_vel": lambda: data.qvel[6:],
-            "qpos": lambda: data.qpos,
-            "qvel": lambda: data.qvel,
-            "last_action": lambda: action,
-        }
-        return jnp.concatenate([jnp.ravel(parts[seg.name]()) for seg in self._layout]).astype(jnp.float32)
 
     @property
     def xml_path(self) -> str:
@@ -403,7 +461,7 @@ class SceneRewardEnv(mjx_env.MjxEnv):
 
     @property
     def observation_size(self) -> int:
-        return int(sum(seg.size for seg in self._layout))
+        return self.conventions.observation_size
 
     # --- TabRL additions ------------------------------------------------------------------------
 
@@ -430,4 +488,4 @@ class SceneRewardEnv(mjx_env.MjxEnv):
     @property
     def reference_height(self) -> float:
         """Base height above the floor at the reference pose (fall detection uses a fraction of it)."""
-        return self._ref_height
+        return self.conventions.reference_height

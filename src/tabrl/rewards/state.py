@@ -175,9 +175,15 @@ def reference_qpos(model: mujoco.MjModel) -> np.ndarray:
     return np.array(model.qpos0, dtype=np.float64)
 
 
-def contacts(data: Any) -> tuple[Array, Array, Array]:
-    """(geom1, geom2, dist) of the contact candidates in `data` (MJX's JAX implementation)."""
-    c = data._impl.contact
+def contacts(data: Any) -> tuple[Any, Any, Array]:
+    """(geom1, geom2, dist) of the contact candidates in `data`.
+
+    MJX's JAX implementation keeps its fixed-size candidate list in `data._impl.contact` (this is
+    the one place TabRL reads that private field: MJX exposes no public accessor for it). The MuJoCo
+    C backend's `HostData` carries the same three arrays in `data.contact`, computed for the
+    robot-floor candidate pairs (`tabrl.rewards.host_env`).
+    """
+    c = data._impl.contact if hasattr(data, "_impl") else data.contact
     return c.geom1, c.geom2, c.dist
 
 
@@ -326,7 +332,7 @@ class SemanticState:
 
     def _touching(self, geoms: np.ndarray) -> Array:
         g1, g2, dist = contacts(self._data)
-        if g1.shape[0] == 0 or self._index.floor_geoms.size == 0:
+        if len(g1) == 0 or self._index.floor_geoms.size == 0:
             return jnp.zeros(())
         mine1 = jnp.any(g1[:, None] == geoms[None, :], axis=1)
         mine2 = jnp.any(g2[:, None] == geoms[None, :], axis=1)

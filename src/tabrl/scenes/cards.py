@@ -362,8 +362,20 @@ def build_card(scene: LoadedScene) -> RobotCard:
         feet=find_feet(model),
         keyframes=tuple(_name(model, mujoco.mjtObj.mjOBJ_KEY, k, "key") for k in range(model.nkey)),
         has_base_policy=has_base_policy(spec.id),
-        extras=extras,
+        extras={**extras, **_backend_extras(model)},
     )
+
+
+def _backend_extras(model: mujoco.MjModel) -> dict[str, Any]:
+    """What the training-backend rule reads (`tabrl.training.backends.scene_support`)."""
+    from tabrl.scenes.contacts import floor_pairs, mujoco_backend_support
+
+    why = mujoco_backend_support(model)
+    return {
+        "floor_contacts": int(floor_pairs(model).robot.size),
+        "mujoco_unsupported": why,
+        "backends": ["mjx"] if why else ["mjx", "mujoco"],
+    }
 
 
 # --- Base policies and the on-disk cache ------------------------------------------------
@@ -383,8 +395,12 @@ def _safe(scene_id: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in scene_id)
 
 
+#: Bumped whenever a card gains or changes a field, so cached cards are rebuilt.
+CARD_SCHEMA = 2
+
+
 def _cache_key(spec: SceneSpec) -> str:
-    parts = [__version__, mujoco.__version__, spec.id, spec.source, spec.target]
+    parts = [__version__, str(CARD_SCHEMA), mujoco.__version__, spec.id, spec.source, spec.target]
     if spec.source == "mjcf":
         path = Path(spec.target)
         parts.append(str(path.stat().st_mtime_ns) if path.exists() else "missing")

@@ -69,12 +69,9 @@ class LivePolicy:
     def _get_observer(self) -> Any:
         with self._lock:
             if self._observer is None:
-                from tabrl.policies.observe import StateObserver
-                from tabrl.training.envs import make_training_env
+                from tabrl.policies.observe import observer_for
 
-                m = self.manifest
-                tenv = make_training_env(m.scene_id, m.reward.source, m.reward.name)
-                self._observer = StateObserver(tenv.env, m.network.policy_obs_key)
+                self._observer = observer_for(self.manifest)
             return self._observer
 
 

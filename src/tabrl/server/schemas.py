@@ -73,6 +73,8 @@ class SceneBundleOut(BaseModel):
 # --- Training jobs ---------------------------------------------------------------------
 
 Preset = Literal["quick", "standard", "quality"]
+#: Physics backend of a run: "auto" picks MuJoCo C for contact-rich scenes on a CPU, else MJX.
+BackendChoice = Literal["auto", "mjx", "mujoco"]
 
 
 class TrainStartRequest(BaseModel):
@@ -88,6 +90,9 @@ class TrainStartRequest(BaseModel):
     base_model_id: str | None = Field(default=None, max_length=200, description="Fine-tune from this policy.")
     from_scratch: bool = Field(default=True, description="False: fine-tune the scene's base policy.")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    backend: BackendChoice = Field(
+        default="auto", description="Physics backend: mjx, mujoco (MuJoCo C on CPU threads) or auto."
+    )
     overrides: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="Training config overrides (key -> value), as `--set` on the CLI."
     )
@@ -114,6 +119,9 @@ class TrainBatchRequest(BaseModel):
     steps: int | None = Field(default=None, ge=1_000, le=2_000_000_000)
     preset: Preset | None = None
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    backend: BackendChoice = Field(
+        default="auto", description="Physics backend: mjx, mujoco (MuJoCo C on CPU threads) or auto."
+    )
     overrides: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 
@@ -313,5 +321,9 @@ class PresetsOut(BaseModel):
 
     scene_id: str
     device: str
+    #: The backend these estimates are for (an approach's reward module on this device).
+    backend: str = "mjx"
+    #: Backends the scene supports.
+    backends: list[str] = Field(default_factory=lambda: ["mjx"])
     presets: list[PresetOut]
     fine_tune_available: bool

@@ -25,6 +25,7 @@ import yaml
 from tabrl.errors import TabRLError, did_you_mean
 
 Activation = Literal["swish", "relu", "tanh", "elu"]
+Backend = Literal["auto", "mjx", "mujoco"]
 StepsPreset = Literal["quick", "standard", "quality"]
 STEPS_PRESETS: tuple[str, ...] = ("quick", "standard", "quality")
 
@@ -105,6 +106,18 @@ class TrainConfig:
     restore_value_fn: bool | None = None
     #: Random seed: same seed, config, scene and device -> same policy.
     seed: int = 0
+    #: Physics backend: "mjx" (Brax PPO on MJX), "mujoco" (MuJoCo C on threads) or "auto" (the rule
+    #: in `tabrl.training.backends`: MuJoCo C for contact-rich scenes on a CPU, else MJX).
+    backend: Backend = "auto"
+    #: Menagerie/MJCF conventions: action 1.0 moves a position target this fraction of half its range.
+    action_scale: float = 0.5
+    #: Domain randomisation (mujoco backend): per-episode friction scale range (lo, hi); None: off.
+    friction_range: tuple[float, ...] | None = None
+    #: ...per-episode scale range of the robot's body masses; None: off.
+    mass_scale_range: tuple[float, ...] | None = None
+    #: ...sideways pushes of the floating base at this speed (m/s), every `push_interval_s`; 0: off.
+    push_velocity: float = 0.0
+    push_interval_s: float = 5.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -137,6 +150,25 @@ class TrainConfig:
             raise ConfigError(f"activation must be one of {', '.join(typing.get_args(Activation))}")
         if self.eval_episode_length is not None and self.eval_episode_length < 1:
             raise ConfigError(f"eval_episode_length must be >= 1, got {self.eval_episode_length}")
+        if self.backend not in typing.get_args(Backend):
+            raise ConfigError(
+                f"backend must be one of {', '.join(typing.get_args(Backend))}, got {self.backend!r}"
+            )
+        if not 0 < self.action_scale <= 10:
+            raise ConfigError(f"action_scale must be in (0, 10], got {self.action_scale}")
+        for name in ("friction_range", "mass_scale_range"):
+            value = getattr(self, name)
+            if value is not None and not (len(value) == 2 and 0 < value[0] <= value[1]):
+                raise ConfigError(
+                    f"{name} must be two numbers lo,hi with 0 < lo <= hi, e.g. 0.5,1.2; got {value}"
+                )
+        if self.push_velocity < 0 or self.push_interval_s <= 0:
+            raise ConfigError("push_velocity must be >= 0 and push_interval_s > 0")
+
+    @property
+    def randomized(self) -> bool:
+        """Whether any domain randomisation is on (the mujoco backend implements it)."""
+        return bool(self.friction_range or self.mass_scale_range or self.push_velocity > 0)
 
     # --- derived sizes --------------------------------------------------------------------
 
@@ -184,6 +216,8 @@ def _type_name(tp: Any) -> str:
     if origin in (typing.Union, types.UnionType):
         return " or ".join(_type_name(a) for a in typing.get_args(tp))
     if origin is tuple:
+        if typing.get_args(tp)[0] is float:
+            return "comma-separated numbers, e.g. 0.5,1.2"
         return "comma-separated integers, e.g. 64,64"
     return {int: "an integer", float: "a number", bool: "true or false", str: "text", type(None): "none"}.get(
         tp, str(tp)
@@ -217,7 +251,8 @@ def _coerce(key: str, value: Any, tp: Any) -> Any:
                 value = [v for v in value.strip("[]() ").split(",") if v.strip()]
             if not isinstance(value, list | tuple):
                 raise ValueError
-            return tuple(_to_int(v) for v in value)
+            elem = typing.get_args(tp)[0]
+            return tuple(_to_int(v) if elem is int else _to_float(v) for v in value)
         if tp is bool:
             if isinstance(value, bool):
                 return value
@@ -246,6 +281,12 @@ def _coerce(key: str, value: Any, tp: Any) -> Any:
     except (ValueError, TypeError):
         raise ConfigError(f"{key} must be {_type_name(tp)}, got {value!r}") from None
     raise ConfigError(f"{key}: unsupported type {tp}")  # pragma: no cover - a field type we forgot
+
+
+def _to_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError
+    return float(value)
 
 
 def _to_int(value: Any) -> int:
@@ -426,41 +467,100 @@ def _generic_cpu(category: str) -> TrainConfig:
     )
 
 
-def preset_for(scene_id: str, backend: str | None = None) -> TrainConfig:
-    """The default config for `scene_id` on `backend` ('cpu', 'gpu', 'tpu'; None: the one JAX uses).
+#: MuJoCo C backend on a CPU (contact-rich robots), after mjbatch's Go1 PPO example: 1024
+#: simulations x 24-step unrolls per update (24,576 steps), 4 minibatches of 256 unrolls, 5 epochs,
+#: ELU 128x128 networks. Physics dominates (~10 k control steps/s on two cores for Go1), so the
+#: network and the update are sized to cost a small fraction of it.
+_MUJOCO_CPU = TrainConfig(
+    num_timesteps=10_000_000,
+    num_envs=1024,
+    batch_size=256,
+    unroll_length=24,
+    num_minibatches=4,
+    num_updates_per_batch=5,
+    learning_rate=1e-3,
+    entropy_cost=5e-3,
+    discounting=0.99,
+    gae_lambda=0.95,
+    clipping_epsilon=0.2,
+    reward_scaling=1.0,
+    max_grad_norm=1.0,
+    episode_length=1000,
+    policy_hidden_layer_sizes=(128, 128),
+    value_hidden_layer_sizes=(128, 128),
+    activation="elu",
+    num_evals=20,
+    num_eval_envs=16,
+    eval_episode_length=500,
+    backend="mujoco",
+)
 
-    GPU/TPU: Playground's published Brax PPO settings for the task (when it has them). CPU: the same
-    task settings shrunk to what two cores can step, or TabRL's tuned preset where one exists.
+#: mujoco-backend steps for quick / standard / quality (CPU; a GPU runs MJX).
+_MUJOCO_STEPS: tuple[int, int, int] = (5_000_000, 10_000_000, 25_000_000)
+
+
+def preset_for(scene_id: str, device: str | None = None, physics: str = "mjx") -> TrainConfig:
+    """The default config for `scene_id` on `device` ('cpu', 'gpu', 'tpu'; None: the one JAX uses)
+    with the `physics` backend ('mjx' or 'mujoco').
+
+    mjx on a GPU/TPU: Playground's published Brax PPO settings for the task (when it has them). mjx on
+    a CPU: the same task settings shrunk to what two cores can step, or TabRL's tuned preset where one
+    exists. mujoco: the MuJoCo C preset (`_MUJOCO_CPU`).
     """
-    backend = backend or _backend()
+    device = device or _backend()
+    if physics == "mujoco":
+        return dataclasses.replace(
+            _MUJOCO_CPU, num_timesteps=steps_for(scene_id, "standard", device, physics)
+        )
     category = _scene_category(scene_id)
     rl = _playground_rl_config(scene_id)
-    if backend != "cpu":
+    if device != "cpu":
         base = _from_playground(rl) if rl is not None else _generic_cpu(category)
-        return (
+        base = (
             base
             if rl is not None
             else dataclasses.replace(base, num_envs=2048, batch_size=1024, num_minibatches=32)
         )
+        return dataclasses.replace(base, backend="mjx")
     if scene_id == "CartpoleBalance":
-        return _CARTPOLE_CPU
+        return dataclasses.replace(_CARTPOLE_CPU, backend="mjx")
     cfg = _cpu_from_playground(rl, category) if rl is not None else _generic_cpu(category)
-    return dataclasses.replace(cfg, num_timesteps=steps_for(scene_id, "standard", "cpu"))
+    return dataclasses.replace(cfg, num_timesteps=steps_for(scene_id, "standard", "cpu"), backend="mjx")
 
 
-def steps_for(scene_id: str, preset: str, backend: str | None = None) -> int:
-    """Environment steps of a steps preset (quick / standard / quality) for a scene and device."""
+def steps_for(scene_id: str, preset: str, device: str | None = None, physics: str = "mjx") -> int:
+    """Environment steps of a steps preset (quick / standard / quality) for a scene, device and backend."""
     if preset not in STEPS_PRESETS:
         raise ConfigError(f"steps preset must be one of {', '.join(STEPS_PRESETS)}, got {preset!r}")
     index = STEPS_PRESETS.index(preset)
-    backend = backend or _backend()
-    if backend != "cpu":
+    device = device or _backend()
+    if physics == "mujoco":
+        return _MUJOCO_STEPS[index]
+    if device != "cpu":
         rl = _playground_rl_config(scene_id)
         if rl is not None:
             return int(int(rl.num_timesteps) * _GPU_FRACTIONS[index])
     key = scene_id if scene_id in _CPU_STEPS else _scene_category(scene_id)
     steps = _CPU_STEPS.get(key, _CPU_STEPS["other"])
-    return steps[index] * (1 if backend == "cpu" else 10)
+    return steps[index] * (1 if device == "cpu" else 10)
+
+
+def backend_for(
+    scene_id: str, device: str | None = None, reward_source: str | None = None, requested: str = "auto"
+) -> str:
+    """The physics backend a run of `scene_id` uses (`tabrl.training.backends.choose_backend`)."""
+    from tabrl.scenes import get_spec
+    from tabrl.training.backends import choose_backend
+
+    playground = get_spec(scene_id).source == "playground"
+    return choose_backend(scene_id, device or _backend(), reward_source, requested, playground=playground)
+
+
+def resolve_backend(
+    config: TrainConfig, scene_id: str, device: str, reward_source: str | None
+) -> TrainConfig:
+    """`config` with a concrete backend ("auto" resolved; a named one checked against the scene)."""
+    return config.replace(backend=backend_for(scene_id, device, reward_source, config.backend))
 
 
 def _backend() -> str:
@@ -486,20 +586,29 @@ def resolve_config(
     yaml_path: Path | None = None,
     overrides: Iterable[str] = (),
     steps: int | str | None = None,
-    backend: str | None = None,
+    device: str | None = None,
     fine_tune: bool = False,
+    reward_source: str | None = None,
 ) -> TrainConfig:
     """Preset (fine-tuning settings when `fine_tune`) -> YAML -> overrides -> steps (an int, or quick /
-    standard / quality)."""
-    config = preset_for(scene_id, backend)
+    standard / quality). The backend is resolved first ("backend" from the YAML or the overrides, else
+    the rule), since the preset depends on it; the result names a concrete backend."""
+    device = device or _backend()
+    overrides = list(overrides)
+    requested = TrainConfig().backend
+    if yaml_path is not None:
+        requested = load_yaml(yaml_path, TrainConfig()).backend
+    requested = apply_overrides(TrainConfig(backend=requested), overrides).backend
+    physics = backend_for(scene_id, device, reward_source, requested)
+    config = preset_for(scene_id, device, physics)
     if fine_tune:
         config = fine_tune_preset(config)
     if yaml_path is not None:
         config = load_yaml(yaml_path, config)
-    config = apply_overrides(config, overrides)
+    config = apply_overrides(config, overrides).replace(backend=physics)
     if steps is not None:
         if isinstance(steps, str) and steps in STEPS_PRESETS:
-            steps = steps_for(scene_id, steps, backend)
+            steps = steps_for(scene_id, steps, device, physics)
         config = config.replace(num_timesteps=steps)
     return config
 
@@ -510,10 +619,12 @@ __all__ = [
     "ConfigError",
     "TrainConfig",
     "apply_overrides",
+    "backend_for",
     "fine_tune_preset",
     "load_yaml",
     "parse_override",
     "preset_for",
+    "resolve_backend",
     "resolve_config",
     "save_yaml",
     "steps_for",

@@ -32,13 +32,18 @@ class Throughput:
 
 
 #: Measured on this project's CI-like machine (2 shared CPU cores, 24 GiB) -- see bench/README.md.
-MEASURED: dict[tuple[str, str], Throughput] = {
-    ("CartpoleBalance", "cpu"): Throughput(
+MEASURED: dict[tuple[str, str, str], Throughput] = {
+    ("CartpoleBalance", "cpu", "mjx"): Throughput(
         env_steps_per_s=110_000, compile_s=20.0, warm_compile_s=6.5, cost=3.0,
         note="bench/train_cpu.py, default CPU preset, 2 cores (load avg ~1.5): ~114 k env-steps/s; "
         "first evaluation (3 updates) at 20-23 s cold / 6.5-7.7 s warm XLA cache",
     ),
-    ("Go1JoystickFlatTerrain", "cpu"): Throughput(
+    ("Go1JoystickFlatTerrain", "cpu", "mujoco"): Throughput(
+        env_steps_per_s=7_000, compile_s=25.0, warm_compile_s=20.0, cost=4 * (18 + 10),
+        note="guess before measurement",
+        measured=False,
+    ),
+    ("Go1JoystickFlatTerrain", "cpu", "mjx"): Throughput(
         env_steps_per_s=600, compile_s=300.0, warm_compile_s=120.0, cost=4 * (18 + 10),
         note="guess; one measured run: 2,560 steps end to end in 462 s cold (load avg ~8 on 2 cores), "
         "of which ~120 s training-step compile + update and ~170 s evaluation compile",
@@ -80,15 +85,16 @@ def physics_cost(mj_model: Any, n_substeps: int = 1) -> float:
 
 def estimate(
     scene_id: str,
-    backend: str,
+    device: str,
     num_timesteps: int,
     *,
     mj_model: Any = None,
     n_substeps: int = 1,
     warm_cache: bool = False,
+    physics: str = "mjx",
 ) -> TimeEstimate:
-    """Wall time of a `num_timesteps` run of `scene_id` on `backend`."""
-    measured = MEASURED.get((scene_id, backend))
+    """Wall time of a `num_timesteps` run of `scene_id` on `device` with the `physics` backend."""
+    measured = MEASURED.get((scene_id, device, physics))
     if measured is not None:
         basis: Basis = "measured" if measured.measured else "estimate"
         sps, compile_s, note = measured.env_steps_per_s, measured.compile_s, measured.note
@@ -97,7 +103,7 @@ def estimate(
     else:
         basis = "estimate"
         cost = physics_cost(mj_model, n_substeps) if mj_model is not None else 50.0
-        sps, compile_s = _scaled(backend, cost, warm_cache)
+        sps, compile_s = _scaled(device, physics, cost, warm_cache)
         note = f"scaled from measured scenes by physics cost {cost:.0f}"
     train_s = num_timesteps / sps
     return TimeEstimate(
@@ -110,9 +116,15 @@ def estimate(
     )
 
 
-def _scaled(backend: str, cost: float, warm_cache: bool) -> tuple[float, float]:
+def _scaled(device: str, physics: str, cost: float, warm_cache: bool) -> tuple[float, float]:
     """Throughput and compile time for an unmeasured scene: log-linear in physics cost between measurements."""
-    points = sorted((t.cost, t) for (_, b), t in MEASURED.items() if b == "cpu")
+    if physics == "mujoco":
+        # MuJoCo C on threads: throughput inversely proportional to physics cost; nothing big to compile.
+        ref = next(t for (_, d, p), t in MEASURED.items() if d == "cpu" and p == "mujoco")
+        return max(
+            ref.env_steps_per_s * ref.cost / cost, 1.0
+        ), ref.warm_compile_s if warm_cache else ref.compile_s
+    points = sorted((t.cost, t) for (_, d, p), t in MEASURED.items() if d == "cpu" and p == "mjx")
     (c0, t0), (c1, t1) = points[0], points[-1]
     # Throughput falls roughly as a power of cost; fit the exponent through the two CPU measurements.
     slope = math.log(t1.env_steps_per_s / t0.env_steps_per_s) / math.log(c1 / c0)
@@ -122,7 +134,7 @@ def _scaled(backend: str, cost: float, warm_cache: bool) -> tuple[float, float]:
         (t1.warm_compile_s if warm_cache else t1.compile_s)
         - (t0.warm_compile_s if warm_cache else t0.compile_s)
     )
-    if backend != "cpu":
+    if device != "cpu":
         # No GPU measurement yet: MJX on one modern GPU runs ~100-1000x a 2-core CPU at 2048+ envs.
         sps *= 200.0
         compile_s *= 0.6

@@ -15,6 +15,7 @@ from tabrl.jobs.models import TERMINAL
 from tabrl.jobs.store import new_id
 from tabrl.server.deps import Jobs, get_jobs
 from tabrl.server.schemas import (
+    BackendChoice,
     BatchOut,
     ErrorBody,
     JobOut,
@@ -30,52 +31,72 @@ _POLL_S = 0.5
 
 
 def _plan(
-    scene_id: str, steps: int | None, preset: str | None, reward_code: str | None
+    scene_id: str, steps: int | None, preset: str | None, reward_code: str | None, backend: str = "auto"
 ) -> tuple[int, float | None]:
-    """Validate the scene and reward up front (4xx at the edge), resolve the step budget."""
+    """Validate the scene, reward and backend up front (4xx at the edge), resolve the step budget."""
     from tabrl.jobs.tasks import plan_training
 
-    return plan_training(scene_id, steps=steps, preset=preset, reward_code=reward_code)
+    return plan_training(scene_id, steps=steps, preset=preset, reward_code=reward_code, backend=backend)
+
+
+def _backend(body: TrainStartRequest | TrainBatchRequest) -> str:
+    """The backend a request asks for: its field, else a "backend" override, else auto."""
+    return body.backend if body.backend != "auto" else str(body.overrides.get("backend", "auto"))
 
 
 def _request(body: TrainStartRequest | TrainBatchRequest, **extra: Any) -> dict[str, Any]:
-    return {"scene_id": body.scene_id, "seed": body.seed, "overrides": dict(body.overrides), **extra}
+    overrides = dict(body.overrides)
+    if _backend(body) != "auto":
+        overrides["backend"] = _backend(body)
+    return {"scene_id": body.scene_id, "seed": body.seed, "overrides": overrides, **extra}
 
 
-def _presets(scene_id: str) -> PresetsOut:
+def _presets(scene_id: str, backend: str = "auto") -> PresetsOut:
     from tabrl.runtime import device_kind
     from tabrl.scenes import get_spec, has_base_policy, load_scene
-    from tabrl.training.config import STEPS_PRESETS, steps_for
+    from tabrl.training.backends import scene_support
+    from tabrl.training.config import STEPS_PRESETS, backend_for, steps_for
     from tabrl.training.estimates import estimate, format_duration
 
     spec = get_spec(scene_id)
     device = device_kind()
     loaded = load_scene(spec) if spec.available else None
+    # Estimates are for training an approach: a reward module that does not read s.task_reward.
+    physics = backend_for(scene_id, device, "", backend) if loaded else "mjx"
     presets = []
     for name in STEPS_PRESETS:
-        steps = steps_for(scene_id, name, device)
+        steps = steps_for(scene_id, name, device, physics)
         est = estimate(
             scene_id,
             device,
             steps,
             mj_model=loaded.mj_model if loaded else None,
             n_substeps=loaded.n_substeps if loaded else 1,
+            physics=physics,
         )
-        label = f"{name}: {steps:,} steps, about {format_duration(est.total_s)} on this {device.upper()}"
+        label = (
+            f"{name}: {steps:,} steps, about {format_duration(est.total_s)} on this {device.upper()} "
+            f"({'MuJoCo C' if physics == 'mujoco' else 'MJX'})"
+        )
         presets.append(
             PresetOut(name=name, steps=steps, estimate_s=round(est.total_s, 1), label=label, basis=est.basis)
         )
     return PresetsOut(
-        scene_id=scene_id, device=device, presets=presets, fine_tune_available=has_base_policy(scene_id)
-    )
+        scene_id=scene_id, device=device, backend=physics,
+        backends=list(scene_support(scene_id).backends) if loaded else ["mjx"],
+        presets=presets, fine_tune_available=has_base_policy(scene_id),
+    )  # fmt: skip
 
 
 @router.get(
     "/presets", response_model=PresetsOut, responses=_ERRORS, summary="Step budgets with time estimates"
 )
-async def presets(scene_id: str = Query(min_length=1, max_length=300)) -> PresetsOut:
-    """quick / standard / quality for a scene, with time estimates for this server's device."""
-    return await run_in_threadpool(_presets, scene_id)
+async def presets(
+    scene_id: str = Query(min_length=1, max_length=300),
+    backend: BackendChoice = Query(default="auto", description="Physics backend (auto: the rule)."),
+) -> PresetsOut:
+    """quick / standard / quality for a scene, with time estimates for this server's device and backend."""
+    return await run_in_threadpool(_presets, scene_id, backend)
 
 
 @router.post("/start", response_model=JobOut, status_code=201, responses=_ERRORS, summary="Train one policy")
@@ -84,7 +105,9 @@ async def start(
     jobs: Jobs = Depends(get_jobs),
 ) -> JobOut:
     """Queue a training job; it starts when a worker slot is free."""
-    steps, estimate = await run_in_threadpool(_plan, body.scene_id, body.steps, body.preset, body.reward_code)
+    steps, estimate = await run_in_threadpool(
+        _plan, body.scene_id, body.steps, body.preset, body.reward_code, _backend(body)
+    )
     request = _request(
         body,
         reward_code=body.reward_code,
@@ -111,7 +134,12 @@ async def batch(
     for approach in body.approaches:
         plans.append(
             await run_in_threadpool(
-                _plan, body.scene_id, approach.steps or body.steps, body.preset, approach.reward_code
+                _plan,
+                body.scene_id,
+                approach.steps or body.steps,
+                body.preset,
+                approach.reward_code,
+                _backend(body),
             )
         )
     batch_id = new_id("batch")

@@ -1,0 +1,357 @@
+"""Reward-driven environments on MuJoCo's C engine: N simulations stepped on a C++ thread pool.
+
+`HostSceneEnv` is the MuJoCo C twin of `SceneRewardEnv`: the same model, the same conventions
+(`SceneConventions`: reset pose and noise, action -> control, observation, fall termination)
+and the same compiled reward module, read through the same semantic state `s`. Only the
+physics differs: `mjbatch` steps every simulation in C with the GIL released, and the
+per-step functions of the state (reward terms, termination, observation) run as one jitted,
+vmapped JAX function over the batch's arrays (`HostData`), so a reward written once runs
+unchanged on both backends.
+
+Host-stepped: `reset()` and `step(action)` mutate the batch (MuJoCo C state lives in C), but
+every JAX function here is pure. Episodes auto-reset: a step's `obs` is the first observation
+of the next episode for the simulations that ended (as Brax's auto-reset wrapper does).
+
+Feet contacts: MuJoCo C's contact list has a variable length and is not a batched array, so
+`HostData.contact` holds the distance of every robot geom that may collide with a floor plane
+(contype/conaffinity), computed from the geom's pose exactly as MJX's plane colliders do
+(spheres, capsules, cylinders, boxes, ellipsoids, meshes by their vertices). `s.foot_contact`
+reads it the same way on both backends. Floors other than planes (height fields, boxes) are
+not contact candidates here; `tabrl.scenes.contacts.mujoco_backend_support` says so before a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import jax
+import jax.numpy as jnp
+import mujoco
+import numpy as np
+from flax import struct
+
+from tabrl.errors import TabRLError
+from tabrl.rewards.compiler import CompiledReward, SceneContext, compile_reward, scene_context
+from tabrl.rewards.env import DEFAULT_EPISODE_LENGTH, EnvConfig, SceneConventions, default_reward_code
+from tabrl.scenes.contacts import floor_pairs, mujoco_backend_support
+
+#: MjData fields the semantic state and the observation read (bound as float32 batch arrays).
+HOST_FIELDS = (
+    "time",
+    "qpos",
+    "qvel",
+    "xpos",
+    "xquat",
+    "xmat",
+    "xipos",
+    "cvel",
+    "subtree_com",
+    "actuator_force",
+    "sensordata",
+    "site_xpos",
+    "geom_xpos",
+)
+
+#: Fields of MuJoCo's integration state among them (bound natively: writable).
+_STATE_FIELDS = ("time", "qpos", "qvel", "ctrl")
+
+_G = mujoco.mjtGeom
+
+
+@struct.dataclass
+class HostContact:
+    """Contact candidates as MJX lists them: static geom ids and a (traced) signed distance."""
+
+    geom1: np.ndarray = struct.field(pytree_node=False)
+    geom2: np.ndarray = struct.field(pytree_node=False)
+    dist: jax.Array
+
+
+@struct.dataclass
+class HostData:
+    """One simulation's MjData fields under MjData's names (what `SemanticState` reads)."""
+
+    time: jax.Array
+    qpos: jax.Array
+    qvel: jax.Array
+    xpos: jax.Array
+    xquat: jax.Array
+    xmat: jax.Array
+    xipos: jax.Array
+    cvel: jax.Array
+    subtree_com: jax.Array
+    actuator_force: jax.Array
+    sensordata: jax.Array
+    site_xpos: jax.Array
+    geom_xpos: jax.Array
+    contact: HostContact
+
+
+@dataclass(frozen=True)
+class ContactPlan:
+    """Robot geom x floor plane pairs whose distance `HostData.contact` carries."""
+
+    robot: np.ndarray
+    floor: np.ndarray
+    kind: np.ndarray
+    size: np.ndarray
+    #: Mesh vertices per pair in the geom frame (padded by repeating the first vertex).
+    verts: np.ndarray
+    #: Geoms whose orientation the distances need (robot geoms then floor planes), unique.
+    geoms: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+
+    @classmethod
+    def build(cls, model: mujoco.MjModel) -> ContactPlan:
+        """Every (robot geom, floor plane) pair MuJoCo's collision filter lets through."""
+        pairs = floor_pairs(model)
+        robot, floor = pairs.robot, pairs.floor
+        verts_list = []
+        for g in robot:
+            if int(model.geom_type[g]) == _G.mjGEOM_MESH:
+                m = model.geom_dataid[g]
+                adr, n = model.mesh_vertadr[m], model.mesh_vertnum[m]
+                verts_list.append(np.array(model.mesh_vert[adr : adr + n], np.float32))
+            else:
+                verts_list.append(np.zeros((1, 3), np.float32))
+        width = max((len(v) for v in verts_list), default=1)
+        padded = [np.concatenate([v, np.repeat(v[:1], width - len(v), 0)]) for v in verts_list]
+        return cls(
+            robot=robot,
+            floor=floor,
+            kind=np.array([int(model.geom_type[g]) for g in robot], np.int32),
+            size=np.array([model.geom_size[g] for g in robot], np.float32).reshape(-1, 3),
+            verts=np.stack(padded) if padded else np.zeros((0, 1, 3), np.float32),
+            geoms=np.unique(np.concatenate([robot, floor])).astype(np.int32),
+        )
+
+    def distances(self, geom_xpos: jax.Array, geom_xmat: jax.Array) -> jax.Array:
+        """Signed distance of each pair (negative: penetrating), as MJX's plane colliders compute it.
+
+        `geom_xpos` (ngeom, 3) holds every geom; `geom_xmat` (len(self.geoms), 3, 3) only `self.geoms`.
+        """
+        if self.robot.size == 0:
+            return jnp.zeros((0,))
+        slot = {int(g): i for i, g in enumerate(self.geoms)}
+        rot = geom_xmat[np.array([slot[int(g)] for g in self.robot])]
+        normal = geom_xmat[np.array([slot[int(p)] for p in self.floor]), :, 2]
+        height = jnp.sum((geom_xpos[self.robot] - geom_xpos[self.floor]) * normal, axis=-1)
+        # Components of the plane normal along the geom's own axes.
+        along = jnp.einsum("pij,pi->pj", rot, normal)
+        r, h = self.size[:, 0], self.size[:, 1]
+        axial = jnp.abs(along[:, 2])
+        extent = {
+            int(_G.mjGEOM_SPHERE): r,
+            int(_G.mjGEOM_CAPSULE): axial * h + r,
+            int(_G.mjGEOM_CYLINDER): axial * h + r * jnp.sqrt(jnp.maximum(1.0 - axial**2, 0.0)),
+            int(_G.mjGEOM_BOX): jnp.sum(jnp.abs(along) * self.size, axis=-1),
+            int(_G.mjGEOM_ELLIPSOID): jnp.sqrt(jnp.sum((along * self.size) ** 2, axis=-1)),
+            # Deepest vertex: -min over vertices of (R v) . n = -min(v . along).
+            int(_G.mjGEOM_MESH): -jnp.min(jnp.einsum("pvj,pj->pv", self.verts, along), axis=-1),
+        }
+        out = jnp.zeros_like(height)
+        for kind, value in extent.items():
+            out = jnp.where(self.kind == kind, height - value, out)
+        return out
+
+
+@dataclass
+class HostStep:
+    """What one batched step returns (numpy, one row per simulation)."""
+
+    obs: np.ndarray
+    reward: np.ndarray
+    #: The episode ended (terminated or truncated); the row of `obs` is the next episode's first.
+    done: np.ndarray
+    #: The episode hit its step limit without terminating.
+    truncation: np.ndarray
+    #: Weighted reward terms (`reward/<name>`).
+    terms: dict[str, np.ndarray]
+
+
+class HostSceneEnv:
+    """`num_envs` simulations of a scene on MuJoCo C, driven by a reward module (see module doc)."""
+
+    def __init__(
+        self,
+        scene: str | SceneContext,
+        reward: CompiledReward | str | None = None,
+        config: EnvConfig | None = None,
+        *,
+        num_envs: int = 1,
+        seed: int = 0,
+        num_threads: int = 0,
+    ) -> None:
+        from mjbatch import Batch
+
+        ctx = scene if isinstance(scene, SceneContext) else scene_context(scene)
+        why = mujoco_backend_support(ctx.model)
+        if why is not None:
+            raise TabRLError(f"scene {ctx.loaded.spec.id} cannot run on MuJoCo C: {why}")
+        self.ctx, self.config = ctx, config or EnvConfig()
+        if reward is None:
+            reward = default_reward_code(None, ctx.index)
+        self.reward = compile_reward(reward, ctx.loaded) if isinstance(reward, str) else reward
+        self.mj_model = ctx.model
+        self.conventions = SceneConventions(ctx.model, ctx.index, tuple(ctx.card.actuators), self.config)
+        self.plan = ContactPlan.build(ctx.model)
+        self.num_envs, self.n_substeps = int(num_envs), ctx.loaded.n_substeps
+        self.dt = float(ctx.loaded.ctrl_dt)
+        self.batch = Batch(ctx.model, self.num_envs, num_threads=num_threads)
+        # State fields are bound in their native float64 (writable views into the state rows; a field
+        # binds with one dtype only) and converted on read; derived fields are bound as float32 copies.
+        self._native = {name: self.batch.bind(name) for name in _STATE_FIELDS}
+        self._qpos, self._qvel, self._ctrl = (self._native[k] for k in ("qpos", "qvel", "ctrl"))
+        derived = (*(f for f in HOST_FIELDS if f not in _STATE_FIELDS), "geom_xmat")
+        self._f32 = {name: self.batch.bind(name, np.float32) for name in derived}
+        self.rng = np.random.default_rng(seed)
+        self.steps = np.zeros(self.num_envs, np.int64)
+        self.prev_action = np.zeros((self.num_envs, self.action_size), np.float32)
+        self._randomization = _Randomization(self)
+        self._outputs = jax.jit(jax.vmap(self._outputs_one))
+        self._observe = jax.jit(jax.vmap(self._observe_one))
+
+    # --- sizes and names ----------------------------------------------------------------------
+
+    @property
+    def action_size(self) -> int:
+        """Length of one action."""
+        return int(self.mj_model.nu)
+
+    @property
+    def observation_size(self) -> int:
+        """Length of one observation."""
+        return self.conventions.observation_size
+
+    @property
+    def term_names(self) -> tuple[str, ...]:
+        """Names of the weighted reward terms (`reward/<name>`)."""
+        return self.reward.terms
+
+    @property
+    def episode_length(self) -> int:
+        """Control steps per episode."""
+        return self.config.episode_length or DEFAULT_EPISODE_LENGTH
+
+    # --- JAX functions of one state (pure) ---------------------------------------------------
+
+    def host_data(self, arrays: dict[str, jax.Array]) -> HostData:
+        """`HostData` of one simulation from its bound arrays (xmat and geom_xmat flat, as bound)."""
+        xmat = arrays["xmat"].reshape(-1, 3, 3)
+        geom_xmat = arrays["geom_xmat"].reshape(-1, 3, 3)
+        dist = self.plan.distances(arrays["geom_xpos"], geom_xmat)
+        contact = HostContact(geom1=self.plan.robot, geom2=self.plan.floor, dist=dist)
+        fields = {k: arrays[k] for k in HOST_FIELDS if k != "xmat"}
+        return HostData(xmat=xmat, contact=contact, **fields)
+
+    def _outputs_one(
+        self, arrays: dict[str, jax.Array], action: jax.Array, prev_action: jax.Array
+    ) -> tuple[jax.Array, dict[str, jax.Array], jax.Array]:
+        return self.conventions.step_outputs(self.reward, self.host_data(arrays), action, prev_action)
+
+    def _observe_one(self, arrays: dict[str, jax.Array], last_action: jax.Array) -> jax.Array:
+        return self.conventions.observation(self.host_data(arrays), last_action)
+
+    # --- host loop --------------------------------------------------------------------------
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The batch's current float32 arrays (geom_xmat only for the contact geoms)."""
+        out = dict(self._f32)
+        out["geom_xmat"] = self._f32["geom_xmat"][:, self.plan.geoms]
+        for name in ("time", "qpos", "qvel"):
+            out[name] = self._native[name].astype(np.float32)
+        return out
+
+    def reset(self) -> np.ndarray:
+        """Start a fresh episode in every simulation; their first observations."""
+        self._reset_ids(np.arange(self.num_envs))
+        self.prev_action[:] = 0.0
+        return np.asarray(self._observe(self.arrays(), self.prev_action))
+
+    def step(self, action: np.ndarray) -> HostStep:
+        """Apply `action` (num_envs, nu) for one control step; auto-reset ended episodes."""
+        action = np.clip(np.asarray(action, np.float32), -1.0, 1.0)
+        self._ctrl[:] = np.asarray(self.conventions.action_to_ctrl(action))
+        self._randomization.push()
+        self.batch.step(nstep=self.n_substeps)
+        self.steps += 1
+        reward, terms, terminated = self._outputs(self.arrays(), action, self.prev_action)
+        terminated = np.asarray(terminated)
+        truncation = (self.steps >= self.episode_length) & ~terminated
+        done = terminated | truncation
+        self.prev_action = np.where(done[:, None], 0.0, action).astype(np.float32)
+        ids = np.flatnonzero(done)
+        if ids.size:
+            self._reset_ids(ids)
+        obs = np.asarray(self._observe(self.arrays(), self.prev_action))
+        return HostStep(
+            obs=obs,
+            reward=np.asarray(reward, np.float32),
+            done=done,
+            truncation=truncation,
+            terms={k: np.asarray(v) for k, v in terms.items()},
+        )
+
+    def _reset_ids(self, ids: np.ndarray) -> None:
+        conv, n = self.conventions, ids.size
+        self.batch.reset(ids)
+        noise = self.rng.uniform(-1.0, 1.0, (n, self.mj_model.nq)).astype(np.float32)
+        self._qpos[ids] = np.asarray(conv.reset_qpos(noise))
+        self._qvel[ids] = 0.0
+        self._ctrl[ids] = conv.default_ctrl
+        self._randomization.reset(ids)
+        self.batch.forward(ids)
+        self.steps[ids] = 0
+
+    def set_state(self, qpos: np.ndarray, qvel: np.ndarray, time: float = 0.0) -> None:
+        """Put every simulation in the state (qpos, qvel) and recompute what derives from it."""
+        self._qpos[:] = qpos
+        self._qvel[:] = qvel
+        self._native["time"][:] = time
+        self.batch.forward()
+
+    def observe(self, last_action: np.ndarray) -> np.ndarray:
+        """Observations of the current states given the previous actions."""
+        return np.asarray(self._observe(self.arrays(), np.asarray(last_action, np.float32)))
+
+    def qpos(self) -> np.ndarray:
+        """A copy of every simulation's qpos."""
+        return np.array(self._qpos)
+
+
+class _Randomization:
+    """Per-simulation domain randomisation from `EnvConfig`: friction and mass at reset, pushes."""
+
+    def __init__(self, env: HostSceneEnv) -> None:
+        cfg, model = env.config, env.mj_model
+        self.env = env
+        self.friction = env.batch.expand("geom_friction") if cfg.friction_range else None
+        self.mass = env.batch.expand("body_mass") if cfg.mass_scale_range else None
+        self.base_friction = np.array(model.geom_friction[:, 0])
+        self.base_mass = np.array(model.body_mass)
+        self.robot_bodies = env.ctx.index.robot_bodies
+        self.push_every = max(1, round(cfg.push_interval_s / env.dt)) if cfg.push_velocity > 0 else 0
+
+    def reset(self, ids: np.ndarray) -> None:
+        cfg, rng = self.env.config, self.env.rng
+        if self.friction is not None:
+            lo, hi = cfg.friction_range
+            scale = rng.uniform(lo, hi, (ids.size, 1))
+            self.friction[ids, :, 0] = self.base_friction[None, :] * scale
+        if self.mass is not None:
+            lo, hi = cfg.mass_scale_range
+            scale = rng.uniform(lo, hi, (ids.size, 1))
+            self.mass[np.ix_(ids, self.robot_bodies)] = self.base_mass[self.robot_bodies][None, :] * scale
+            self.env.batch.set_const(ids)
+
+    def push(self) -> None:
+        if not self.push_every or not self.env.ctx.index.floating_base:
+            return
+        due = np.flatnonzero((self.env.steps + 1) % self.push_every == 0)
+        if due.size:
+            angle = self.env.rng.uniform(0, 2 * np.pi, due.size)
+            speed = self.env.config.push_velocity
+            self.env._qvel[due, 0] += speed * np.cos(angle)
+            self.env._qvel[due, 1] += speed * np.sin(angle)
+
+
+__all__ = ["HOST_FIELDS", "ContactPlan", "HostData", "HostSceneEnv", "HostStep"]
