@@ -24,7 +24,9 @@ import numpy as np
 from jax import Array
 
 from tabrl.errors import closest
-from tabrl.scenes.cards import RobotCard
+from tabrl.scenes.cards import RobotCard, reference_qpos
+
+__all__ = ["STATE_API", "RewardAPIError", "SceneIndex", "SemanticState", "contacts", "reference_qpos"]
 
 
 class RewardAPIError(ValueError):
@@ -165,14 +167,6 @@ def _descends_from(body: int, root: int, parents: np.ndarray) -> bool:
         if body == 0:
             return False
         body = int(parents[body])
-
-
-def reference_qpos(model: mujoco.MjModel) -> np.ndarray:
-    """The reference pose: keyframe "home" if the model has one, else the model's qpos0."""
-    for k in range(model.nkey):
-        if mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_KEY, k) == "home":
-            return np.array(model.key_qpos[k], dtype=np.float64)
-    return np.array(model.qpos0, dtype=np.float64)
 
 
 def contacts(data: Any) -> tuple[Any, Any, Array]:

@@ -302,6 +302,14 @@ def _playground_observation(env: Any) -> tuple[tuple[ObsSegment, ...], int, dict
     return (ObsSegment("state", int(size)),), int(size), {}
 
 
+def reference_qpos(model: mujoco.MjModel) -> np.ndarray:
+    """The reference pose: keyframe "home" if the model has one, else the model's qpos0."""
+    for k in range(model.nkey):
+        if mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_KEY, k) == "home":
+            return np.array(model.key_qpos[k], dtype=np.float64)
+    return np.array(model.qpos0, dtype=np.float64)
+
+
 def build_card(scene: LoadedScene) -> RobotCard:
     """Derive the card of a loaded scene."""
     model, spec = scene.mj_model, scene.spec
@@ -368,11 +376,15 @@ def build_card(scene: LoadedScene) -> RobotCard:
 
 def _backend_extras(model: mujoco.MjModel) -> dict[str, Any]:
     """What the training-backend rule reads (`tabrl.training.backends.scene_support`)."""
-    from tabrl.scenes.contacts import floor_pairs, mujoco_backend_support
+    from tabrl.scenes.contacts import mujoco_backend_support, reference_floor_gap
 
     why = mujoco_backend_support(model)
+    # Contact-rich: the robot starts on or just above the floor in its reference pose (within 30 cm:
+    # DM Control's Humanoid starts 21 cm up, Cheetah 8 cm), as walkers do; CartpoleBalance's cart
+    # could collide with the floor but hangs 95 cm above it.
+    gap = reference_floor_gap(model, reference_qpos(model))
     return {
-        "floor_contacts": int(floor_pairs(model).robot.size),
+        "floor_contacts": int(gap < 0.3),
         "mujoco_unsupported": why,
         "backends": ["mjx"] if why else ["mjx", "mujoco"],
     }
@@ -396,7 +408,7 @@ def _safe(scene_id: str) -> str:
 
 
 #: Bumped whenever a card gains or changes a field, so cached cards are rebuilt.
-CARD_SCHEMA = 2
+CARD_SCHEMA = 5
 
 
 def _cache_key(spec: SceneSpec) -> str:

@@ -8,7 +8,8 @@ Height-field terrain is refused for that backend (`mujoco_backend_support`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -61,6 +62,87 @@ def floor_pairs(model: mujoco.MjModel) -> FloorPairs:
     )
 
 
+@dataclass(frozen=True)
+class ContactPlan:
+    """Robot geom x floor plane pairs whose distance `HostData.contact` carries."""
+
+    robot: np.ndarray
+    floor: np.ndarray
+    kind: np.ndarray
+    size: np.ndarray
+    #: Mesh vertices per pair in the geom frame (padded by repeating the first vertex).
+    verts: np.ndarray
+    #: Geoms whose orientation the distances need (robot geoms then floor planes), unique.
+    geoms: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+
+    @classmethod
+    def build(cls, model: mujoco.MjModel) -> ContactPlan:
+        """Every (robot geom, floor plane) pair MuJoCo's collision filter lets through."""
+        pairs = floor_pairs(model)
+        robot, floor = pairs.robot, pairs.floor
+        verts_list = []
+        for g in robot:
+            if int(model.geom_type[g]) == _G.mjGEOM_MESH:
+                m = model.geom_dataid[g]
+                adr, n = model.mesh_vertadr[m], model.mesh_vertnum[m]
+                verts_list.append(np.array(model.mesh_vert[adr : adr + n], np.float32))
+            else:
+                verts_list.append(np.zeros((1, 3), np.float32))
+        width = max((len(v) for v in verts_list), default=1)
+        padded = [np.concatenate([v, np.repeat(v[:1], width - len(v), 0)]) for v in verts_list]
+        return cls(
+            robot=robot,
+            floor=floor,
+            kind=np.array([int(model.geom_type[g]) for g in robot], np.int32),
+            size=np.array([model.geom_size[g] for g in robot], np.float32).reshape(-1, 3),
+            verts=np.stack(padded) if padded else np.zeros((0, 1, 3), np.float32),
+            geoms=np.unique(np.concatenate([robot, floor])).astype(np.int32),
+        )
+
+    def distances(self, geom_xpos: Any, geom_xmat: Any, xp: Any = np) -> Any:
+        """Signed distance of each pair (negative: penetrating), as MJX's plane colliders compute it.
+
+        `geom_xpos` (ngeom, 3) holds every geom; `geom_xmat` (len(self.geoms), 3, 3) only `self.geoms`.
+        `xp` is the array module: numpy, or jax.numpy inside jitted code.
+        """
+        jnp = xp
+        if self.robot.size == 0:
+            return jnp.zeros((0,))
+        slot = {int(g): i for i, g in enumerate(self.geoms)}
+        rot = geom_xmat[np.array([slot[int(g)] for g in self.robot])]
+        normal = geom_xmat[np.array([slot[int(p)] for p in self.floor]), :, 2]
+        height = jnp.sum((geom_xpos[self.robot] - geom_xpos[self.floor]) * normal, axis=-1)
+        # Components of the plane normal along the geom's own axes.
+        along = jnp.einsum("pij,pi->pj", rot, normal)
+        r, h = self.size[:, 0], self.size[:, 1]
+        axial = jnp.abs(along[:, 2])
+        extent = {
+            int(_G.mjGEOM_SPHERE): r,
+            int(_G.mjGEOM_CAPSULE): axial * h + r,
+            int(_G.mjGEOM_CYLINDER): axial * h + r * jnp.sqrt(jnp.maximum(1.0 - axial**2, 0.0)),
+            int(_G.mjGEOM_BOX): jnp.sum(jnp.abs(along) * self.size, axis=-1),
+            int(_G.mjGEOM_ELLIPSOID): jnp.sqrt(jnp.sum((along * self.size) ** 2, axis=-1)),
+            # Deepest vertex: -min over vertices of (R v) . n = -min(v . along).
+            int(_G.mjGEOM_MESH): -jnp.min(jnp.einsum("pvj,pj->pv", self.verts, along), axis=-1),
+        }
+        out = jnp.zeros_like(height)
+        for kind, value in extent.items():
+            out = jnp.where(self.kind == kind, height - value, out)
+        return out
+
+
+def reference_floor_gap(model: mujoco.MjModel, qpos: np.ndarray) -> float:
+    """The smallest distance between a robot geom and a floor plane in pose `qpos` (inf: no pairs)."""
+    plan = ContactPlan.build(model)
+    if plan.robot.size == 0:
+        return float("inf")
+    data = mujoco.MjData(model)
+    data.qpos[:] = qpos
+    mujoco.mj_kinematics(model, data)
+    xmat = data.geom_xmat[plan.geoms].reshape(-1, 3, 3)
+    return float(np.min(plan.distances(np.asarray(data.geom_xpos), xmat)))
+
+
 def mujoco_backend_support(model: mujoco.MjModel) -> str | None:
     """Why the MuJoCo C backend cannot train this model with TabRL's conventions (None: it can)."""
     pairs = floor_pairs(model)
@@ -74,4 +156,12 @@ def mujoco_backend_support(model: mujoco.MjModel) -> str | None:
     return None
 
 
-__all__ = ["PLANE_COLLIDERS", "FloorPairs", "floor_geoms", "floor_pairs", "mujoco_backend_support"]
+__all__ = [
+    "PLANE_COLLIDERS",
+    "ContactPlan",
+    "FloorPairs",
+    "floor_geoms",
+    "floor_pairs",
+    "mujoco_backend_support",
+    "reference_floor_gap",
+]
