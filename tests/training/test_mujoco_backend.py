@@ -80,7 +80,10 @@ def test_backend_rule() -> None:
 
 def test_resolved_config_names_its_backend() -> None:
     cfg = resolve_config("Go1JoystickFlatTerrain", device="cpu", reward_source=RUN_FORWARD)
-    assert cfg.backend == "mujoco" and cfg.num_envs == preset_for("x", "cpu", "mujoco").num_envs
+    assert (
+        cfg.backend == "mujoco"
+        and cfg.num_envs == preset_for("Go1JoystickFlatTerrain", "cpu", "mujoco").num_envs == 1024
+    )
     cfg = resolve_config(
         "Go1JoystickFlatTerrain", device="cpu", reward_source=RUN_FORWARD, overrides=["backend=mjx"]
     )

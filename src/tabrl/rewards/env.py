@@ -148,6 +148,14 @@ def make_env(
     return SceneRewardEnv(loaded, reward, config, ctx.index, ctx.model, ctx.card.actuators)
 
 
+def scene_episode_length(loaded: LoadedScene) -> int:
+    """A scene's own episode length: the Playground task's, else `DEFAULT_EPISODE_LENGTH`."""
+    if loaded.env is None:
+        return DEFAULT_EPISODE_LENGTH
+    # Playground keeps a task's settings in its private `_config` (no public accessor).
+    return int(getattr(loaded.env._config, "episode_length", DEFAULT_EPISODE_LENGTH))
+
+
 def _sanitise(terms: dict[str, jax.Array]) -> dict[str, jax.Array]:
     # A term that is fine on every probed state can still blow up on a rare one; a NaN
     # reward would poison the whole PPO batch, so it counts as 0 for that step.
@@ -254,7 +262,7 @@ class PlaygroundRewardEnv(mjx_env.MjxEnv):
         """Steps per episode for the training wrapper."""
         if self._env_config.episode_length is not None:
             return self._env_config.episode_length
-        return int(getattr(self._inner._config, "episode_length", DEFAULT_EPISODE_LENGTH))
+        return scene_episode_length(self._loaded)
 
     @property
     def task(self) -> mjx_env.MjxEnv:

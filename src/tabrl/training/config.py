@@ -492,8 +492,15 @@ _MUJOCO_CPU = TrainConfig(
     num_evals=20,
     num_eval_envs=16,
     eval_episode_length=500,
+    # Go1's position targets move 0.3 of half their range per unit action (hip +-0.26, thigh +-0.78,
+    # calf +-0.29 rad): the default 0.5 lets random actions fling the thighs (+-1.3 rad) and fall.
+    action_scale=0.3,
     backend="mujoco",
 )
+
+#: MuJoCo C backend for small scenes that do not touch the floor (CartpoleBalance...): the MJX CPU
+#: preset's learning settings (`_CARTPOLE_CPU`), run on C.
+_MUJOCO_SMALL_CPU = dataclasses.replace(_CARTPOLE_CPU, num_evals=30, backend="mujoco")
 
 #: mujoco-backend steps for quick / standard / quality (CPU; a GPU runs MJX).
 _MUJOCO_STEPS: tuple[int, int, int] = (5_000_000, 10_000_000, 25_000_000)
@@ -505,13 +512,12 @@ def preset_for(scene_id: str, device: str | None = None, physics: str = "mjx") -
 
     mjx on a GPU/TPU: Playground's published Brax PPO settings for the task (when it has them). mjx on
     a CPU: the same task settings shrunk to what two cores can step, or TabRL's tuned preset where one
-    exists. mujoco: the MuJoCo C preset (`_MUJOCO_CPU`).
+    exists. mujoco: the MuJoCo C presets (`_MUJOCO_CPU` for contact-rich scenes, else `_MUJOCO_SMALL_CPU`).
     """
     device = device or _backend()
     if physics == "mujoco":
-        return dataclasses.replace(
-            _MUJOCO_CPU, num_timesteps=steps_for(scene_id, "standard", device, physics)
-        )
+        base = _MUJOCO_CPU if _contact_rich(scene_id) else _MUJOCO_SMALL_CPU
+        return dataclasses.replace(base, num_timesteps=steps_for(scene_id, "standard", device, physics))
     category = _scene_category(scene_id)
     rl = _playground_rl_config(scene_id)
     if device != "cpu":
@@ -535,7 +541,7 @@ def steps_for(scene_id: str, preset: str, device: str | None = None, physics: st
     index = STEPS_PRESETS.index(preset)
     device = device or _backend()
     if physics == "mujoco":
-        return _MUJOCO_STEPS[index]
+        return _MUJOCO_STEPS[index] if _contact_rich(scene_id) else _CPU_STEPS["CartpoleBalance"][index]
     if device != "cpu":
         rl = _playground_rl_config(scene_id)
         if rl is not None:
@@ -543,6 +549,15 @@ def steps_for(scene_id: str, preset: str, device: str | None = None, physics: st
     key = scene_id if scene_id in _CPU_STEPS else _scene_category(scene_id)
     steps = _CPU_STEPS.get(key, _CPU_STEPS["other"])
     return steps[index] * (1 if device == "cpu" else 10)
+
+
+def _contact_rich(scene_id: str) -> bool:
+    from tabrl.training.backends import scene_support
+
+    try:
+        return scene_support(scene_id).contact_rich
+    except TabRLError:
+        return _scene_category(scene_id) == "locomotion"
 
 
 def backend_for(

@@ -85,6 +85,7 @@ class MujocoBackend:
 
     def __init__(self, session: TrainingSession, reward_source: str | None, reward_name: str | None) -> None:
         from tabrl.rewards.compiler import scene_context
+        from tabrl.rewards.env import scene_episode_length
         from tabrl.rewards.host_env import HostSceneEnv
 
         self.session = session
@@ -96,7 +97,7 @@ class MujocoBackend:
             ctx, reward_source, env_config_for(config, config.episode_length),
             num_envs=config.num_envs, seed=config.seed,
         )  # fmt: skip
-        eval_length = config.eval_episode_length or self.env.config.episode_length or 1000
+        eval_length = config.eval_episode_length or scene_episode_length(ctx.loaded)
         self.eval_env = HostSceneEnv(
             ctx, self.env.reward, env_config_for(config, eval_length),
             num_envs=config.num_eval_envs, seed=config.seed + 1,
@@ -106,7 +107,8 @@ class MujocoBackend:
             scene_id=ctx.loaded.spec.id, reward_source=reward_source, reward_name=reward_name or _name(reward_source),
             reward_terms=self.env.term_names, obs_sizes={"state": self.env.observation_size},
             action_size=self.env.action_size, observation_is_dict=False,
-            episode_length=self.env.episode_length, mj_model=self.env.mj_model, n_substeps=self.env.n_substeps,
+            episode_length=scene_episode_length(ctx.loaded), mj_model=self.env.mj_model,
+            n_substeps=self.env.n_substeps,
         )  # fmt: skip
 
     def compile_message(self, _compile_s: str) -> str:
@@ -320,11 +322,20 @@ class _Learner:
         return (self.normalizer, self.network_params.policy, self.network_params.value)
 
 
-def policy_env(manifest: Any, *, num_envs: int = 1, seed: int = 0, for_video: bool = False) -> Any:
+def policy_env(
+    manifest: Any,
+    *,
+    num_envs: int = 1,
+    seed: int = 0,
+    for_video: bool = False,
+    episode_length: int | None = None,
+) -> Any:
     """The MuJoCo C environment a mujoco-backend policy was trained in (its scene, reward and
-    conventions from the manifest), for videos, the live view and behaviour checks.
+    conventions from the manifest), without domain randomisation, for videos, the live view and
+    behaviour checks.
 
     `for_video`: no fall termination and no step limit, so a fall is seen rather than reset.
+    `episode_length`: steps before an episode is cut (default: the config's evaluation length).
     """
     import dataclasses
 
@@ -333,7 +344,7 @@ def policy_env(manifest: Any, *, num_envs: int = 1, seed: int = 0, for_video: bo
     config = TrainConfig.from_dict(
         {k: v for k, v in manifest.config.items() if k in TrainConfig.__dataclass_fields__}
     )
-    env_config = env_config_for(config, 10**9 if for_video else config.eval_episode_length)
+    env_config = env_config_for(config, 10**9 if for_video else episode_length or config.eval_episode_length)
     env_config = dataclasses.replace(
         env_config, friction_range=None, mass_scale_range=None, push_velocity=0.0,
         terminate_on_fall=env_config.terminate_on_fall and not for_video,
@@ -341,4 +352,43 @@ def policy_env(manifest: Any, *, num_envs: int = 1, seed: int = 0, for_video: bo
     return HostSceneEnv(manifest.scene_id, manifest.reward.source, env_config, num_envs=num_envs, seed=seed)
 
 
-__all__ = ["MujocoBackend", "Rollout", "env_config_for", "policy_env"]
+@dataclass(frozen=True)
+class RolloutStats:
+    """What a policy's robot did over seeded rollouts (one row per rollout)."""
+
+    #: Mean forward speed of the base along its starting heading (m/s).
+    forward_speed: np.ndarray
+    #: Whether the episode ended early (the env's termination: a fall, for floating-base robots).
+    fell: np.ndarray
+    seconds: float
+
+
+def rollout_stats(
+    policy_dir: Any, *, num_envs: int = 32, seconds: float = 10.0, seed: int = 0
+) -> RolloutStats:
+    """Roll a mujoco-backend policy out deterministically in `num_envs` seeded simulations and measure
+    the base's forward speed (x displacement in the start frame / time) and falls."""
+    from tabrl.policies import load_policy, read_manifest
+
+    manifest = read_manifest(policy_dir)
+    policy = load_policy(policy_dir)
+    env = policy_env(manifest, num_envs=num_envs, seed=seed, episode_length=10**9)
+    steps = max(1, round(seconds / env.dt))
+    obs = env.reset()
+    start = env.qpos()[:, :2].copy()
+    fell = np.zeros(num_envs, bool)
+    last = start.copy()
+    for _ in range(steps):
+        before = env.qpos()[:, :2]
+        out = env.step(policy.numpy(obs))
+        newly = out.done & ~out.truncation & ~fell
+        last[newly] = before[newly]  # position when it fell (the env has reset it since)
+        fell |= out.done & ~out.truncation
+        obs = out.obs
+    end = np.where(fell[:, None], last, env.qpos()[:, :2])
+    return RolloutStats(
+        forward_speed=(end[:, 0] - start[:, 0]) / (steps * env.dt), fell=fell, seconds=steps * env.dt
+    )
+
+
+__all__ = ["MujocoBackend", "Rollout", "RolloutStats", "env_config_for", "policy_env", "rollout_stats"]
