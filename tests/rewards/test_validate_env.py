@@ -23,3 +23,23 @@ def test_menagerie_go1_matches_mujoco_c() -> None:
     report = validate_env("unitree_go1", get_reference("go1_stand_tall").code, steps=10)
     assert report.ok, report.to_dict()
     assert {"feet", "still", "torque"} <= set(report.max_dterm)
+
+
+def test_c_env_matches_its_mjx_twin() -> None:
+    """The mujoco backend's env: states, every reward term and the observation agree with MJX."""
+    from tabrl.rewards.validate import validate_host_env
+
+    report = validate_host_env("CheetahRun", get_reference("cheetah_run_backwards").code, steps=30)
+    assert report.ok, report.to_dict()
+    assert {"observation", "backward_speed", "not_flipped"} <= set(report.max_dterm)
+    assert report.max_dqpos < 1e-4
+
+
+@pytest.mark.heavy
+@pytest.mark.timeout(900)
+def test_c_env_go1_matches_its_mjx_twin() -> None:
+    from tabrl.rewards.validate import validate_host_env
+
+    report = validate_host_env("Go1JoystickFlatTerrain", get_reference("go1_walk_forward").code, steps=15)
+    assert report.ok, report.to_dict()
+    assert "observation" in report.max_dterm

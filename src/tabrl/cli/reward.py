@@ -109,17 +109,29 @@ def validate_env_cmd(
         None, "--reward", help="Reward program (default: the scene's default reward)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the random actions."),
+    backend: str = typer.Option(
+        "mjx",
+        "--backend",
+        help="mjx: the MJX training env against MuJoCo C stepping; mujoco: the MuJoCo C training env "
+        "(the mujoco backend) against its MJX twin, observations included.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Step the MJX environment and MuJoCo C from the same states and actions; print the largest differences.
+    """Step a training environment and its other-engine twin from the same states and actions; print the
+    largest differences.
 
     Exit 0 when every difference is within tolerance, 2 otherwise.
     """
+    from tabrl.errors import TabRLError
     from tabrl.rewards import validate_env
+    from tabrl.rewards.validate import validate_host_env
 
+    if backend not in ("mjx", "mujoco"):
+        raise TabRLError(f"--backend must be mjx or mujoco, got {backend!r}")
     code = _read(reward) if reward is not None else None
+    check = validate_env if backend == "mjx" else validate_host_env
     with console.status(f"compiling {scene} and stepping {steps} times...") if not as_json else _null():
-        report = validate_env(scene, code, steps=steps, seed=seed)
+        report = check(scene, code, steps=steps, seed=seed)
     if as_json:
         print_json(report.to_dict())
     else:

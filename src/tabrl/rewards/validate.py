@@ -133,6 +133,77 @@ def validate_env(
     )
 
 
+def validate_host_env(
+    scene: str,
+    reward: CompiledReward | str | None = None,
+    steps: int = 20,
+    seed: int = 0,
+    config: EnvConfig | None = None,
+) -> ValidationReport:
+    """The MuJoCo C env (`HostSceneEnv`, the mujoco backend) against its MJX twin (`SceneRewardEnv`:
+    the same model, conventions and reward) from the same states and actions, one step at a time.
+
+    Besides qpos / qvel and every reward term, the observations the policy would see are compared
+    (reported as the term `observation`).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from tabrl.rewards.compiler import scene_context
+    from tabrl.rewards.env import SceneRewardEnv
+    from tabrl.rewards.host_env import HostSceneEnv
+
+    start = time.perf_counter()
+    ctx = scene_context(scene)
+    host = HostSceneEnv(ctx, reward, config, num_envs=1, seed=seed)
+    twin = SceneRewardEnv(
+        ctx.loaded, host.reward, host.config, ctx.index, ctx.model, tuple(ctx.card.actuators)
+    )
+    reset, step = jax.jit(twin.reset), jax.jit(twin.step)
+    rng = np.random.default_rng(seed)
+    key = jax.random.PRNGKey(seed)
+    state = reset(key)
+    worst = {"qpos": 0.0, "qvel": 0.0}
+    dterm: dict[str, float] = {}
+    resets = 0
+    for _ in range(steps):
+        action = rng.uniform(-1.0, 1.0, host.action_size).astype(np.float32)
+        nxt = step(state, jnp.asarray(action))
+        host.set_state(
+            np.asarray(state.data.qpos)[None], np.asarray(state.data.qvel)[None], float(state.data.time)
+        )
+        host.prev_action[:] = np.asarray(state.info[PREV_ACTION_KEY])
+        host.steps[:] = 0
+        out = host.step(action[None])
+        if not out.done[0]:  # an ended episode was reset: nothing left to compare this step
+            worst["qpos"] = max(
+                worst["qpos"], float(np.max(np.abs(host.qpos()[0] - np.asarray(nxt.data.qpos))))
+            )
+            worst["qvel"] = max(
+                worst["qvel"], float(np.max(np.abs(host._qvel[0] - np.asarray(nxt.data.qvel))))
+            )
+            dobs = float(np.max(np.abs(out.obs[0] - np.asarray(nxt.obs))))
+            dterm["observation"] = max(dterm.get("observation", 0.0), dobs)
+        for name, value in out.terms.items():
+            diff = abs(float(value[0]) - float(nxt.metrics[f"reward/{name}"]))
+            dterm[name] = max(dterm.get(name, 0.0), diff)
+        state = nxt
+        if bool(nxt.done) or out.done[0]:
+            key, sub = jax.random.split(key)
+            state = reset(sub)
+            resets += 1
+    return ValidationReport(
+        scene=f"{host.reward.scene_id} (MuJoCo C env vs MJX twin)",
+        steps=steps,
+        max_dqpos=worst["qpos"],
+        max_dqvel=worst["qvel"],
+        max_dterm=dterm,
+        resets=resets,
+        skipped_term_steps=0,
+        duration_s=time.perf_counter() - start,
+    )
+
+
 def _clips(env: Any) -> bool:
     # TabRL's own envs clip actions to [-1, 1] before the reward sees them; Playground tasks do not.
     from tabrl.rewards.env import SceneRewardEnv
