@@ -13,6 +13,12 @@ import { useAsync } from "../lib/useAsync";
 import { useStored } from "../lib/useStored";
 import { CATEGORY_LABEL } from "./Gallery";
 
+/** How the two training backends are named for people. */
+const PHYSICS_LABEL: Record<string, string> = {
+  mujoco: "MuJoCo C (CPU threads)",
+  mjx: "MJX (JAX; fast on a GPU)",
+};
+
 const OFFLINE: Provider = {
   name: "offline", label: "offline composer", configured: true, default_model: "offline", models: [], selected: true,
 };
@@ -23,9 +29,11 @@ export function Compose({ sceneId }: { sceneId: string }) {
     [sceneId],
   );
   const providers = useAsync(async () => unwrap(await api.GET("/api/llm/providers"), "Loading LLM providers"), []);
+  const [backend, setBackend] = useStored<"auto" | "mjx" | "mujoco">(`tabrl:${sceneId}:backend`, "auto");
   const presets = useAsync(
-    async () => unwrap(await api.GET("/api/training/presets", { params: { query: { scene_id: sceneId } } }), "Loading training presets"),
-    [sceneId],
+    async () =>
+      unwrap(await api.GET("/api/training/presets", { params: { query: { scene_id: sceneId, backend } } }), "Loading training presets"),
+    [sceneId, backend],
   );
 
   const [prompt, setPrompt] = useStored(`tabrl:${sceneId}:prompt`, "");
@@ -95,6 +103,7 @@ export function Compose({ sceneId }: { sceneId: string }) {
             approaches: selected.map((d) => ({ name: d.name, reward_code: d.reward_code, level: effectiveLevel })),
             ...(exactSteps ? { steps: exactSteps } : { preset: (preset?.name ?? null) as BatchRequest["preset"] }),
             seed: 0,
+            backend,
           },
         }),
         "Starting training",
@@ -223,7 +232,7 @@ export function Compose({ sceneId }: { sceneId: string }) {
                 </div>
                 <p className="small" data-testid="preset-estimate">
                   {formatSteps(preset.steps)} steps · {formatEstimate(preset.estimate_s)} per approach on this machine (
-                  {presets.data?.device === "gpu" ? "GPU" : "CPU"})
+                  {presets.data?.device === "gpu" ? "GPU" : "CPU"}, {PHYSICS_LABEL[presets.data?.backend ?? "mjx"] ?? presets.data?.backend} physics)
                   {selected.length > 1 && " — approaches share the machine, so together they take longer"}
                 </p>
               </>
@@ -250,6 +259,24 @@ export function Compose({ sceneId }: { sceneId: string }) {
             </details>
             <ErrorBanner error={presets.error} onRetry={presets.reload} />
           </div>
+
+          {(presets.data?.backends?.length ?? 0) > 1 && (
+            <div className="field">
+              <label htmlFor="backend" className="label">
+                Physics engine
+              </label>
+              <select
+                id="backend"
+                className="input"
+                value={backend}
+                onChange={(e) => setBackend(e.target.value as "auto" | "mjx" | "mujoco")}
+              >
+                <option value="auto">automatic ({PHYSICS_LABEL[presets.data?.backend ?? "mjx"]} here)</option>
+                <option value="mujoco">{PHYSICS_LABEL.mujoco}</option>
+                <option value="mjx">{PHYSICS_LABEL.mjx}</option>
+              </select>
+            </div>
+          )}
 
           <fieldset className="field">
             <legend className="label">Start from</legend>
