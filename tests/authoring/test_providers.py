@@ -218,16 +218,16 @@ def test_caller_base_url_never_receives_a_configured_key(
     provider: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tabrl.authoring import generate_approaches
-    from tabrl.authoring.providers import BaseURLError
+    from tabrl.authoring.providers import BaseUrlError
 
     monkeypatch.setenv(KEY_ENV[provider], "sk-REAL-KEY-0123456789")
     with FakeLLMServer(SDK_KIND[provider], [Reply("x")] * 3) as srv:
-        with pytest.raises(BaseURLError, match="openai-compatible"):
+        with pytest.raises(BaseUrlError, match="openai-compatible"):
             make_client(provider, "m", srv.base_url)
-        with pytest.raises(BaseURLError, match="configured endpoint"):
+        with pytest.raises(BaseUrlError, match="configured endpoint"):
             generate_approaches("CartpoleBalance", "balance", provider=provider, base_url=srv.base_url, n=1)
         # A runtime default with a foreign URL is refused when selected, not used later.
-        with pytest.raises(BaseURLError):
+        with pytest.raises(BaseUrlError):
             select_default(provider, base_url=srv.base_url)
     assert srv.requests == []
 
@@ -245,7 +245,7 @@ def test_openai_compatible_caller_url_gets_no_configured_key(monkeypatch: pytest
     "url", ["http://127.0.0.1:99999/v1", "http://127.0.0.1:0/v1", "ftp://127.0.0.1/v1", "http:///v1"]
 )
 def test_malformed_base_url_is_refused(url: str) -> None:
-    from tabrl.authoring.providers import BaseURLError
+    from tabrl.authoring.providers import BaseUrlError
 
-    with pytest.raises(BaseURLError, match="base URL"):
+    with pytest.raises(BaseUrlError, match="base URL"):
         make_client("openai-compatible", "m", url)

@@ -55,7 +55,7 @@ class ProviderTimeout(ProviderError):
     status_code = 504
 
 
-class BaseURLError(ProviderError):
+class BaseUrlError(ProviderError):
     """A base URL that is malformed, or not allowed for this provider."""
 
     status_code = 400
@@ -183,9 +183,9 @@ def check_base_url(url: str) -> str:
         parts = urlsplit(url)
         port = parts.port  # ValueError for ports outside 0-65535
     except ValueError as exc:
-        raise BaseURLError(f"base URL {url!r} is not valid ({exc}); e.g. http://127.0.0.1:11434/v1") from None
+        raise BaseUrlError(f"base URL {url!r} is not valid ({exc}); e.g. http://127.0.0.1:11434/v1") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
-        raise BaseURLError(
+        raise BaseUrlError(
             f"base URL {url!r} must be http(s)://HOST[:PORT][/PATH] with a port from 1 to 65535, "
             "e.g. http://127.0.0.1:11434/v1"
         )
@@ -206,7 +206,7 @@ def _endpoint(spec: ProviderSpec, settings: LLMSettings, override: str | None) -
     if spec.name == "openai-compatible":
         return override, False
     names = " or ".join(spec.base_url_names) or "its base URL setting"
-    raise BaseURLError(
+    raise BaseUrlError(
         f"a base URL can only be chosen per request for openai-compatible; {spec.name} always uses its "
         f"configured endpoint (set {names} on the server to change it)"
     )
