@@ -534,7 +534,7 @@ REQUEST_LIMITS: dict[str, int] = {
     "episode_length": 100_000,
     "eval_episode_length": 100_000,
     "action_repeat": 64,
-    "num_evals": 1_000,
+    "num_evals": 10_000,
     "keep_checkpoints": 100,
     "hidden_layer_width": 4_096,
     "hidden_layers": 8,
