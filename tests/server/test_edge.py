@@ -62,3 +62,15 @@ def test_resumed_job_history_has_one_point_per_step() -> None:
     history = job_out(store.get(job.id), store, 3).history
     assert [p.step for p in history] == [0, 10_000, 20_000, 30_000]
     assert history[2].eval_reward == 9.5
+
+
+def test_loopback_detection_and_other_loopback_addresses() -> None:
+    from tabrl.server.security import is_loopback
+
+    assert all(is_loopback(h) for h in ("127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.20", "example.com"))
+    # Bound to another loopback address: that name is accepted, foreign ones are not.
+    app = create_app(get_settings(host="127.0.0.2", run_jobs=False))
+    with TestClient(app, base_url="http://127.0.0.2:8000") as client:
+        assert client.get("/api/health").status_code == 200
+        assert client.get("/api/health", headers={"Host": "rebind.example.com"}).status_code == 421

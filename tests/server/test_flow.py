@@ -29,6 +29,8 @@ def home(tmp_path, monkeypatch):
 
 
 def _client(**settings) -> TestClient:
+    # TestClient's WebSockets name the host "testserver": allowed explicitly, as a LAN name would be.
+    settings.setdefault("allowed_hosts", ["testserver"])
     return TestClient(
         create_app(get_settings(max_concurrent_jobs=3, **settings)), base_url="http://127.0.0.1:8000"
     )

@@ -85,8 +85,8 @@ class EdgeGuard:
         self.max_body_bytes = max_body_bytes
         self.body_timeout_s = body_timeout_s
         hosts = set(LOOPBACK_NAMES)
-        if not is_loopback(bind_host) and bind_host not in ("0.0.0.0", "::", ""):
-            hosts.add(_host_name(bind_host))
+        if bind_host not in ("0.0.0.0", "::", ""):
+            hosts.add(_host_name(bind_host))  # e.g. 127.0.0.2, or the LAN address it is bound to
         hosts.update(_host_name(h) for h in allowed_hosts or [])
         #: Bound to every interface with a token: any name may reach it (the token is the check).
         self.any_host = "*" in (allowed_hosts or []) or (
