@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tabrl.authoring import GenerationError, ProviderRefusal, generate_approaches, select_default
+from tabrl.authoring.providers import PROVIDERS
 
 from .fake_servers import FakeLLMServer, Reply, last_user_text
 from .rewards_fixtures import BROKEN_BALANCE, GOOD_BALANCE, GOOD_DRIFT, GOOD_SPIN, approaches_json
@@ -172,7 +173,8 @@ def test_every_provider_end_to_end(
 ) -> None:
     monkeypatch.setenv(key, "sk-test-abcdef123456")
     with FakeLLMServer(kind, [Reply("Sure!\n" + approaches_json(GOOD_BALANCE, GOOD_SPIN))]) as srv:
-        res = generate_approaches(SCENE, "balance", provider=provider, base_url=srv.base_url, n=2)
+        monkeypatch.setenv(PROVIDERS[provider].base_url_names[0], srv.base_url)
+        res = generate_approaches(SCENE, "balance", provider=provider, n=2)
     assert [a.valid for a in res.approaches] == [True, True]
     assert res.provider == provider and res.usage["calls"] == 1
 

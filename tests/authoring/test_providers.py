@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -15,7 +16,7 @@ from tabrl.authoring import (
     list_providers,
     select_default,
 )
-from tabrl.authoring.providers import current_default, make_client
+from tabrl.authoring.providers import PROVIDERS, current_default, make_client
 
 from .fake_servers import FakeLLMServer, Reply
 
@@ -40,7 +41,9 @@ def client_for(
     provider: str, server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch, timeout_s: float = 10.0
 ):
     monkeypatch.setenv(KEY_ENV[provider], "test-key-0123456789")
-    return make_client(provider, "fake-model", server.base_url, timeout_s=timeout_s)
+    # Keys only go to the endpoint the server owner configured: the fake server is configured as it.
+    monkeypatch.setenv(PROVIDERS[provider].base_url_names[0], server.base_url)
+    return make_client(provider, "fake-model", timeout_s=timeout_s)
 
 
 @pytest.mark.parametrize("provider", ALL)
@@ -203,3 +206,46 @@ def test_list_providers_and_select_default(monkeypatch: pytest.MonkeyPatch) -> N
     assert "g-key-123456" not in repr(list_providers())
     with pytest.raises(Exception, match="unknown LLM provider"):
         select_default("claude")
+
+
+# --- Where keys may go (issue 14, point 1) ---------------------------------------------------------
+
+KEYED = ["anthropic", "openai", "gemini", "deepseek"]
+
+
+@pytest.mark.parametrize("provider", KEYED)
+def test_caller_base_url_never_receives_a_configured_key(
+    provider: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tabrl.authoring import generate_approaches
+    from tabrl.authoring.providers import BaseUrlError
+
+    monkeypatch.setenv(KEY_ENV[provider], "sk-REAL-KEY-0123456789")
+    with FakeLLMServer(SDK_KIND[provider], [Reply("x")] * 3) as srv:
+        with pytest.raises(BaseUrlError, match="openai-compatible"):
+            make_client(provider, "m", srv.base_url)
+        with pytest.raises(BaseUrlError, match="configured endpoint"):
+            generate_approaches("CartpoleBalance", "balance", provider=provider, base_url=srv.base_url, n=1)
+        # A runtime default with a foreign URL is refused when selected, not used later.
+        with pytest.raises(BaseUrlError):
+            select_default(provider, base_url=srv.base_url)
+    assert srv.requests == []
+
+
+def test_openai_compatible_caller_url_gets_no_configured_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TABRL_OPENAI_COMPATIBLE_API_KEY", "local-REAL-KEY-0123456789")
+    monkeypatch.setenv("TABRL_OPENAI_COMPATIBLE_BASE_URL", "http://127.0.0.1:9/v1")
+    with FakeLLMServer("openai", [Reply("hi")]) as srv:
+        make_client("openai-compatible", "m", srv.base_url).complete("s", [{"role": "user", "content": "x"}])
+    [req] = srv.requests
+    assert "REAL-KEY" not in json.dumps(dict(req.headers))
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:99999/v1", "http://127.0.0.1:0/v1", "ftp://127.0.0.1/v1", "http:///v1"]
+)
+def test_malformed_base_url_is_refused(url: str) -> None:
+    from tabrl.authoring.providers import BaseUrlError
+
+    with pytest.raises(BaseUrlError, match="base URL"):
+        make_client("openai-compatible", "m", url)

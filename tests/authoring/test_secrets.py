@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from tabrl.authoring import MissingKeyError, generate_approaches, list_providers
-from tabrl.authoring.providers import make_client
+from tabrl.authoring.providers import PROVIDERS, make_client
 from tabrl.authoring.settings import load_settings
 
 from .fake_servers import FakeLLMServer, Reply
@@ -49,14 +49,15 @@ def test_no_key_in_results_errors_or_logs(
         Reply(status=401),
     ]
     with FakeLLMServer(KIND[provider], replies) as srv:
-        res = generate_approaches("CartpoleBalance", "balance", provider=provider, base_url=srv.base_url, n=1)
+        monkeypatch.setenv(PROVIDERS[provider].base_url_names[0], srv.base_url)
+        res = generate_approaches("CartpoleBalance", "balance", provider=provider, n=1)
         assert res.approaches[0].valid
         with pytest.raises(MissingKeyError) as err:
-            generate_approaches("CartpoleBalance", "balance", provider=provider, base_url=srv.base_url, n=1)
+            generate_approaches("CartpoleBalance", "balance", provider=provider, n=1)
     assert_clean(json.dumps(res.to_dict()))
     assert_clean(repr(res))
     assert_clean(str(err.value))
     assert_clean(caplog.text)
     assert_clean(json.dumps(list_providers()))
     assert_clean(repr(load_settings()))
-    assert_clean(repr(make_client(provider, base_url=srv.base_url)))
+    assert_clean(repr(make_client(provider)))

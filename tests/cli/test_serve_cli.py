@@ -46,3 +46,30 @@ def test_serve_starts_and_answers(tmp_path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_serve_beyond_loopback_generates_prints_and_enforces_a_token(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--host 0.0.0.0` without TABRL_TOKEN: a token is generated, printed, and the app requires it.
+
+    Nothing is bound: uvicorn.run is replaced by a function that keeps the app it was given, which
+    is then called in process."""
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    from tabrl.cli.serve import serve
+
+    monkeypatch.setenv("TABRL_HOME", str(tmp_path))
+    monkeypatch.setenv("TABRL_RUN_JOBS", "false")
+    monkeypatch.delenv("TABRL_TOKEN", raising=False)
+    started: dict = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(app=app, **kw))
+    serve(host="0.0.0.0", port=8123, web_dir=None, build_web=False)
+    out = capsys.readouterr().out
+    token = started["app"].state.settings.token
+    assert started["host"] == "0.0.0.0" and token and len(token) >= 24
+    assert "access token" in out and token in out.replace("\n", "")
+    with TestClient(started["app"], base_url="http://192.168.1.20:8123") as client:
+        assert client.get("/api/health").status_code == 401
+        assert client.get("/api/health", headers={"Authorization": f"Bearer {token}"}).status_code == 200

@@ -120,3 +120,55 @@ def test_api_reference_is_the_docs_page() -> None:
 
     for name in STATE_API:
         assert f"s.{name}" in API_REFERENCE, name
+
+
+# --- magnitudes and the trace / compile budget (issue 14, points 2 and 8) ----------------------------
+
+OVERFLOW_AFTER_1S = """
+def compute_reward(s, action):
+    late = s.time > 1.0
+    return {"a": jnp.where(late, 3e38, 0.0), "b": jnp.where(late, 3e38, 0.0)}
+"""
+
+HUGE_TERM = """
+def compute_reward(s, action):
+    return {"big": 1e30 * (1.0 + s.joint_angle("slider") ** 2)}
+"""
+
+
+@pytest.mark.parametrize("code", [OVERFLOW_AFTER_1S, HUGE_TERM], ids=["sum_overflows_after_1s", "huge_term"])
+def test_absurd_magnitudes_are_refused_with_a_fix(code: str) -> None:
+    res = check_reward(code, "CartpoleBalance")
+    assert not res.valid
+    message = " ".join(e.message for e in res.errors)
+    assert "over the limit" in message and "jnp.clip" in message, message
+    assert all(e.line is not None for e in res.errors)
+
+
+def test_long_operation_chain_is_refused_quickly() -> None:
+    code = """
+def compute_reward(s, action):
+    x = s.time
+    for _ in range(100):
+        for _ in range(160):
+            x = jnp.sin(x)
+    return {"x": x}
+"""
+    start = time.perf_counter()
+    res = check_reward(code, "CartpoleBalance")
+    assert not res.valid and "operations" in res.errors[0].message
+    assert time.perf_counter() - start < 20
+
+
+def test_chained_large_matmuls_are_refused_without_compiling() -> None:
+    code = """
+def compute_reward(s, action):
+    m = jnp.ones((1000, 1000)) * s.time
+    for _ in range(100):
+        m = m @ m
+    return {"x": jnp.sum(m)}
+"""
+    start = time.perf_counter()
+    res = check_reward(code, "CartpoleBalance")
+    assert not res.valid and "arithmetic operations" in res.errors[0].message, res.errors
+    assert time.perf_counter() - start < 10

@@ -192,3 +192,20 @@ def test_brax_ppo_trains_a_reference_reward() -> None:
     obs = env.reset(jax.random.PRNGKey(0)).obs[None]
     action, _ = policy(obs, jax.random.PRNGKey(0))
     assert action.shape == (1, env.action_size)
+
+
+TWO_UNIT_TERMS = """
+def compute_reward(s, action):
+    return {"a": 1.0 + 0.0 * s.time, "b": 1.0 + 0.0 * s.time}
+"""
+
+
+def test_total_that_overflows_is_sanitised_in_both_envs(tiny_scene: str) -> None:
+    # Two finite terms of 3e38 sum to infinity in float32: the total counts as 0, like a NaN term.
+    for scene in ("CartpoleBalance", tiny_scene):
+        reward = compile_reward(TWO_UNIT_TERMS, scene).with_weights({"a": 3e38, "b": 3e38})
+        env = make_env(scene, reward)
+        state = jax.jit(env.reset)(jax.random.PRNGKey(0))
+        nxt = jax.jit(env.step)(state, jnp.zeros(env.action_size))
+        assert float(nxt.metrics["reward/a"]) == pytest.approx(3e38, rel=1e-6)  # each term is finite
+        assert np.isfinite(float(nxt.reward)) and float(nxt.reward) == 0.0, scene

@@ -29,7 +29,11 @@ def home(tmp_path, monkeypatch):
 
 
 def _client(**settings) -> TestClient:
-    return TestClient(create_app(get_settings(max_concurrent_jobs=3, **settings)))
+    # TestClient's WebSockets name the host "testserver": allowed explicitly, as a LAN name would be.
+    settings.setdefault("allowed_hosts", ["testserver"])
+    return TestClient(
+        create_app(get_settings(max_concurrent_jobs=3, **settings)), base_url="http://127.0.0.1:8000"
+    )
 
 
 def _wait(client: TestClient, job_id: str, statuses: set[str], timeout_s: float = 900) -> dict:
@@ -131,7 +135,9 @@ def test_cancel_keeps_a_policy_and_restart_resumes(home) -> None:
         a_done = _wait(client, a["id"], {"cancelled", "failed"}, 600)
         assert a_done["status"] == "cancelled" and a_done["model_id"], a_done
         # Leaving the client stops the server: the running job is interrupted, not lost.
-    with TestClient(create_app(get_settings(max_concurrent_jobs=3, run_jobs=False))) as client:
+    with TestClient(
+        create_app(get_settings(max_concurrent_jobs=3, run_jobs=False)), base_url="http://127.0.0.1:8000"
+    ) as client:
         assert client.get(f"/api/training/{b['id']}/status").json()["status"] == "interrupted"
     with _client() as client:
         job = client.get(f"/api/training/{b['id']}/status").json()

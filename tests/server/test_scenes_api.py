@@ -13,7 +13,7 @@ from tabrl.server import create_app
 
 @pytest.fixture(scope="module")
 def client() -> TestClient:
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(), base_url="http://127.0.0.1:8000") as c:
         yield c
 
 

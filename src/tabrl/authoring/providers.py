@@ -55,6 +55,12 @@ class ProviderTimeout(ProviderError):
     status_code = 504
 
 
+class BaseUrlError(ProviderError):
+    """A base URL that is malformed, or not allowed for this provider."""
+
+    status_code = 400
+
+
 class RateLimited(ProviderError):
     """The provider kept answering 429 after every retry."""
 
@@ -149,15 +155,61 @@ def get_spec(name: str) -> ProviderSpec:
     return PROVIDERS[name]
 
 
-def _base_url(spec: ProviderSpec, settings: LLMSettings, override: str | None = None) -> str | None:
-    if override:
-        return override
+def _configured_url(spec: ProviderSpec, settings: LLMSettings) -> str | None:
+    """The provider's endpoint as the server owner configured it (settings or environment)."""
     configured = settings.plain(*spec.base_url_names) if spec.base_url_names else None
     if configured:
         return configured
     if settings.base_url and settings.provider == spec.name:
         return settings.base_url
     return spec.base_url
+
+
+def _base_url(spec: ProviderSpec, settings: LLMSettings, override: str | None = None) -> str | None:
+    if override:
+        return override
+    return _configured_url(spec, settings)
+
+
+def _same_url(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and a.rstrip("/") == b.rstrip("/")
+
+
+def check_base_url(url: str) -> str:
+    """`url` if it is an http(s) URL with a host and a valid port; ProviderError saying why not."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError for ports outside 0-65535
+    except ValueError as exc:
+        raise BaseUrlError(f"base URL {url!r} is not valid ({exc}); e.g. http://127.0.0.1:11434/v1") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        raise BaseUrlError(
+            f"base URL {url!r} must be http(s)://HOST[:PORT][/PATH] with a port from 1 to 65535, "
+            "e.g. http://127.0.0.1:11434/v1"
+        )
+    return url
+
+
+def _endpoint(spec: ProviderSpec, settings: LLMSettings, override: str | None) -> tuple[str | None, bool]:
+    """(the URL to call, whether the configured key may go there).
+
+    A provider's key only ever goes to that provider's configured endpoint. A caller's own
+    base URL is for `openai-compatible` (a local model server) and gets no configured key;
+    for keyed providers it must equal the configured endpoint.
+    """
+    configured = _configured_url(spec, settings)
+    if not override or _same_url(override, configured):
+        return configured, True
+    check_base_url(override)
+    if spec.name == "openai-compatible":
+        return override, False
+    names = " or ".join(spec.base_url_names) or "its base URL setting"
+    raise BaseUrlError(
+        f"a base URL can only be chosen per request for openai-compatible; {spec.name} always uses its "
+        f"configured endpoint (set {names} on the server to change it)"
+    )
 
 
 def is_configured(spec: ProviderSpec, settings: LLMSettings, base_url: str | None = None) -> bool:
@@ -225,6 +277,7 @@ def select_default(provider: str, model: str | None = None, base_url: str | None
     """
     spec = get_spec(provider)
     settings = load_settings()
+    _endpoint(spec, settings, base_url)  # a URL the key may not go to is refused now, not at generation
     if not is_configured(spec, settings, base_url):
         raise MissingKeyError(missing_key_message(spec))
     with _default_lock:
@@ -533,10 +586,12 @@ def make_client(
     if spec.name == "offline":
         raise ValueError("the offline composer has no chat client")
     settings = settings or load_settings()
-    url = _base_url(spec, settings, base_url)
+    url, key_allowed = _endpoint(spec, settings, base_url)
+    if url is not None:
+        check_base_url(url)
     if not is_configured(spec, settings, base_url):
         raise MissingKeyError(missing_key_message(spec))
-    key = settings.get(*spec.key_names) if spec.key_names else None
+    key = settings.get(*spec.key_names) if spec.key_names and key_allowed else None
     return ChatClient(
         spec=spec,
         model=model or default_model(spec, settings),

@@ -61,10 +61,25 @@ def serve(
     import uvicorn
 
     from tabrl.server import create_app
+    from tabrl.server.security import is_loopback, new_token
     from tabrl.server.settings import get_settings
 
     settings = get_settings(host=host, port=port, web_dir=web_dir or _default_web_dir(build_web))
+    exposed = not is_loopback(host)
+    if exposed and not settings.token:
+        settings.token = new_token()
     app = create_app(settings)
     ui = "web UI at /" if settings.web_dir else "no web UI built (API only)"
     console.print(f"TabRL on [bold]http://{host}:{port}[/]  (API docs: http://{host}:{port}/docs; {ui})")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    if exposed:
+        console.print(
+            f"[yellow]Listening on {host}, beyond this machine: every route and WebSocket needs the access "
+            f"token.[/]\n  token: [bold]{settings.token}[/]  (set TABRL_TOKEN to choose it)\n"
+            f"  browser: http://<this machine>:{port}/?token={settings.token}\n"
+            f"  API: send 'Authorization: Bearer <token>'",
+            soft_wrap=True,
+        )
+    elif settings.token:
+        console.print("Access token required (TABRL_TOKEN is set): open /?token=<token> once in the browser.")
+    # Slow or idle clients do not hold a connection open for long (bodies have their own timeout).
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_keep_alive=5, ws_max_size=1024 * 1024)

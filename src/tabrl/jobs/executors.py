@@ -102,17 +102,29 @@ class LocalProcessExecutor:
             os.kill(pid, signal.SIGKILL if force else signal.SIGTERM)
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether a process with `pid` exists and is a TabRL worker (not a reused pid)."""
+def pid_alive(pid: int, job_id: str | None = None) -> bool:
+    """Whether `pid` is a TabRL worker still running (for `job_id` when given), not a reused pid.
+
+    With `job_id`, the process must be `python -m tabrl.jobs.worker <job_id>`: after a restart
+    the pid recorded for a job may now belong to another program, or to another TabRL
+    instance's worker (its own TABRL_HOME), which must never be stopped by this one.
+    """
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
+        if Path("/proc/self").exists():
+            return False  # Linux: no /proc entry, no process
         try:
             os.kill(pid, 0)
         except OSError:
             return False
+        return job_id is None  # cannot check the command line here: only trust a bare existence check
+    if b"tabrl.jobs.worker" not in args:
+        return False
+    if job_id is None:
         return True
-    return b"tabrl.jobs.worker" in cmdline
+    worker_args = args[args.index(b"tabrl.jobs.worker") + 1 :]
+    return job_id.encode() in worker_args
 
 
 def make_executor(name: str) -> Executor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 
@@ -70,10 +71,10 @@ class Scheduler:
     def recover(self) -> None:
         """After a restart: interrupt jobs whose worker belonged to the old server, requeue them."""
         for job in self.store.by_status("running"):
-            if job.worker_pid and pid_alive(job.worker_pid):
+            if job.worker_pid and pid_alive(job.worker_pid, job.id):
                 self.executor.stop(f"pid:{job.worker_pid}")
-                _wait(lambda pid=job.worker_pid: not pid_alive(pid), 15.0)
-                if pid_alive(job.worker_pid):
+                _wait(lambda pid=job.worker_pid, jid=job.id: not pid_alive(pid, jid), 15.0)
+                if pid_alive(job.worker_pid, job.id):
                     self.executor.stop(f"pid:{job.worker_pid}", force=True)
             if self.store.get(job.id).status == "running":
                 self.store.finish(job.id, "interrupted", error="the server restarted while this job ran")
@@ -134,10 +135,21 @@ def _wait(pred, timeout_s: float) -> None:
         time.sleep(0.1)
 
 
+#: Log lines that say nothing about why a worker died: XLA / absl start-up chatter (CPU features,
+#: compiler flags) that JAX prints on every start, often after the real cause.
+_NOISE = re.compile(
+    r"cpu_feature_guard|CPU features?|machine features?|This TensorFlow binary|external/xla/|xla_bridge|"
+    r"XLA_FLAGS|absl::InitializeLog|All log messages before absl|rebuild TensorFlow|"
+    r"^[EWIF]\d{4} \d\d:\d\d:\d\d.*(xla|cpu|feature)|^\s*warnings\.warn\(|DeprecationWarning",
+    re.IGNORECASE,
+)
+
+
 def _log_tail(path, n: int = 300) -> str:
+    """The last meaningful lines of a worker's log (start-up noise left out)."""
     try:
         text = path.read_text(errors="replace").strip().splitlines()
     except OSError:
         return ""
-    lines = [line for line in text if line.strip()][-3:]
+    lines = [line.strip() for line in text if line.strip() and not _NOISE.search(line)][-3:]
     return " | ".join(lines)[-n:]

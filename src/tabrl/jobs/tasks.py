@@ -7,17 +7,20 @@ validates a request before it is queued.
 
 from __future__ import annotations
 
+import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tabrl.errors import TabRLError, UnavailableError
+from tabrl.errors import NotFoundError, UnavailableError
 from tabrl.jobs.worker import JobContext
 from tabrl.paths import home_dir, sub_dir
 
 DEFAULT_PRESET = "quick"
 VIDEO_SECONDS = 10.0
+#: A model id is one folder name of the library: no separators, no leading dot, bounded length.
+MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,149}$")
 
 
 def runs_dir() -> Path:
@@ -30,19 +33,36 @@ def policies_dir() -> Path:
     return sub_dir(home_dir(), "policies")
 
 
+def model_dir(model_id: str) -> Path:
+    """The folder of library model `model_id`; NotFoundError for anything else (paths included)."""
+    path = policies_dir() / model_id if MODEL_ID_RE.match(model_id) else None
+    if (
+        path is None
+        or not (path / "manifest.json").is_file()
+        or path.resolve().parent != policies_dir().resolve()
+    ):
+        shown = model_id if len(model_id) <= 80 else model_id[:80] + "..."
+        raise NotFoundError(f"no model {shown!r} in the model library; list models with GET /api/models")
+    return path
+
+
 def plan_training(
     scene_id: str,
     *,
     steps: int | None,
     preset: str | None,
     reward_code: str | None,
-    backend: str = "auto",
+    overrides: Mapping[str, object] | None = None,
+    base_model_id: str | None = None,
+    from_scratch: bool = True,
 ) -> tuple[int, float]:
-    """Check a request cheaply (scene exists and loads here, reward passes the static checks, the
-    backend can train it) and resolve its step budget; returns (steps, estimated seconds)."""
+    """Check at submission everything a worker would otherwise fail on later, with the worker's
+    message: the scene exists and loads here, the reward compiles (traced on the scene), the
+    overrides make a valid config on the backend they resolve to (a "backend" override, else the
+    rule), the base policy exists. Returns (steps, estimated seconds)."""
     from tabrl.runtime import device_kind
     from tabrl.scenes import get_spec
-    from tabrl.training.config import backend_for, steps_for
+    from tabrl.training.config import steps_for, validate_overrides
     from tabrl.training.estimates import estimate
 
     spec = get_spec(scene_id)
@@ -50,12 +70,28 @@ def plan_training(
         raise UnavailableError(
             f"scene {scene_id} needs Menagerie robot(s) {', '.join(spec.missing())}, not on this machine"
         )
-    if reward_code is not None:
-        _static_check(reward_code)
-    device = device_kind()
-    physics = backend_for(scene_id, device, reward_code, backend)
+    base = _base_policy({"scene_id": scene_id, "base_model_id": base_model_id, "from_scratch": from_scratch})
+    overrides = dict(overrides or {})
+    config = validate_overrides(scene_id, overrides, fine_tune=base is not None, reward_source=reward_code)
+    device, physics = device_kind(), config.backend
     total = steps or steps_for(scene_id, preset or DEFAULT_PRESET, device, physics)
+    validate_overrides(
+        scene_id, {**overrides, "num_timesteps": total}, fine_tune=base is not None, reward_source=reward_code
+    )
+    if reward_code is not None:
+        _reward_check(reward_code, spec.id)
     return total, round(estimate(scene_id, device, total, physics=physics).total_s, 1)
+
+
+def _reward_check(code: str, scene_id: str) -> None:
+    """The static checks, then the trace on the scene (what the worker's compile does)."""
+    from tabrl.rewards import check_reward
+    from tabrl.rewards.result import RewardCompileError
+
+    _static_check(code)
+    result = check_reward(code, scene_id)
+    if not result.valid:
+        raise RewardCompileError(result.errors)
 
 
 def _static_check(code: str) -> None:
@@ -128,24 +164,24 @@ def train_task(ctx: JobContext) -> dict[str, Any]:
         cancel=_JobCancel(ctx),  # type: ignore[arg-type]
     )
     manifest = read_manifest(result.policy_dir)
-    model_dir = policies_dir() / manifest.id
+    library_dir = policies_dir() / manifest.id
     # A resumed job replaces the policy its earlier attempt left in the library.
-    staging = model_dir.with_name(f".{model_dir.name}.staging")
+    staging = library_dir.with_name(f".{library_dir.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(result.policy_dir, staging)
-    shutil.rmtree(model_dir, ignore_errors=True)
-    staging.rename(model_dir)
+    shutil.rmtree(library_dir, ignore_errors=True)
+    staging.rename(library_dir)
     complete = result.status == "finished" or result.steps >= int(req["steps"])
     summary = {
         **result.to_dict(),
         "model_id": manifest.id,
-        "policy_dir": str(model_dir),
+        "policy_dir": str(library_dir),
         "training_complete": complete,
     }
     ctx.store.update_result(ctx.job_id, **summary)
     if ctx.interrupted:
         return summary
-    video_id = _render(ctx, model_dir, seed=int(req.get("seed", 0)))
+    video_id = _render(ctx, library_dir, seed=int(req.get("seed", 0)))
     return {**summary, "video_id": video_id}
 
 
@@ -153,13 +189,16 @@ def _base_policy(req: dict[str, Any]) -> Path | None:
     from tabrl.scenes import base_policy_dir, has_base_policy
 
     if req.get("base_model_id"):
-        path = policies_dir() / str(req["base_model_id"])
-        if not (path / "manifest.json").is_file():
-            raise TabRLError(f"no model {req['base_model_id']!r} to fine-tune from; see GET /api/models")
-        return path
+        try:
+            return model_dir(str(req["base_model_id"]))
+        except NotFoundError:
+            raise NotFoundError(
+                f"no model {str(req['base_model_id'])[:80]!r} in the model library to fine-tune from; "
+                "list models with GET /api/models"
+            ) from None
     if not req.get("from_scratch", True):
         if not has_base_policy(req["scene_id"]):
-            raise TabRLError(
+            raise UnavailableError(
                 f"{req['scene_id']} has no base policy to fine-tune; train from scratch or pass base_model_id"
             )
         return base_policy_dir(req["scene_id"])
@@ -179,10 +218,9 @@ def _render(ctx: JobContext, model_dir: Path, seed: int, seconds: float = VIDEO_
 
 def render_task(ctx: JobContext) -> dict[str, Any]:
     """Render a video of an existing model (`POST /api/training/render`)."""
-    model_dir = policies_dir() / ctx.request["model_id"]
     video_id = _render(
         ctx,
-        model_dir,
+        model_dir(ctx.request["model_id"]),
         seed=int(ctx.request.get("seed", 0)),
         seconds=float(ctx.request.get("seconds", VIDEO_SECONDS)),
     )

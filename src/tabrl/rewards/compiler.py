@@ -31,8 +31,23 @@ from tabrl.rewards.state import SceneIndex, SemanticState, reference_qpos
 from tabrl.scenes.loader import LoadedScene
 
 MAX_TERMS = 32
-MAX_JAXPR_EQNS = 20_000
+#: Graph-size budget of one reward evaluation. Reference rewards trace to 30-150 operations; XLA's
+#: compile time grows with the graph (16k chained operations took 26 s to check), so a few thousand
+#: bounds the check to seconds.
+MAX_JAXPR_EQNS = 4_000
 MAX_ARRAY_ELEMENTS = 1_000_000
+#: Arithmetic budget of one reward evaluation (matrix products counted as 2*m*n*k). The environment
+#: runs the reward for every parallel environment at every step; 100 chained 1000x1000 matmuls
+#: (2e11) took 15 s to check and would make training crawl.
+MAX_REWARD_FLOPS = 50_000_000
+#: Wall-clock budget (s) for compiling the reward with XLA and evaluating it on the probe states
+#: (the sandbox's own budget covers running the Python code while it is traced).
+COMPILE_TIME_LIMIT_S = 30.0
+#: Largest |term| or |total| accepted on a probe state: beyond it, sums overflow float32 to infinity
+#: and PPO's value targets lose all precision. Real reward terms are within a few hundred.
+MAX_REWARD_MAGNITUDE = 1e6
+#: Episode times (s) at which the last sample state is probed again (episodes last 10-20 s).
+PROBE_TIMES_S = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
 _TERM_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 
@@ -167,6 +182,9 @@ def _probe_states(
         mujoco.mj_forward(model, data)
         if np.all(np.isfinite(data.qpos)) and np.all(np.isfinite(data.qvel)):
             snaps.append(_snapshot(data))
+    # Later in an episode: rewards that depend on the clock (s.time, s.phase) are probed there too.
+    for t in PROBE_TIMES_S:
+        snaps.append({**snaps[-1], "time": np.array(t, dtype=np.float64)})
     template = mjx.make_data(model, impl="jax")
     batched = jax.tree.map(lambda x: jnp.stack([x] * len(snaps)), template)
     fields = {
@@ -300,29 +318,52 @@ def _normalise_terms(out: Any, line: int | None, jnp: Any) -> dict[str, Any]:
 
 def _jaxpr_stats(jaxpr: Any) -> tuple[int, int]:
     """(equation count, largest array) of a jaxpr and every jaxpr nested in it."""
+    eqns, largest, _ = _jaxpr_cost(jaxpr)
+    return eqns, largest
+
+
+def _eqn_flops(eqn: Any) -> int:
+    """Arithmetic of one equation: 2*out*k for contractions, the output size otherwise."""
+    out = sum(int(np.prod(getattr(v.aval, "shape", ()), dtype=np.int64)) for v in eqn.outvars)
+    if eqn.primitive.name == "dot_general":
+        (contract, _), _ = eqn.params["dimension_numbers"]
+        lhs_shape = getattr(eqn.invars[0].aval, "shape", ())
+        k = int(np.prod([lhs_shape[d] for d in contract], dtype=np.int64)) if contract else 1
+        return 2 * out * k
+    if eqn.primitive.name in ("conv_general_dilated", "fft"):
+        return out * 1_000  # rare in rewards; counted generously
+    return out
+
+
+def _jaxpr_cost(jaxpr: Any) -> tuple[int, int, int]:
+    """(equation count, largest array, arithmetic operations) of a jaxpr and its nested jaxprs.
+
+    Loops are counted by their body (once per trip for scans: `length` is known at trace time)."""
     import jax
 
-    eqns, largest = 0, 0
-    stack = [jaxpr]
+    eqns, largest, flops = 0, 0, 0
+    stack = [(jaxpr, 1)]
     while stack:
-        jp = stack.pop()
+        jp, trips = stack.pop()
         for var in (*jp.invars, *jp.outvars):
             aval = getattr(var, "aval", None)
             if aval is not None and hasattr(aval, "shape"):
                 largest = max(largest, int(np.prod(aval.shape, dtype=np.int64)))
         for eqn in jp.eqns:
             eqns += 1
+            flops += trips * _eqn_flops(eqn)
             for var in eqn.outvars:
                 aval = getattr(var, "aval", None)
                 if aval is not None and hasattr(aval, "shape"):
                     largest = max(largest, int(np.prod(aval.shape, dtype=np.int64)))
+            inner = trips * int(eqn.params.get("length", 1) or 1)
             for param in eqn.params.values():
                 for sub in param if isinstance(param, list | tuple) else (param,):
                     if isinstance(sub, jax.extend.core.ClosedJaxpr):
-                        stack.append(sub.jaxpr)
+                        stack.append((sub.jaxpr, inner))
                     elif isinstance(sub, jax.extend.core.Jaxpr):
-                        stack.append(sub)
-    return eqns, largest
+                        stack.append((sub, inner))
+    return eqns, largest, flops
 
 
 def _compile(
@@ -404,7 +445,7 @@ def _trace(reward: CompiledReward, ctx: SceneContext) -> tuple[list[str], list[R
     except Exception as exc:
         return [], [sandbox.error_from_exception(exc, "while tracing the reward on the scene")]
     terms = list(shapes[0])
-    eqns, largest = _jaxpr_stats(closed.jaxpr)
+    eqns, largest, flops = _jaxpr_cost(closed.jaxpr)
     if eqns > MAX_JAXPR_EQNS:
         return terms, [
             RewardError(
@@ -419,6 +460,15 @@ def _trace(reward: CompiledReward, ctx: SceneContext) -> tuple[list[str], list[R
                 None,
                 f"the reward creates an array of {largest} elements (limit "
                 f"{MAX_ARRAY_ELEMENTS}); work with the state's own small arrays",
+            )
+        ]
+    if flops > MAX_REWARD_FLOPS:
+        return terms, [
+            RewardError(
+                None,
+                f"the reward needs about {flops:.2g} arithmetic operations per evaluation (limit "
+                f"{MAX_REWARD_FLOPS:.2g}); it runs for every environment at every step: use the state's "
+                "own small arrays instead of large matrix products",
             )
         ]
     return terms, []
@@ -438,9 +488,67 @@ def _check_values(reward: CompiledReward, ctx: SceneContext) -> list[RewardError
     actions = jnp.asarray(rng.uniform(-1, 1, (ctx.n_probes, ctx.action_size)), jnp.float32)
     prev = jnp.asarray(rng.uniform(-1, 1, (ctx.n_probes, ctx.action_size)), jnp.float32)
     try:
-        terms, _ = run(ctx.probes, actions, prev, jnp.zeros(ctx.n_probes))
+        terms, _ = _within(COMPILE_TIME_LIMIT_S, run, ctx.probes, actions, prev, jnp.zeros(ctx.n_probes))
+    except TimeoutError:
+        ctx._jit_cache.clear()
+        return [
+            RewardError(
+                None,
+                f"compiling and evaluating the reward took longer than {COMPILE_TIME_LIMIT_S:g} s; "
+                "make it smaller: fewer operations, no long Python loops, small arrays",
+            )
+        ]
     except Exception as exc:
         return [sandbox.error_from_exception(exc, "while evaluating the reward on sample states")]
+    errors = _check_nonfinite(reward, terms)
+    return errors or _check_magnitudes(reward, terms)
+
+
+def _within(seconds: float, fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(*args)` in a helper thread, TimeoutError after `seconds`.
+
+    XLA's compile cannot be interrupted; on timeout the check answers at once and the compile
+    finishes in the background (its graph is already bounded by the operation budgets)."""
+    import concurrent.futures
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="reward-compile")
+    try:
+        return pool.submit(fn, *args).result(timeout=seconds)
+    except concurrent.futures.TimeoutError:
+        raise TimeoutError from None
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _check_magnitudes(reward: CompiledReward, terms: Mapping[str, Any]) -> list[RewardError]:
+    """Terms and their weighted float32 sum must stay finite and below `MAX_REWARD_MAGNITUDE`."""
+    total = np.zeros(np.shape(next(iter(terms.values()))) if terms else (), np.float32)
+    errors = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for name, values in terms.items():
+            weighted = np.asarray(values, np.float32) * np.float32(reward.weights.get(name, 1.0))
+            total = total + weighted
+            peak = float(np.max(np.abs(weighted.astype(np.float64)))) if weighted.size else 0.0
+            if not np.isfinite(peak) or peak > MAX_REWARD_MAGNITUDE:
+                errors.append(
+                    RewardError(
+                        _term_line(reward.code, name),
+                        f"term {name!r} (weighted) reaches {peak:.3g} on a sample state, over the limit of "
+                        f"{MAX_REWARD_MAGNITUDE:g}: rewards that large overflow when summed and stop PPO "
+                        "learning; scale it down or bound it, e.g. jnp.clip(x, -10.0, 10.0) or jnp.tanh(x)",
+                    )
+                )
+    if not errors and not np.isfinite(total).all():
+        errors.append(
+            RewardError(
+                _return_line(reward.code),
+                "the sum of the terms overflows to infinity on a sample state; scale the terms down",
+            )
+        )
+    return errors
+
+
+def _check_nonfinite(reward: CompiledReward, terms: Mapping[str, Any]) -> list[RewardError]:
     errors = []
     for name, values in terms.items():
         values = np.asarray(values)

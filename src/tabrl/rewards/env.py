@@ -162,6 +162,11 @@ def _sanitise(terms: dict[str, jax.Array]) -> dict[str, jax.Array]:
     return {k: jnp.where(jnp.isfinite(v), v, 0.0) for k, v in terms.items()}
 
 
+def _finite(total: jax.Array) -> jax.Array:
+    # Finite terms can still sum to infinity (two of 3e38): the total is sanitised like each term.
+    return jnp.where(jnp.isfinite(total), total, 0.0)
+
+
 def _nan_state(data: mjx.Data) -> jax.Array:
     return jnp.isnan(data.qpos).any() | jnp.isnan(data.qvel).any()
 
@@ -205,7 +210,7 @@ class PlaygroundRewardEnv(mjx_env.MjxEnv):
         terms = _sanitise(self._reward.weighted_terms(s, action))
         if self._env_config.reward_mode == "add":
             terms = {TASK_TERM: jnp.asarray(out.reward, jnp.float32), **terms}
-        total = sum(terms.values())
+        total = _finite(sum(terms.values()))
         user_done = self._reward.is_terminated(s)
         done = out.done if user_done is None else (_nan_state(out.data) | user_done).astype(jnp.float32)
         # Start from the incoming metrics: wrappers (Brax's evaluator) add keys of their own
@@ -386,7 +391,7 @@ class SceneConventions:
         s = SemanticState(self.index, data, prev_action, jnp.zeros(()))
         terms = _sanitise(reward.weighted_terms(s, action))
         nan = _nan_state(data)
-        total = jnp.where(nan, 0.0, sum(terms.values()))
+        total = jnp.where(nan, 0.0, _finite(sum(terms.values())))
         return total, terms, nan | self.terminated(s, reward)
 
 

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tabrl import __version__
 from tabrl.errors import TabRLError
@@ -19,7 +20,8 @@ from tabrl.jobs.scheduler import Scheduler
 from tabrl.jobs.store import JobStore
 from tabrl.server.inference import LivePolicies
 from tabrl.server.routes import authoring, models, scenes, training, videos
-from tabrl.server.schemas import Health
+from tabrl.server.schemas import PATTERN_HINTS, Health
+from tabrl.server.security import EdgeGuard, is_loopback
 from tabrl.server.settings import Settings, get_settings
 
 
@@ -38,9 +40,40 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         parts = []
         for err in exc.errors()[:5]:
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "path", "query")]
+            msg = str(err.get("msg"))
+            if err.get("type") == "string_pattern_mismatch" and loc and loc[-1] in PATTERN_HINTS:
+                msg = PATTERN_HINTS[loc[-1]]
+            elif err.get("type") == "json_invalid":
+                msg = f"the body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})"
+            where = ".".join(loc)
+            parts.append(f"{where}: {msg}" if where else msg)
         return _error(422, "invalid_request", "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = getattr(exc, "kind", None) or _HTTP_KINDS.get(exc.status_code, "http_error")
+        message = str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no route {request.url.path!r}; see the API documentation at /docs"
+        elif exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}; see /docs"
+        elif exc.status_code == 400 and "parsing the body" in message:
+            message = (
+                "the body could not be read as JSON (invalid UTF-8 or nested too deeply); send UTF-8 JSON"
+            )
+        return _error(exc.status_code, kind, message)
+
+
+_HTTP_KINDS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "body_timeout",
+    413: "body_too_large",
+}
 
 
 @asynccontextmanager
@@ -82,6 +115,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.scheduler = None
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
+    )
+    if not is_loopback(settings.host) and not settings.token:
+        raise TabRLError(
+            f"binding to {settings.host} exposes the API beyond this machine: set an access token "
+            "(TABRL_TOKEN, or let `tabrl serve` generate one)"
+        )
+    # Outermost: refused requests never reach CORS, routing or a body parser.
+    app.add_middleware(
+        EdgeGuard,
+        bind_host=settings.host,
+        token=settings.token,
+        allowed_hosts=settings.allowed_hosts,
+        allowed_origins=settings.cors_origins,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
     )
     _install_error_handlers(app)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -12,6 +13,63 @@ import numpy as np
 from tabrl.errors import TabRLError
 
 MAX_LOADED = 8
+#: Largest |value| accepted in an observation or state: beyond it the normaliser and MLP overflow
+#: float32 (3e38 in -> NaN out). Real observations (positions, velocities, sensors) are far smaller.
+MAX_ABS_VALUE = 1e6
+#: Longest JSON text frame (characters); an observation of a few hundred values is a few kB.
+MAX_TEXT_FRAME = 256 * 1024
+_USAGE = "send {'observation': [...]} or {'state': {'qpos': [...], 'qvel': [...]}}"
+
+
+def _numbers(value: Any, what: str, size: int | None = None) -> np.ndarray | str:
+    """`value` as float32 if it is a flat list of finite, bounded numbers, else why not."""
+    if not isinstance(value, list) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value
+    ):
+        return f"{what} must be a flat list of numbers"
+    if size is not None and len(value) != size:
+        return f"{what} must have {size} values, got {len(value)}"
+    try:
+        arr = np.array([float(v) for v in value], dtype=np.float64)
+    except OverflowError:
+        return f"{what} holds a number too large for a float; values must be within +-{MAX_ABS_VALUE:g}"
+    if not np.isfinite(arr).all():
+        return f"{what} contains NaN or infinite values"
+    if arr.size and np.abs(arr).max() > MAX_ABS_VALUE:
+        return f"{what} values must be within +-{MAX_ABS_VALUE:g}"
+    return arr.astype(np.float32)
+
+
+def parse_frame(text: str, obs_size: int) -> dict[str, Any]:
+    """A JSON text frame -> {"observation": array} | {"state": {...}} | {"error": ...}; never raises."""
+    if len(text) > MAX_TEXT_FRAME:
+        return {"error": f"text frame over {MAX_TEXT_FRAME:,} characters; {_USAGE}"}
+    try:
+        msg = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return {"error": f"not JSON ({exc.msg}); send a binary float32 frame or {{'observation': [...]}}"}
+    except (RecursionError, ValueError) as exc:  # nested too deep; integers over Python's digit limit
+        return {"error": f"JSON not accepted ({type(exc).__name__}: nested too deeply or a number too long)"}
+    if not isinstance(msg, dict):
+        return {"error": f"send a JSON object: {_USAGE}"}
+    if "observation" in msg:
+        obs = _numbers(msg["observation"], "observation", obs_size)
+        return {"error": obs} if isinstance(obs, str) else {"observation": obs}
+    state = msg.get("state")
+    if isinstance(state, dict):
+        out: dict[str, Any] = {}
+        for key in ("qpos", "qvel", "last_action"):
+            if state.get(key) is not None:
+                arr = _numbers(state[key], f"state.{key}")
+                if isinstance(arr, str):
+                    return {"error": arr}
+                out[key] = arr
+        t = _numbers([state.get("time", 0.0)], "state.time")
+        if isinstance(t, str):
+            return {"error": t}
+        out["time"] = float(t[0])
+        return {"state": out}
+    return {"error": f"unknown message; {_USAGE}"}
 
 
 class LivePolicy:
@@ -38,7 +96,12 @@ class LivePolicy:
             return f"observation must have {self.obs_size} float32 values, got {obs.size}"
         if not np.isfinite(obs).all():
             return "observation contains NaN or infinite values"
-        return self.act(obs)
+        if obs.size and np.abs(obs).max() > MAX_ABS_VALUE:
+            return f"observation values must be within +-{MAX_ABS_VALUE:g}"
+        action = self.act(obs)
+        if not np.isfinite(action).all():
+            return "the policy produced a non-finite action for this observation; check its values"
+        return action
 
     def act_bytes(self, data: bytes) -> bytes | dict[str, Any]:
         """Binary protocol: float32 little-endian in, float32 little-endian out (or an error dict)."""
@@ -59,7 +122,7 @@ class LivePolicy:
             obs = observer(
                 state.get("qpos"), state.get("qvel"), state.get("last_action"), float(state.get("time", 0.0))
             )
-        except (TabRLError, TypeError, ValueError) as exc:
+        except (TabRLError, TypeError, ValueError, OverflowError) as exc:
             return {"error": str(exc)}
         out = self._checked(obs.astype(np.float32))
         if isinstance(out, str):

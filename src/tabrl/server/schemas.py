@@ -7,6 +7,25 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+#: Scene ids over the API: registered ids only (`CartpoleBalance`, `unitree_go1`, `mjcf:my_robot`),
+#: never file paths; a person's own MJCF comes in with `tabrl scenes add`.
+SCENE_ID = r"^(mjcf:)?[A-Za-z0-9][A-Za-z0-9_\-]{0,99}$"
+#: Model ids are folder names in the model library: no separators, no leading dot, bounded length.
+MODEL_ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,149}$"
+#: Job and batch ids (`job_3f9c1a2b7d4e`).
+JOB_ID = r"^[a-z]+_[0-9a-f]{1,32}$"
+#: Messages for ids that do not match their pattern (keyed by field name).
+PATTERN_HINTS = {
+    "scene_id": "not a registered scene id (file paths are not accepted over the API); list scenes with "
+    "GET /api/playground/scenes, add your own MJCF with `tabrl scenes add NAME FILE.xml`",
+    "model_id": "not a model id (letters, digits, '_', '-', '.'; at most 150); list models with GET /api/models",
+    "base_model_id": "not a model id of the library (letters, digits, '_', '-', '.'; at most 150, no paths); "
+    "list models with GET /api/models",
+    "job_id": "not a job id (like job_3f9c1a2b7d4e); list jobs with GET /api/training",
+    "batch_id": "not a batch id (like batch_3f9c1a2b7d4e)",
+    "base_url": "must be http(s)://localhost, 127.0.0.1 or [::1] with a port from 1 to 65535",
+}
+
 
 class ErrorBody(BaseModel):
     """Every 4xx/5xx body: what failed and how to fix it."""
@@ -82,12 +101,17 @@ class TrainStartRequest(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    scene_id: str = Field(min_length=1, max_length=300)
+    scene_id: str = Field(min_length=1, max_length=105, pattern=SCENE_ID)
     reward_code: str | None = Field(default=None, max_length=50_000, description="Reward module source.")
     name: str = Field(default="", max_length=120)
     steps: int | None = Field(default=None, ge=1_000, le=2_000_000_000, description="Environment steps.")
     preset: Preset | None = Field(default=None, description="Step budget preset when `steps` is not given.")
-    base_model_id: str | None = Field(default=None, max_length=200, description="Fine-tune from this policy.")
+    base_model_id: str | None = Field(
+        default=None,
+        max_length=150,
+        pattern=MODEL_ID,
+        description="Fine-tune from this model of the library.",
+    )
     from_scratch: bool = Field(default=True, description="False: fine-tune the scene's base policy.")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     backend: BackendChoice = Field(
@@ -114,7 +138,7 @@ class TrainBatchRequest(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    scene_id: str = Field(min_length=1, max_length=300)
+    scene_id: str = Field(min_length=1, max_length=105, pattern=SCENE_ID)
     approaches: list[BatchApproach] = Field(min_length=1, max_length=8)
     steps: int | None = Field(default=None, ge=1_000, le=2_000_000_000)
     preset: Preset | None = None
@@ -187,7 +211,8 @@ class BatchOut(BaseModel):
 #: Per-request base URLs may only point at this machine (a local model server): anything else
 #: would let an API caller make the server fetch arbitrary URLs. Remote servers are configured
 #: in settings (TABRL_OPENAI_COMPATIBLE_BASE_URL).
-LOCAL_URL = r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$"
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+LOCAL_URL = rf"^https?://(localhost|127\.0\.0\.1|\[::1\])(:{_PORT})?(/[A-Za-z0-9._~/-]*)?$"
 ProviderName = Literal["offline", "anthropic", "openai", "gemini", "deepseek", "openai-compatible"]
 
 
@@ -196,7 +221,7 @@ class GenerateRequest(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    scene_id: str = Field(min_length=1, max_length=300)
+    scene_id: str = Field(min_length=1, max_length=105, pattern=SCENE_ID)
     prompt: str = Field(min_length=1, max_length=2_000)
     provider: ProviderName | None = None
     model: str | None = Field(default=None, max_length=200)
@@ -260,7 +285,7 @@ class RewardCheckRequest(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    scene_id: str = Field(min_length=1, max_length=300)
+    scene_id: str = Field(min_length=1, max_length=105, pattern=SCENE_ID)
     code: str = Field(min_length=1, max_length=50_000)
 
 
@@ -301,7 +326,7 @@ class RenderRequest(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    model_id: str = Field(min_length=1, max_length=200)
+    model_id: str = Field(min_length=1, max_length=150, pattern=MODEL_ID)
     seconds: float = Field(default=10.0, gt=0, le=60)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
 

@@ -10,11 +10,16 @@ from tabrl.server.schemas import JobOut
 def job_out(job: Job, store: JobStore, max_concurrent: int) -> JobOut:
     """The API view of a job: queue estimate, latest progress, eval history, outputs."""
     position, start_s = store.queue_info(job, max_concurrent)
-    history = [
-        {k: e.payload.get(k) for k in ("step", "eval_reward", "eval_reward_std", "elapsed_s")}
+    # One point per step: a resumed job evaluates its checkpoint's step again, and that later
+    # evaluation replaces the earlier one (keyed by step, in step order).
+    points = {
+        e.payload.get("step"): {
+            k: e.payload.get(k) for k in ("step", "eval_reward", "eval_reward_std", "elapsed_s")
+        }
         for e in store.events_after(job.id, types=("progress",))
         if e.payload.get("eval_reward") is not None
-    ]
+    }
+    history = [points[step] for step in sorted(points, key=lambda s: (s is None, s or 0))]
     result = job.result or {}
     video_id = result.get("video_id")
     return JobOut(

@@ -644,3 +644,54 @@ __all__ = [
     "save_yaml",
     "steps_for",
 ]
+
+
+# --- requests from the API -------------------------------------------------------------------
+
+#: Upper bounds on settings an API request may ask for: one request must not make a worker
+#: allocate more than a machine holds (`num_envs=1e9`). The CLI's own configs are not limited.
+REQUEST_LIMITS: dict[str, int] = {
+    "num_envs": 16_384,
+    "num_eval_envs": 16_384,
+    "batch_size": 65_536,
+    "num_minibatches": 1_024,
+    "unroll_length": 1_000,
+    "num_updates_per_batch": 64,
+    "episode_length": 100_000,
+    "eval_episode_length": 100_000,
+    "action_repeat": 64,
+    "num_evals": 10_000,
+    "keep_checkpoints": 100,
+    "hidden_layer_width": 4_096,
+    "hidden_layers": 8,
+}
+
+
+def validate_overrides(
+    scene_id: str,
+    overrides: Mapping[str, object],
+    *,
+    fine_tune: bool = False,
+    reward_source: str | None = None,
+) -> TrainConfig:
+    """The config a worker would build from `overrides` (`key=value` strings, as it applies them;
+    the backend resolved as it resolves it), checked against `REQUEST_LIMITS`; ConfigError (or the
+    backend's error) with the worker's message otherwise."""
+    config = resolve_config(
+        scene_id,
+        overrides=[f"{k}={v}" for k, v in overrides.items()],
+        fine_tune=fine_tune,
+        reward_source=reward_source,
+    )
+    for name, limit in REQUEST_LIMITS.items():
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > limit:
+            raise ConfigError(f"{name}={value} is over the limit of {limit:,} for a training request")
+    for name in ("policy_hidden_layer_sizes", "value_hidden_layer_sizes"):
+        sizes = getattr(config, name)
+        if len(sizes) > REQUEST_LIMITS["hidden_layers"] or max(sizes) > REQUEST_LIMITS["hidden_layer_width"]:
+            raise ConfigError(
+                f"{name}={list(sizes)}: at most {REQUEST_LIMITS['hidden_layers']} layers of at most "
+                f"{REQUEST_LIMITS['hidden_layer_width']:,} units for a training request"
+            )
+    return config

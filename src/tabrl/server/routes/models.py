@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
+import logging
+import re
 from pathlib import Path
+from typing import Annotated, Any
 
-import numpy as np
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
@@ -14,20 +16,20 @@ from tabrl.errors import NotFoundError, TabRLError
 from tabrl.jobs.store import JobStore
 from tabrl.render.store import video_path
 from tabrl.server.deps import Jobs, get_jobs, get_store
-from tabrl.server.inference import LivePolicies
-from tabrl.server.schemas import ErrorBody, JobOut, ModelOut, RenderRequest
+from tabrl.server.inference import LivePolicies, parse_frame
+from tabrl.server.schemas import MODEL_ID, ErrorBody, JobOut, ModelOut, RenderRequest
 
 router = APIRouter(tags=["models"])
 _ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+_MODEL_ID_RE = re.compile(MODEL_ID)
+ModelId = Annotated[str, PathParam(max_length=150, pattern=MODEL_ID)]
+log = logging.getLogger(__name__)
 
 
 def _model_dir(model_id: str) -> Path:
-    from tabrl.jobs.tasks import policies_dir
+    from tabrl.jobs.tasks import model_dir
 
-    path = policies_dir() / model_id
-    if "/" in model_id or model_id.startswith(".") or not (path / "manifest.json").is_file():
-        raise NotFoundError(f"no model {model_id!r}; list models with GET /api/models")
-    return path
+    return model_dir(model_id)
 
 
 def _model_out(path: Path, jobs: dict[str, str]) -> ModelOut:
@@ -79,7 +81,7 @@ async def list_models(store: JobStore = Depends(get_store)) -> list[ModelOut]:
 
 
 @router.get("/models/{model_id}", response_model=ModelOut, responses=_ERRORS, summary="One policy")
-async def get_model(model_id: str, store: JobStore = Depends(get_store)) -> ModelOut:
+async def get_model(model_id: ModelId, store: JobStore = Depends(get_store)) -> ModelOut:
     """A policy's manifest: scene, sizes, reward, metric history, links."""
     return _model_out(_model_dir(model_id), _job_index(store))
 
@@ -100,7 +102,7 @@ def _onnx(model_id: str) -> Path:
     responses={200: {"content": {"application/octet-stream": {}}}, **_ERRORS},
     summary="Download the policy as ONNX",
 )
-async def export(model_id: str) -> FileResponse:
+async def export(model_id: ModelId) -> FileResponse:
     """Normaliser + MLP + deterministic action, for onnxruntime (web) and robots."""
     path = await run_in_threadpool(_onnx, model_id)
     return FileResponse(path, media_type="application/octet-stream", filename=f"{model_id}.onnx")
@@ -126,57 +128,67 @@ async def render(
 
 @router.websocket("/models/{model_id}/inference")
 async def inference(websocket: WebSocket, model_id: str) -> None:
-    """Binary float32 LE observation -> action; or JSON {"observation": [...]} / {"state": {...}}."""
+    """Binary float32 LE observation -> action; or JSON {"observation": [...]} / {"state": {...}}.
+
+    Every frame gets an answer: the action, or `{"error": ...}` with the connection left open.
+    """
     live: LivePolicies = websocket.app.state.live
     await websocket.accept()
     try:
+        if not _MODEL_ID_RE.match(model_id):
+            raise NotFoundError(f"no model {model_id[:80]!r}; list models with GET /api/models")
         policy = await run_in_threadpool(live.get, _model_dir(model_id))
     except TabRLError as exc:
-        await websocket.send_json({"error": str(exc)})
-        await websocket.close(code=4404)
+        await _close_with(websocket, {"error": str(exc)}, 4404)
         return
-    await websocket.send_json(
-        {"ready": True, "model_id": model_id, "obs_size": policy.obs_size, "action_size": policy.action_size}
-    )
+    except WebSocketDisconnect:
+        return
     try:
+        await websocket.send_json(
+            {
+                "ready": True,
+                "model_id": model_id,
+                "obs_size": policy.obs_size,
+                "action_size": policy.action_size,
+            }
+        )
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
-            if (data := message.get("bytes")) is not None:
-                reply = policy.act_bytes(data)
-                if isinstance(reply, bytes):
-                    await websocket.send_bytes(reply)
-                else:
-                    await websocket.send_json(reply)
-            elif (text := message.get("text")) is not None:
-                await websocket.send_json(await _json_reply(policy, text))
-    except WebSocketDisconnect:
+            try:
+                reply = await _reply(policy, message)
+            except Exception as exc:  # a frame must never end the connection
+                log.warning("inference frame failed: %s: %s", type(exc).__name__, exc)
+                reply = {
+                    "error": f"could not compute an action for this frame ({type(exc).__name__}); check it"
+                }
+            if isinstance(reply, bytes):
+                await websocket.send_bytes(reply)
+            else:
+                await websocket.send_json(reply)
+    except (WebSocketDisconnect, RuntimeError):
+        # RuntimeError: Starlette's "send after close" when the client left mid-reply.
         return
 
 
-async def _json_reply(policy, text: str) -> dict:
+async def _close_with(websocket: WebSocket, payload: dict[str, Any], code: int) -> None:
     try:
-        msg = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return {"error": f"not JSON ({exc.msg}); send a binary float32 frame or {{'observation': [...]}}"}
-    if not isinstance(msg, dict):
-        return {
-            "error": "send a JSON object: {'observation': [...]} or {'state': {'qpos': [...], 'qvel': [...]}}"
-        }
-    if "observation" in msg:
-        obs = np.asarray(msg["observation"], dtype=np.float32) if _is_numbers(msg["observation"]) else None
-        if obs is None:
-            return {"error": "observation must be a list of numbers"}
-        return policy.act_json(obs)
-    if "state" in msg and isinstance(msg["state"], dict):
-        return await run_in_threadpool(policy.act_state, msg["state"])
-    return {
-        "error": "unknown message; send {'observation': [...]} or {'state': {'qpos': [...], 'qvel': [...]}}"
-    }
+        await websocket.send_json(payload)
+        await websocket.close(code=code)
+    except (WebSocketDisconnect, RuntimeError):
+        return
 
 
-def _is_numbers(value: object) -> bool:
-    return isinstance(value, list) and all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in value
-    )
+async def _reply(policy: Any, message: dict[str, Any]) -> bytes | dict[str, Any]:
+    if (data := message.get("bytes")) is not None:
+        return policy.act_bytes(data)
+    text = message.get("text")
+    if text is None:
+        return {"error": "empty frame; send a binary float32 frame or {'observation': [...]}"}
+    frame = parse_frame(text, policy.obs_size)
+    if "error" in frame:
+        return frame
+    if "observation" in frame:
+        return policy.act_json(frame["observation"])
+    return await run_in_threadpool(policy.act_state, frame["state"])

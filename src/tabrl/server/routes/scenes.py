@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from tabrl.server.schemas import ErrorBody, SceneBundleOut, SceneCard, SceneSummary
+from tabrl.server.schemas import SCENE_ID, ErrorBody, SceneBundleOut, SceneCard, SceneSummary
 
 router = APIRouter(prefix="/playground", tags=["scenes"])
+SceneId = Annotated[str, PathParam(max_length=105, pattern=SCENE_ID)]
 _ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}}
 
 
@@ -37,7 +41,7 @@ async def list_models() -> list[SceneSummary]:
 
 
 @router.get("/{scene_id}", response_model=SceneCard, responses=_ERRORS, summary="A scene's robot card")
-async def get_scene(scene_id: str) -> SceneCard:
+async def get_scene(scene_id: SceneId) -> SceneCard:
     """Bodies, joints, actuators, sensors, feet, sizes and timesteps of one scene."""
     from tabrl.scenes import robot_card
 
@@ -51,7 +55,7 @@ async def get_scene(scene_id: str) -> SceneCard:
     responses={200: {"content": {"image/png": {}}}, **_ERRORS},
     summary="Rendered still of a scene (PNG)",
 )
-async def get_thumbnail(scene_id: str) -> FileResponse:
+async def get_thumbnail(scene_id: SceneId) -> FileResponse:
     """A 320x240 PNG rendered headlessly with MuJoCo, cached on disk."""
     from tabrl.scenes.thumbnails import thumbnail
 
@@ -82,6 +86,6 @@ def _bundle(scene_id: str) -> SceneBundleOut:
     responses=_ERRORS,
     summary="Scene files for MuJoCo WASM",
 )
-async def get_mjcf(scene_id: str) -> SceneBundleOut:
+async def get_mjcf(scene_id: SceneId) -> SceneBundleOut:
     """The scene as flat files: `main` XML (includes inlined) plus assets (base64 when binary)."""
     return await run_in_threadpool(_bundle, scene_id)

@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from tabrl.errors import TabRLError
 from tabrl.jobs.models import TERMINAL
 from tabrl.jobs.store import new_id
 from tabrl.server.deps import Jobs, get_jobs
 from tabrl.server.schemas import (
+    JOB_ID,
+    SCENE_ID,
     BackendChoice,
     BatchOut,
     ErrorBody,
@@ -28,27 +32,42 @@ from tabrl.server.schemas import (
 router = APIRouter(prefix="/training", tags=["training"])
 _ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}}
 _POLL_S = 0.5
+JobId = Annotated[str, PathParam(max_length=40, pattern=JOB_ID)]
 
 
 def _plan(
-    scene_id: str, steps: int | None, preset: str | None, reward_code: str | None, backend: str = "auto"
+    scene_id: str,
+    steps: int | None,
+    preset: str | None,
+    reward_code: str | None,
+    overrides: dict[str, Any],
+    base_model_id: str | None = None,
+    from_scratch: bool = True,
 ) -> tuple[int, float | None]:
-    """Validate the scene, reward and backend up front (4xx at the edge), resolve the step budget."""
+    """Check everything a worker would fail on (4xx at the edge), resolve the step budget."""
     from tabrl.jobs.tasks import plan_training
 
-    return plan_training(scene_id, steps=steps, preset=preset, reward_code=reward_code, backend=backend)
+    return plan_training(
+        scene_id,
+        steps=steps,
+        preset=preset,
+        reward_code=reward_code,
+        overrides=overrides,
+        base_model_id=base_model_id,
+        from_scratch=from_scratch,
+    )
 
 
-def _backend(body: TrainStartRequest | TrainBatchRequest) -> str:
-    """The backend a request asks for: its field, else a "backend" override, else auto."""
-    return body.backend if body.backend != "auto" else str(body.overrides.get("backend", "auto"))
+def _overrides(body: TrainStartRequest | TrainBatchRequest) -> dict[str, Any]:
+    """The request's overrides, with its `backend` field (when not auto) as the "backend" override."""
+    overrides = dict(body.overrides)
+    if body.backend != "auto":
+        overrides["backend"] = body.backend
+    return overrides
 
 
 def _request(body: TrainStartRequest | TrainBatchRequest, **extra: Any) -> dict[str, Any]:
-    overrides = dict(body.overrides)
-    if _backend(body) != "auto":
-        overrides["backend"] = _backend(body)
-    return {"scene_id": body.scene_id, "seed": body.seed, "overrides": overrides, **extra}
+    return {"scene_id": body.scene_id, "seed": body.seed, "overrides": _overrides(body), **extra}
 
 
 def _presets(scene_id: str, backend: str = "auto") -> PresetsOut:
@@ -92,7 +111,7 @@ def _presets(scene_id: str, backend: str = "auto") -> PresetsOut:
     "/presets", response_model=PresetsOut, responses=_ERRORS, summary="Step budgets with time estimates"
 )
 async def presets(
-    scene_id: str = Query(min_length=1, max_length=300),
+    scene_id: str = Query(min_length=1, max_length=105, pattern=SCENE_ID),
     backend: BackendChoice = Query(default="auto", description="Physics backend (auto: the rule)."),
 ) -> PresetsOut:
     """quick / standard / quality for a scene, with time estimates for this server's device and backend."""
@@ -106,7 +125,14 @@ async def start(
 ) -> JobOut:
     """Queue a training job; it starts when a worker slot is free."""
     steps, estimate = await run_in_threadpool(
-        _plan, body.scene_id, body.steps, body.preset, body.reward_code, _backend(body)
+        _plan,
+        body.scene_id,
+        body.steps,
+        body.preset,
+        body.reward_code,
+        _overrides(body),
+        body.base_model_id,
+        body.from_scratch,
     )
     request = _request(
         body,
@@ -139,7 +165,9 @@ async def batch(
                 approach.steps or body.steps,
                 body.preset,
                 approach.reward_code,
-                _backend(body),
+                _overrides(body),
+                None,
+                approach.level == "from_scratch",
             )
         )
     batch_id = new_id("batch")
@@ -168,7 +196,7 @@ async def batch(
 
 @router.get("", response_model=list[JobOut], summary="List jobs")
 async def list_jobs(
-    batch_id: str | None = Query(default=None, max_length=100),
+    batch_id: str | None = Query(default=None, max_length=40, pattern=JOB_ID),
     jobs: Jobs = Depends(get_jobs),
 ) -> list[JobOut]:
     """Newest first; filter by batch."""
@@ -176,14 +204,14 @@ async def list_jobs(
 
 
 @router.get("/{job_id}/status", response_model=JobOut, responses=_ERRORS, summary="A job's status")
-async def status(job_id: str, jobs: Jobs = Depends(get_jobs)) -> JobOut:
+async def status(job_id: JobId, jobs: Jobs = Depends(get_jobs)) -> JobOut:
     """Status, queue position and estimated start, latest progress, history, outputs."""
     return jobs.out(jobs.store.get(job_id))
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut, responses=_ERRORS, summary="Cancel a job")
 async def cancel(
-    job_id: str,
+    job_id: JobId,
     jobs: Jobs = Depends(get_jobs),
 ) -> JobOut:
     """Queued: cancelled at once. Running: stops at the next progress point, keeping its checkpoint."""
@@ -193,7 +221,7 @@ async def cancel(
 
 @router.post("/{job_id}/resume", response_model=JobOut, responses=_ERRORS, summary="Resume a job")
 async def resume(
-    job_id: str,
+    job_id: JobId,
     jobs: Jobs = Depends(get_jobs),
 ) -> JobOut:
     """Requeue an interrupted or failed job; it continues from its last checkpoint."""
@@ -224,16 +252,17 @@ async def events_ws(websocket: WebSocket, job_id: str, jobs: Jobs = Depends(get_
     """Live progress as JSON text frames; closes after the job ends."""
     await websocket.accept()
     try:
-        jobs.store.get(job_id)
-    except Exception as exc:
-        await websocket.send_json({"type": "error", "message": str(exc)})
-        await websocket.close(code=4404)
-        return
-    try:
+        try:
+            jobs.store.get(job_id)
+        except TabRLError as exc:
+            await websocket.send_json({"type": "error", "message": str(exc)})
+            await websocket.close(code=4404)
+            return
         async for event in _event_stream(jobs, job_id):
             await websocket.send_json(event)
         await websocket.close()
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, RuntimeError):
+        # RuntimeError: Starlette's "send after close" when the client left between two events.
         return
 
 
@@ -242,7 +271,7 @@ async def events_ws(websocket: WebSocket, job_id: str, jobs: Jobs = Depends(get_
     responses={200: {"content": {"text/event-stream": {}}}, **_ERRORS},
     summary="Live progress (Server-Sent Events)",
 )
-async def events_sse(job_id: str, jobs: Jobs = Depends(get_jobs)) -> StreamingResponse:
+async def events_sse(job_id: JobId, jobs: Jobs = Depends(get_jobs)) -> StreamingResponse:
     """The same events as the WebSocket, for curl: `curl -N .../events`."""
     jobs.store.get(job_id)  # 404 before the stream starts
 
