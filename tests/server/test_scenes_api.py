@@ -54,3 +54,22 @@ def test_mjcf_bundle(client: TestClient) -> None:
     assert body["main"] == "scene.xml" and body["files"]["scene.xml"].startswith("<mujoco")
     assert "trunk.stl" in body["binary"]
     assert base64.b64decode(body["files"]["trunk.stl"])[:5] != b""
+
+
+def test_presets_name_the_backend_and_the_request_can_choose(client: TestClient) -> None:
+    go1 = client.get("/api/training/presets", params={"scene_id": "Go1JoystickFlatTerrain"}).json()
+    assert go1["backend"] == "mujoco" and set(go1["backends"]) == {"mjx", "mujoco"}
+    assert all("MuJoCo C" in p["label"] for p in go1["presets"])
+    forced = client.get(
+        "/api/training/presets", params={"scene_id": "Go1JoystickFlatTerrain", "backend": "mjx"}
+    ).json()
+    assert forced["backend"] == "mjx" and forced["presets"][0]["estimate_s"] > go1["presets"][0]["estimate_s"]
+    cart = client.get("/api/training/presets", params={"scene_id": "CartpoleBalance"}).json()
+    assert cart["backend"] == "mjx"
+    # The task's own reward exists only in Playground's MJX env: refused at submission, with why.
+    resp = client.post(
+        "/api/training/start", json={"scene_id": "CartpoleBalance", "backend": "mujoco", "steps": 5000}
+    )
+    assert resp.status_code == 422 and "task reward" in resp.json()["message"]
+    bad = client.post("/api/training/start", json={"scene_id": "CartpoleBalance", "backend": "physx"})
+    assert bad.status_code == 422

@@ -104,9 +104,7 @@ def test_yaml_roundtrip_and_errors(tmp_path: Path) -> None:
 def test_resolution_order_preset_yaml_overrides_steps(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("learning_rate: 0.002\nseed: 5\nnum_timesteps: 123456\n")
-    cfg = resolve_config(
-        "CartpoleBalance", yaml_path=path, overrides=["seed=7"], steps="quick", backend="cpu"
-    )
+    cfg = resolve_config("CartpoleBalance", yaml_path=path, overrides=["seed=7"], steps="quick", device="cpu")
     assert cfg.learning_rate == pytest.approx(0.002)  # YAML over preset
     assert cfg.seed == 7  # override over YAML
     assert cfg.num_timesteps == steps_for("CartpoleBalance", "quick", "cpu")  # steps last
@@ -134,8 +132,8 @@ def test_frozen_and_replace_is_type_checked() -> None:
 def test_fine_tuning_starts_from_fine_tuning_settings_that_yaml_and_overrides_still_change(
     tmp_path: Path,
 ) -> None:
-    scratch = resolve_config("CartpoleBalance", backend="cpu")
-    tuned = resolve_config("CartpoleBalance", backend="cpu", fine_tune=True)
+    scratch = resolve_config("CartpoleBalance", device="cpu")
+    tuned = resolve_config("CartpoleBalance", device="cpu", fine_tune=True)
     assert tuned.learning_rate == pytest.approx(FINE_TUNE_SETTINGS["learning_rate"])
     assert tuned.learning_rate < scratch.learning_rate
     assert tuned.entropy_cost == pytest.approx(FINE_TUNE_SETTINGS["entropy_cost"])
@@ -143,6 +141,6 @@ def test_fine_tuning_starts_from_fine_tuning_settings_that_yaml_and_overrides_st
     path = tmp_path / "c.yaml"
     path.write_text("entropy_cost: 0.02\n")
     mine = resolve_config(
-        "CartpoleBalance", backend="cpu", fine_tune=True, yaml_path=path, overrides=["learning_rate=5e-4"]
+        "CartpoleBalance", device="cpu", fine_tune=True, yaml_path=path, overrides=["learning_rate=5e-4"]
     )
     assert (mine.learning_rate, mine.entropy_cost) == (pytest.approx(5e-4), pytest.approx(0.02))
