@@ -282,7 +282,9 @@ class SceneRewardEnv(mjx_env.MjxEnv):
         lo = np.full(m.nq, -np.inf, dtype=np.float32)
         hi = np.full(m.nq, np.inf, dtype=np.float32)
         for j in range(m.njnt):
-            if m.jnt_type[j] in (mujoco.mjtJoint.mjJNT_HINGE, mujoco.mjtJoint.mjJNT_SLIDE):
+            # int(): with MuJoCo 3.14 a numpy int is not `in` a tuple of MuJoCo enums (enum == np.int32
+            # is False; int and np.int32 == enum are True).
+            if int(m.jnt_type[j]) in (mujoco.mjtJoint.mjJNT_HINGE, mujoco.mjtJoint.mjJNT_SLIDE):
                 adr = m.jnt_qposadr[j]
                 noisy[adr] = 1.0
                 if m.jnt_limited[j]:
