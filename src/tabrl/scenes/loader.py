@@ -11,7 +11,7 @@ from typing import Any
 import mujoco
 
 from tabrl.errors import TabRLError
-from tabrl.scenes import menagerie
+from tabrl.scenes import compat, menagerie
 from tabrl.scenes.catalog import MJCF_PREFIX, SceneSpec, get_spec, mjcf_dir
 
 #: Control period for Menagerie / MJCF scenes (50 Hz, as Playground's locomotion tasks).
@@ -73,6 +73,7 @@ def playground_config(env_name: str) -> Any:
 
 def _load_playground(spec: SceneSpec, config_overrides: dict[str, Any] | None) -> LoadedScene:
     menagerie.point_playground_at(spec.requires)
+    compat.apply()
     from mujoco_playground import registry
 
     cfg = playground_config(spec.target)

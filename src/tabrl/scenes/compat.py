@@ -1,0 +1,25 @@
+"""Compatibility shims between MuJoCo Playground 0.2.0 and the MuJoCo TabRL pins (3.14.0).
+
+Playground 0.2.0's Reacher tasks (`ReacherEasy`, `ReacherHard`) pick the spec API with a
+string comparison, `mujoco.__version__ >= "3.3.0"`, which is False for "3.14.0" (it compares
+"1" with "3"), so they call `MjSpec.find_body`; MuJoCo 3.10 removed that method in favour of
+`MjSpec.body(name)`. `apply()` gives `MjSpec` a `find_body` that forwards to `body`.
+
+Drop this module (and its call in `tabrl.scenes.loader`) when TabRL moves to a Playground
+release that no longer calls `MjSpec.find_body` (or compares versions properly).
+"""
+
+from __future__ import annotations
+
+import mujoco
+
+
+def _find_body(spec: mujoco.MjSpec, name: str) -> mujoco.MjsBody | None:
+    """MuJoCo <3.10 `MjSpec.find_body`: the body called `name`, or None."""
+    return spec.body(name)
+
+
+def apply() -> None:
+    """Install the shims; idempotent, and a no-op on a MuJoCo that still has `find_body`."""
+    if not hasattr(mujoco.MjSpec, "find_body"):
+        mujoco.MjSpec.find_body = _find_body
