@@ -14,9 +14,10 @@ import { useStored } from "../lib/useStored";
 import { CATEGORY_LABEL } from "./Gallery";
 
 /** How the two training backends are named for people. */
-const PHYSICS_LABEL: Record<string, string> = {
-  mujoco: "MuJoCo C (CPU threads)",
-  mjx: "MJX (JAX; fast on a GPU)",
+const PHYSICS_LABEL: Record<string, string> = { mujoco: "MuJoCo C", mjx: "MJX" };
+const PHYSICS_HINT: Record<string, string> = {
+  mujoco: "MuJoCo C on CPU threads: contact-rich robots on a CPU",
+  mjx: "MJX + Brax: fast on a GPU, and for small scenes",
 };
 
 const OFFLINE: Provider = {
@@ -232,7 +233,7 @@ export function Compose({ sceneId }: { sceneId: string }) {
                 </div>
                 <p className="small" data-testid="preset-estimate">
                   {formatSteps(preset.steps)} steps · {formatEstimate(preset.estimate_s)} per approach on this machine (
-                  {presets.data?.device === "gpu" ? "GPU" : "CPU"}, {PHYSICS_LABEL[presets.data?.backend ?? "mjx"] ?? presets.data?.backend} physics)
+                  {presets.data?.device === "gpu" ? "GPU" : "CPU"} · {PHYSICS_LABEL[presets.data?.backend ?? "mjx"] ?? presets.data?.backend})
                   {selected.length > 1 && " — approaches share the machine, so together they take longer"}
                 </p>
               </>
@@ -272,8 +273,8 @@ export function Compose({ sceneId }: { sceneId: string }) {
                 onChange={(e) => setBackend(e.target.value as "auto" | "mjx" | "mujoco")}
               >
                 <option value="auto">automatic ({PHYSICS_LABEL[presets.data?.backend ?? "mjx"]} here)</option>
-                <option value="mujoco">{PHYSICS_LABEL.mujoco}</option>
-                <option value="mjx">{PHYSICS_LABEL.mjx}</option>
+                <option value="mujoco">{PHYSICS_HINT.mujoco}</option>
+                <option value="mjx">{PHYSICS_HINT.mjx}</option>
               </select>
             </div>
           )}

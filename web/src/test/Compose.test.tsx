@@ -3,7 +3,7 @@ import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { Compose } from "../pages/Compose";
-import { fakeApi, SCENES } from "./fakeApi";
+import { type Call, fakeApi, SCENES } from "./fakeApi";
 
 const GOOD = "def reward(s, a):\n    return {'upright': s.pole_cos}\n";
 const BAD = "def reward(s, a):\n    x = 1\n    return {'spin': s.no_such_thing}\n";
@@ -50,7 +50,7 @@ describe("Compose", () => {
     const providerSelect = await screen.findByLabelText(/who writes the rewards/i);
     await waitFor(() => expect(within(providerSelect).getByRole("option", { name: /anthropic — not configured/i })).toBeDisabled());
     // Presets from the server, with the estimate for this machine; no base policy -> from scratch.
-    expect(await screen.findByTestId("preset-estimate")).toHaveTextContent("20k steps · about 1 min per approach on this machine (CPU)");
+    expect(await screen.findByTestId("preset-estimate")).toHaveTextContent("20k steps · about 1 min per approach on this machine (CPU · MJX)");
     expect(screen.getByRole("radio", { name: /pretrained base policy/i })).toBeDisabled();
 
     // A fun suggestion fills the prompt; generating shows the approach cards.
@@ -106,5 +106,29 @@ describe("Compose", () => {
     await user.type(await screen.findByLabelText(/what should the robot do/i), "x");
     await user.click(screen.getByRole("button", { name: /write reward approaches/i }));
     expect(await screen.findByRole("alert")).toHaveTextContent("Writing reward approaches failed: the prompt is empty: describe what the robot should do");
+  });
+
+  it("offers the physics engine where the scene has two, re-estimates and sends the choice", async () => {
+    const { calls } = fakeApi({
+      ...routes(),
+      "GET /api/training/presets": (call: Call) => {
+        const forced = call.query.get("backend") === "mjx";
+        return {
+          device: "cpu",
+          backend: forced ? "mjx" : "mujoco",
+          backends: ["mjx", "mujoco"],
+          fine_tune_available: false,
+          presets: [{ name: "quick", steps: 20000, estimate_s: forced ? 600 : 60, label: "Quick" }],
+        };
+      },
+    });
+    const user = userEvent.setup();
+    render(<Compose sceneId="CartpoleBalance" />);
+    expect(await screen.findByTestId("preset-estimate")).toHaveTextContent("(CPU · MuJoCo C)");
+    const engine = screen.getByLabelText(/physics engine/i);
+    expect(within(engine).getByRole("option", { name: /automatic \(MuJoCo C here\)/i })).toBeInTheDocument();
+    await user.selectOptions(engine, "mjx");
+    await waitFor(() => expect(screen.getByTestId("preset-estimate")).toHaveTextContent("(CPU · MJX)"));
+    expect(calls.some((c) => c.path === "/api/training/presets" && c.query.get("backend") === "mjx")).toBe(true);
   });
 });
