@@ -31,8 +31,8 @@ def test_c_env_matches_its_mjx_twin() -> None:
 
     report = validate_host_env("CheetahRun", get_reference("cheetah_run_backwards").code, steps=30)
     assert report.ok, report.to_dict()
-    assert {"observation", "backward_speed", "not_flipped"} <= set(report.max_dterm)
-    assert report.max_dqpos < 1e-4
+    assert {"backward_speed", "not_flipped"} <= set(report.max_dterm)
+    assert report.max_dqpos < 1e-4 and 0 < report.max_dobs < 1e-3
 
 
 @pytest.mark.heavy
@@ -42,4 +42,4 @@ def test_c_env_go1_matches_its_mjx_twin() -> None:
 
     report = validate_host_env("Go1JoystickFlatTerrain", get_reference("go1_walk_forward").code, steps=15)
     assert report.ok, report.to_dict()
-    assert "observation" in report.max_dterm
+    assert report.max_dobs > 0 and {"forward", "upright", "pose"} <= set(report.max_dterm)

@@ -145,6 +145,10 @@ def validate_env_cmd(
         console.print(f"max |dqvel| = {report.max_dqvel:.3g} (tol {tol['qvel']:g})", highlight=False)
         for name, value in report.max_dterm.items():
             console.print(f"max |d reward/{name}| = {value:.3g} (tol {tol['term']:g})", highlight=False)
+        if report.max_dobs:
+            console.print(
+                f"max |d observation| = {report.max_dobs:.3g} (tol {tol['observation']:g})", highlight=False
+            )
         console.print("[green]within tolerance[/]" if report.ok else "[red]outside tolerance[/]")
     if not report.ok:
         raise typer.Exit(EXIT_INVALID)
