@@ -182,12 +182,27 @@ def test_cancel_resume_and_fine_tune(c_run: TrainResult, tmp_path: Path) -> None
         )  # fmt: skip
 
 
-def test_divergence_stops_the_run_with_the_cause(tmp_path: Path) -> None:
+def test_huge_rewards_are_refused_before_training_and_nan_params_stop_a_run(tmp_path: Path) -> None:
     huge = """
 def compute_reward(s, action):
     return {"a": 1e30 * (1.0 + s.body_linvel(s.base)[0] ** 2), "b": 1e30 * jnp.sum(action ** 2)}
 """
-    with pytest.raises(TabRLError, match="diverged"):
-        run_training(TrainRequest(SCENE, tmp_path / "nan", config=_small(), reward_source=huge))
-    last = json.loads((tmp_path / "nan" / "events.jsonl").read_text().splitlines()[-1])
-    assert last["event"] == "failed" and "diverged" in last["message"]
+    # Refused when the reward is compiled, before any step, with the line and a fix.
+    with pytest.raises(TabRLError, match=r"line 3: .*over the limit"):
+        run_training(TrainRequest(SCENE, tmp_path / "huge", config=_small(), reward_source=huge))
+    # A run whose parameters go non-finite anyway stops at that evaluation, naming the cause.
+    import time
+
+    import jax.numpy as jnp
+
+    from tabrl.training.evaluation import EvalResult
+    from tabrl.training.session import TrainingSession
+
+    session = TrainingSession(
+        run_id="r", scene_id=SCENE, out_dir=tmp_path, config=_small(), backend="mujoco", device="cpu",
+        step_offset=0, total_steps=1, n_iter=1, planned=1, start=time.perf_counter(), cancel=CancelToken(),
+        on_event=lambda _e: None,
+    )  # fmt: skip
+    params = ({"w": jnp.ones(3)}, {"w": jnp.array([1.0, jnp.nan])}, {})
+    with pytest.raises(TabRLError, match="diverged by step 10"):
+        session.record_eval(10, params, EvalResult(0.0, 0.0, {}, 1.0))
