@@ -7,6 +7,7 @@ unless `TABRL_HEAVY=1` is set or `-m heavy` is given; `.ci/run` runs them too.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,71 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "heavy" in item.keywords:
             item.add_marker(skip)
+
+
+#: A tiny smoke-trained Go1 joystick base policy (same folder format as the shipped one), used only
+#: while the package does not ship `go1-joystick` yet.
+SMOKE_GO1_BASE = Path(os.environ.get("TABRL_TEST_GO1_BASE", "/tmp/t/go1base"))
+
+
+@pytest.fixture
+def go1_joystick_base():
+    """The `go1-joystick` base policy: the shipped (or already installed) one when there is one, else
+    the smoke-trained stand-in installed as `<TABRL_HOME>/base_policies/go1-joystick` (copied, never
+    moved). Depend on a fixture that changes TABRL_HOME *before* this one to install it there."""
+    from tabrl.errors import NotFoundError
+    from tabrl.scenes.bases import get_base, user_dir
+
+    try:
+        return get_base("go1-joystick")
+    except NotFoundError:
+        pass
+    if not (SMOKE_GO1_BASE / "manifest.json").is_file():
+        pytest.skip(f"no go1-joystick base policy: not shipped, and no stand-in at {SMOKE_GO1_BASE}")
+    shutil.copytree(SMOKE_GO1_BASE, user_dir() / "go1-joystick", dirs_exist_ok=True)
+    return get_base("go1-joystick")
+
+
+def write_base(
+    root: Path,
+    base_id: str,
+    *,
+    scene_id: str = "Go1JoystickFlatTerrain",
+    kind: str = "joystick",
+    command_range: tuple[float, float, float] | None = (1.0, 0.5, 1.0),
+    like: Path | None = None,
+    title: str | None = None,
+) -> Path:
+    """A base policy folder `root/<base_id>`: a copy of the policy folder `like` (its manifest edited)
+    or, without one, a manifest and placeholder parameters (enough for `tabrl.scenes.bases`)."""
+    import json
+
+    folder = root / base_id
+    folder.mkdir(parents=True, exist_ok=True)
+    if like is not None:
+        shutil.copy2(like / "params.msgpack", folder / "params.msgpack")
+        manifest = json.loads((like / "manifest.json").read_text())
+    else:
+        (folder / "params.msgpack").write_bytes(b"\x80")
+        manifest = {"id": f"base-{base_id}", "backend": "mujoco", "steps": 1000, "config": {}}
+    manifest["scene_id"] = scene_id
+    manifest["config"] = {
+        **manifest.get("config", {}),
+        "command_range": list(command_range) if command_range else None,
+    }
+    manifest["base"] = {
+        **manifest.get("base", {}),
+        "id": base_id,
+        "title": title or base_id.replace("-", " ").title(),
+        "kind": kind,
+        "description": f"{kind} base policy for tests",
+        "reproduce": f"tabrl base train {base_id}",
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+@pytest.fixture
+def base_writer():
+    """`write_base` (see there), for tests that need base policies of their own."""
+    return write_base

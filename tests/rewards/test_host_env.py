@@ -83,7 +83,7 @@ def _host_terms(env, qpos, qvel, ctrl, time, action, prev) -> dict[str, np.ndarr
     env._ctrl[:] = ctrl
     env._native["time"][:] = time
     env.batch.forward()
-    _, terms, _ = env._outputs(env.arrays(), action.astype(np.float32), prev.astype(np.float32))
+    _, terms, _ = env._outputs(env.arrays(), action.astype(np.float32), prev.astype(np.float32), env.commands)
     return {k: np.asarray(v) for k, v in terms.items()}
 
 

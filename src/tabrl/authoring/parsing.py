@@ -23,15 +23,20 @@ import jsonschema
 APPROACH_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
-    "required": ["name", "description", "reward_code", "level", "steps"],
+    "required": ["name", "description", "level"],
     "properties": {
         "name": {"type": "string", "minLength": 1, "maxLength": 120},
         "description": {"type": "string", "maxLength": 4000},
         "reward_code": {"type": "string", "minLength": 10, "maxLength": 50_000},
-        "level": {"enum": ["fine_tune", "from_scratch"]},
+        "commands": {"type": "string", "minLength": 10, "maxLength": 20_000},
+        "level": {"enum": ["command", "fine_tune", "from_scratch"]},
         "steps": {"type": "integer", "minimum": 1000, "maximum": 10_000_000_000},
         "index": {"type": "integer"},
     },
+    # Level 1 plays a command program (no training); levels 2 and 3 train a reward.
+    "if": {"properties": {"level": {"const": "command"}}},
+    "then": {"required": ["commands"]},
+    "else": {"required": ["reward_code", "steps"]},
 }
 
 
@@ -50,6 +55,8 @@ class ParsedApproach:
     steps: int
     index: int | None = None
     errors: list[str] = field(default_factory=list)
+    #: Command program source (level "command").
+    commands: str = ""
 
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n(.*?)```", re.S)
@@ -134,6 +141,7 @@ def extract_json(text: str) -> Any:
 
 _ALIASES = {
     "reward_code": ("reward_code", "code", "reward", "reward_function", "python", "source"),
+    "commands": ("commands", "command_program", "program", "command_code"),
     "name": ("name", "title", "approach"),
     "description": ("description", "summary", "explanation", "rationale"),
     "level": ("level", "training_level", "mode", "training"),
@@ -164,6 +172,8 @@ def _level(value: Any) -> Any:
         return "fine_tune"
     if v in ("from_scratch", "scratch", "full", "full_training", "train_from_scratch"):
         return "from_scratch"
+    if v in ("command", "commands", "command_program", "level_1", "play"):
+        return "command"
     return value
 
 
@@ -191,7 +201,7 @@ def _items(data: Any) -> list[Any]:
         for key in ("approaches", "rewards", "candidates", "results"):
             if isinstance(data.get(key), list):
                 return data[key]
-        if _pick(data, "reward_code") is not None:
+        if _pick(data, "reward_code") is not None or _pick(data, "commands") is not None:
             return [data]
     raise ParseError('expected {"approaches": [...]} with a list of approaches')
 
@@ -210,10 +220,13 @@ def normalise(item: Any, default_steps: int) -> ParsedApproach:
     raw = {
         "name": _pick(item, "name"),
         "description": _pick(item, "description") or "",
-        "reward_code": _code(_pick(item, "reward_code")),
         "level": _level(_pick(item, "level") or "from_scratch"),
-        "steps": _steps(_pick(item, "steps") if _pick(item, "steps") is not None else default_steps),
     }
+    for key in ("reward_code", "commands"):
+        if _pick(item, key) is not None:
+            raw[key] = _code(_pick(item, key))
+    if raw["level"] != "command":
+        raw["steps"] = _steps(_pick(item, "steps") if _pick(item, "steps") is not None else default_steps)
     if isinstance(item.get("index"), int):
         raw["index"] = item["index"]
     if raw["name"] is None:
@@ -226,14 +239,17 @@ def normalise(item: Any, default_steps: int) -> ParsedApproach:
     return ParsedApproach(
         name=str(raw["name"])[:120],
         description=str(raw["description"]),
-        reward_code=raw["reward_code"] if isinstance(raw["reward_code"], str) else "",
-        level=raw["level"] if raw["level"] in ("fine_tune", "from_scratch") else "from_scratch",
-        steps=raw["steps"]
-        if isinstance(raw["steps"], int) and not isinstance(raw["steps"], bool)
-        else default_steps,
+        reward_code=raw["reward_code"] if isinstance(raw.get("reward_code"), str) else "",
+        level=raw["level"] if raw["level"] in ("command", "fine_tune", "from_scratch") else "from_scratch",
+        steps=_steps_or(raw.get("steps"), 0 if raw["level"] == "command" else default_steps),
         index=raw.get("index"),
         errors=errors,
+        commands=raw["commands"] if isinstance(raw.get("commands"), str) else "",
     )
+
+
+def _steps_or(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
 def parse_approaches(text: str, default_steps: int = 20_000_000) -> list[ParsedApproach]:

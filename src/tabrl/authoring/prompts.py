@@ -14,7 +14,9 @@ from typing import Any
 
 from tabrl.scenes import RobotCard
 
-APPROACH_FIELDS = '{"name", "description", "level", "steps", "reward_code"}'
+APPROACH_FIELDS = (
+    '{"name", "description", "level", "steps", "reward_code"} (or "commands" for level "command")'
+)
 
 _RULES = """\
 You write reward functions for reinforcement learning in MuJoCo MJX (JAX). A person
@@ -32,7 +34,7 @@ Rules for reward_code (it is compiled by a strict sandbox; anything else is reje
   poses relative to the robot's reference posture.
 
 Answer with ONE JSON object and nothing else:
-{"approaches": [{"name": "...", "description": "...", "level": "fine_tune" | "from_scratch",
+{"approaches": [{"name": "...", "description": "...", "level": "command" | "fine_tune" | "from_scratch",
   "steps": <integer PPO environment steps>, "reward_code": "<the Python module as a JSON string>"}]}
 - name: 2-5 words. description: 1-3 sentences saying what the reward encourages and why.
 - level: "fine_tune" to adapt the scene's existing base policy (only when one exists and the
@@ -110,10 +112,12 @@ def api_reference() -> str:
     return API_REFERENCE
 
 
-def system_prompt(card: RobotCard) -> str:
-    """Everything constant for a scene: rules, API reference, robot card, worked examples."""
+def system_prompt(card: RobotCard, command_limits: tuple[float, float, float] | None = None) -> str:
+    """Everything constant for a scene: rules, API reference, robot card, worked examples (and how
+    to write command programs when the scene has a joystick base policy with `command_limits`)."""
     parts = [
         _RULES,
+        *([commands_section(command_limits)] if command_limits else []),
         "## Reward API reference\n",
         api_reference().strip(),
         "\n## The robot\n",
@@ -129,12 +133,40 @@ def system_prompt(card: RobotCard) -> str:
     return "\n".join(parts).strip() + "\n"
 
 
-def user_prompt(task: str, n: int) -> str:
-    """The person's task, asking for `n` distinct approaches."""
+_COMMANDS = """\
+## Level "command": command programs (no training)
+
+This robot has a joystick base policy that follows velocity commands (forward m/s, sideways m/s,
+left positive, yaw rate rad/s, counter-clockwise positive; limits: {limits}). An approach of level
+"command" is not a reward: it is a *command program*, put in "commands" instead of "reward_code"
+(no "steps"), that the base policy plays at once:
+
+    def command(t):
+        # t: seconds since the start; return (forward, sideways, yaw_rate)
+        return schedule(t, [(2.5, (0.6, 0.0, 0.0)), (pi / 2, (0.0, 0.0, 1.0))] * 4)   # a square
+
+The same sandbox rules apply (no imports; jnp, pi and schedule are defined; no Python `if` on t:
+use jnp.where). `schedule(t, [(duration_s, (fwd, side, yaw)), ...], loop=False)` holds each value
+for its duration, then 0 (or starts again with loop=True). Stay within the limits.
+"""
+
+
+def commands_section(limits: tuple[float, float, float]) -> str:
+    """The part of the system prompt that explains command programs (scenes with a joystick base)."""
+    text = "forward +-{:g} m/s, sideways +-{:g} m/s, yaw +-{:g} rad/s".format(*limits)
+    return _COMMANDS.format(limits=text)
+
+
+def user_prompt(task: str, n: int, levels: list[tuple[str, str]] | None = None) -> str:
+    """The person's task, asking for `n` distinct approaches; `levels`: (level, why) per approach."""
+    plan = ""
+    if levels:
+        lines = "\n".join(f"- approach {i + 1}: level {lv!r} ({why})" for i, (lv, why) in enumerate(levels))
+        plan = f"\n\nLevels to use, in this order:\n{lines}"
     return (
         f"Task from the person: {json.dumps(task.strip())}\n\n"
-        f"Write {n} distinct reward approaches for this robot, as the JSON object described above "
-        f'(exactly {n} items in "approaches").'
+        f"Write {n} distinct approaches for this robot, as the JSON object described above "
+        f'(exactly {n} items in "approaches").{plan}'
     )
 
 

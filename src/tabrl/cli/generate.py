@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
 from rich.panel import Panel
 from rich.syntax import Syntax
 
 from tabrl.cli._common import console, print_json
+
+if TYPE_CHECKING:
+    from tabrl.authoring.generate import Approach
 
 PROVIDER_HELP = "offline | anthropic | openai | gemini | deepseek | openai-compatible (default: offline unless configured)"
 
@@ -27,6 +34,15 @@ def generate_cmd(
         None, "--base-url", help="Server URL, e.g. http://127.0.0.1:11434/v1."
     ),
     n: int = typer.Option(3, "--n", min=1, max=6, help="How many distinct approaches."),
+    budget: str = typer.Option(
+        "minutes",
+        "--budget",
+        help="instant (command programs on a joystick base policy) | minutes (fine-tune a base policy, "
+        "or a short run) | unlimited (train from scratch).",
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Also write each approach to DIR/<n>-<name>.py (reward or command program)."
+    ),
     repair_rounds: int = typer.Option(2, "--repair-rounds", min=0, max=5, help="Compiler-feedback rounds."),
     timeout: float | None = typer.Option(None, "--timeout", help="Seconds to wait for the model per call."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
@@ -60,7 +76,13 @@ def generate_cmd(
             n=n,
             repair_rounds=repair_rounds,
             timeout_s=timeout,
+            budget=budget,
         )
+    from tabrl.training.levels import plan_steps
+
+    plan_steps(result.scene, result.approaches, budget)
+    if out is not None:
+        _write(out, result.approaches, quiet=as_json)
     if as_json:
         print_json(result.to_dict())
         return
@@ -70,14 +92,22 @@ def generate_cmd(
     )
     for i, a in enumerate(result.approaches, 1):
         status = "[green]valid[/]" if a.valid else "[red]invalid[/]"
-        body = [a.description, f"level {a.level}, {a.steps:,} steps, terms: {', '.join(a.terms) or '-'}"]
+        if a.level == "command":
+            body = [a.description, f"level command (plays on {a.base_id} at once): {a.why}"]
+        else:
+            est = f", about {a.estimate_s / 60:.1f} min here" if a.estimate_s else ""
+            body = [
+                a.description,
+                f"level {a.level}, {a.steps:,} steps{est}, terms: {', '.join(a.terms) or '-'}",
+                a.why,
+            ]
         if a.errors:
             body += [
                 f"[red]line {e['line']}: {e['message']}[/]" if e.get("line") else f"[red]{e['message']}[/]"
                 for e in a.errors
             ]
         console.print(Panel("\n".join(body), title=f"{i}. {a.name} ({status})", title_align="left"))
-        console.print(Syntax(a.reward_code, "python", line_numbers=True))
+        console.print(Syntax(a.commands or a.reward_code, "python", line_numbers=True))
 
 
 class _null:
@@ -86,3 +116,16 @@ class _null:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def _write(out: Path, approaches: list[Approach], *, quiet: bool = False) -> None:
+    """Each approach as `<n>-<slug>.py`: play a command program with `tabrl base play`, train a reward
+    with `tabrl train --reward`."""
+    out.mkdir(parents=True, exist_ok=True)
+    for i, a in enumerate(approaches, 1):
+        slug = re.sub(r"[^a-z0-9]+", "-", a.name.lower()).strip("-")[:40] or "approach"
+        path = out / f"{i}-{slug}.py"
+        header = f"# {a.name} -- level {a.level}: {a.why}\n"
+        path.write_text(header + (a.commands or a.reward_code), encoding="utf-8")
+        if not quiet:  # with --json, stdout holds the JSON document only
+            console.print(f"wrote {path}")

@@ -34,6 +34,34 @@ def _parse_steps(value: str | None) -> int | str | None:
     return steps
 
 
+def _base_dir(base: str, scene: str) -> Path:
+    """A base policy id's folder, or `base` as a policy folder."""
+    from tabrl.errors import NotFoundError
+    from tabrl.scenes.bases import get_base, list_bases
+
+    if Path(base).is_dir():
+        return Path(base)
+    try:
+        found = get_base(base)
+    except NotFoundError:
+        ids = ", ".join(b.id for b in list_bases()) or "(none)"
+        raise NotFoundError(
+            f"--base {base!r} is neither a policy folder nor a base policy id (base policies here: {ids})"
+        ) from None
+    if found.scene_id != scene:
+        raise NotFoundError(f"base policy {found.id} is for {found.scene_id}, not {scene}")
+    return found.dir
+
+
+def _read(path: Path, what: str) -> str:
+    from tabrl.errors import TabRLError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TabRLError(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
 def train_cmd(
     scene: str = typer.Option(..., "--scene", help="Scene id (see `tabrl scenes list`)."),
     out: Path = typer.Option(
@@ -42,11 +70,16 @@ def train_cmd(
     reward: Path | None = typer.Option(
         None, "--reward", help="Reward module (.py); default: the scene's own reward."
     ),
-    base: Path | None = typer.Option(
+    base: str | None = typer.Option(
         None,
         "--base",
-        help="Policy folder to fine-tune from (params + normaliser); uses fine-tuning settings "
-        "(learning_rate 1e-4, entropy_cost 1e-3) unless --set or --config says otherwise.",
+        help="Base policy id (`tabrl base list`) or policy folder to fine-tune from; uses fine-tuning "
+        "settings (see `FINE_TUNE_SETTINGS`) unless --set or --config says otherwise.",
+    ),
+    commands: Path | None = typer.Option(
+        None,
+        "--commands",
+        help="Command program (.py defining command(t)) the joystick policy follows while it trains.",
     ),
     steps: str | None = typer.Option(
         None, "--steps", help="Environment steps (e.g. 2e6) or a preset: quick | standard | quality."
@@ -80,6 +113,8 @@ def train_cmd(
     from tabrl.training import CancelToken, TrainRequest, resolve_config, run_training
     from tabrl.training.session import CONFIG_FILE
 
+    base_dir = _base_dir(base, scene) if base is not None else None
+    commands_source = _read(commands, "command program") if commands is not None else None
     reward_source = None
     if reward is not None:
         try:
@@ -98,7 +133,8 @@ def train_cmd(
         )
         cfg = resolve_config(
             scene, yaml_path=yaml_path, overrides=overrides, steps=_parse_steps(steps),
-            fine_tune=base is not None and not resume, reward_source=reward_source,
+            fine_tune=base_dir is not None and not resume, reward_source=reward_source,
+            base_dir=base_dir if not resume else None,
         )  # fmt: skip
     request = TrainRequest(
         scene_id=scene,
@@ -106,9 +142,10 @@ def train_cmd(
         config=cfg,
         reward_source=reward_source,
         reward_name=reward.stem if reward is not None else None,
-        base_policy=base,
+        base_policy=base_dir,
         resume=resume,
         tensorboard=tensorboard,
+        commands=commands_source,
     )
     cancel = CancelToken()
     printer = _JsonPrinter() if as_json else _RichPrinter()

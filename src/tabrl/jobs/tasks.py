@@ -18,7 +18,6 @@ from tabrl.jobs.worker import JobContext
 from tabrl.paths import home_dir, sub_dir
 
 DEFAULT_PRESET = "quick"
-VIDEO_SECONDS = 10.0
 #: A model id is one folder name of the library: no separators, no leading dot, bounded length.
 MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,149}$")
 
@@ -55,6 +54,8 @@ def plan_training(
     overrides: Mapping[str, object] | None = None,
     base_model_id: str | None = None,
     from_scratch: bool = True,
+    base_id: str | None = None,
+    commands: str | None = None,
 ) -> tuple[int, float]:
     """Check at submission everything a worker would otherwise fail on later, with the worker's
     message: the scene exists and loads here, the reward compiles (traced on the scene), the
@@ -70,16 +71,25 @@ def plan_training(
         raise UnavailableError(
             f"scene {scene_id} needs Menagerie robot(s) {', '.join(spec.missing())}, not on this machine"
         )
-    base = _base_policy({"scene_id": scene_id, "base_model_id": base_model_id, "from_scratch": from_scratch})
+    base = _base_policy(
+        {
+            "scene_id": scene_id,
+            "base_model_id": base_model_id,
+            "from_scratch": from_scratch,
+            "base_id": base_id,
+        }
+    )
     overrides = dict(overrides or {})
-    config = validate_overrides(scene_id, overrides, fine_tune=base is not None, reward_source=reward_code)
+    config = validate_overrides(scene_id, overrides, reward_source=reward_code, base_dir=base)
     device, physics = device_kind(), config.backend
     total = steps or steps_for(scene_id, preset or DEFAULT_PRESET, device, physics)
     validate_overrides(
-        scene_id, {**overrides, "num_timesteps": total}, fine_tune=base is not None, reward_source=reward_code
+        scene_id, {**overrides, "num_timesteps": total}, reward_source=reward_code, base_dir=base
     )
     if reward_code is not None:
         _reward_check(reward_code, spec.id)
+    if commands is not None:
+        _commands_check(commands, config.command_range)
     return total, round(estimate(scene_id, device, total, physics=physics).total_s, 1)
 
 
@@ -92,6 +102,21 @@ def _reward_check(code: str, scene_id: str) -> None:
     result = check_reward(code, scene_id)
     if not result.valid:
         raise RewardCompileError(result.errors)
+
+
+def _commands_check(code: str, command_range: tuple[float, ...] | None) -> None:
+    """A command program to follow while training: the run must follow velocity commands."""
+    from tabrl.rewards.commands import check_commands
+    from tabrl.rewards.result import RewardCompileError
+
+    if command_range is None:
+        raise UnavailableError(
+            "a command program needs a policy that follows velocity commands: fine-tune a joystick base "
+            "policy (GET /api/bases) or drop `commands`"
+        )
+    result = check_commands(code, tuple(command_range))  # type: ignore[arg-type]
+    if not result.valid:
+        raise RewardCompileError(result.errors, "command program")
 
 
 def _static_check(code: str) -> None:
@@ -145,7 +170,7 @@ def train_task(ctx: JobContext) -> dict[str, Any]:
     overrides = [f"{k}={v}" for k, v in (req.get("overrides") or {}).items()]
     overrides += [f"num_timesteps={int(req['steps'])}", f"seed={int(req.get('seed', 0))}"]
     config = resolve_config(
-        scene_id, overrides=overrides, fine_tune=base is not None, reward_source=req.get("reward_code")
+        scene_id, overrides=overrides, reward_source=req.get("reward_code"), base_dir=base
     )
     out_dir = runs_dir() / ctx.job_id
     resume = bool(req.get("resume")) and (out_dir / "checkpoints").is_dir()
@@ -159,6 +184,7 @@ def train_task(ctx: JobContext) -> dict[str, Any]:
             base_policy=base,
             resume=resume,
             run_id=ctx.job_id,
+            commands=req.get("commands"),
         ),
         on_event=lambda event: ctx.report(_progress(event)),
         cancel=_JobCancel(ctx),  # type: ignore[arg-type]
@@ -185,9 +211,26 @@ def train_task(ctx: JobContext) -> dict[str, Any]:
     return {**summary, "video_id": video_id}
 
 
-def _base_policy(req: dict[str, Any]) -> Path | None:
-    from tabrl.scenes import base_policy_dir, has_base_policy
+def play_commands(base_dir: Path, code: str, *, name: str = "") -> Path:
+    """Level 1: add the joystick policy in `base_dir` playing command program `code` to the model
+    library (no training); its folder. The program is checked first (errors with lines)."""
+    from tabrl.policies import read_manifest
+    from tabrl.policies.commands import command_policy
+    from tabrl.policies.store import new_policy_id
 
+    model_id = new_policy_id(read_manifest(base_dir).scene_id)
+    command_policy(base_dir, code, policies_dir() / model_id, name=name, policy_id=model_id)
+    return policies_dir() / model_id
+
+
+def _base_policy(req: dict[str, Any]) -> Path | None:
+    from tabrl.scenes.bases import get_base, scene_base
+
+    if req.get("base_id"):
+        base = get_base(str(req["base_id"]))
+        if base.scene_id != req["scene_id"]:
+            raise UnavailableError(f"base policy {base.id} is for {base.scene_id}, not {req['scene_id']}")
+        return base.dir
     if req.get("base_model_id"):
         try:
             return model_dir(str(req["base_model_id"]))
@@ -197,18 +240,21 @@ def _base_policy(req: dict[str, Any]) -> Path | None:
                 "list models with GET /api/models"
             ) from None
     if not req.get("from_scratch", True):
-        if not has_base_policy(req["scene_id"]):
+        found = scene_base(req["scene_id"])
+        if found is None:
             raise UnavailableError(
-                f"{req['scene_id']} has no base policy to fine-tune; train from scratch or pass base_model_id"
+                f"{req['scene_id']} has no base policy to fine-tune; train from scratch, pass base_model_id, "
+                "or train one with `tabrl base train`"
             )
-        return base_policy_dir(req["scene_id"])
+        return found.dir
     return None
 
 
-def _render(ctx: JobContext, model_dir: Path, seed: int, seconds: float = VIDEO_SECONDS) -> str:
-    from tabrl.render.policy_video import render_policy_video
+def _render(ctx: JobContext, model_dir: Path, seed: int, seconds: float | None = None) -> str:
+    from tabrl.render.policy_video import VIDEO_SECONDS, render_policy_video
     from tabrl.render.store import video_path
 
+    seconds = seconds or VIDEO_SECONDS
     video_id = f"{model_dir.name}-s{seed}"
     ctx.event("rendering", {"seconds": seconds})
     render_policy_video(model_dir, video_path(video_id), seconds=seconds, seed=seed)
@@ -222,7 +268,7 @@ def render_task(ctx: JobContext) -> dict[str, Any]:
         ctx,
         model_dir(ctx.request["model_id"]),
         seed=int(ctx.request.get("seed", 0)),
-        seconds=float(ctx.request.get("seconds", VIDEO_SECONDS)),
+        seconds=ctx.request.get("seconds"),
     )
     return {"model_id": ctx.request["model_id"], "video_id": video_id}
 

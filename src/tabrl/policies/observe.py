@@ -32,6 +32,9 @@ def _check_state(
     return qpos, qvel, last
 
 
+NO_COMMANDS = "this policy does not follow velocity commands (only joystick policies do); drop `command`"
+
+
 def observer_for(manifest: Any) -> Any:
     """The observer of a policy: its training environment's own observation, on its backend."""
     if manifest.backend == "mujoco":
@@ -57,10 +60,28 @@ class HostStateObserver:
         """The actuator controls the env applies for `action`."""
         return np.asarray(self.env.conventions.action_to_ctrl(np.asarray(action, np.float32)))
 
-    def __call__(self, qpos: Any, qvel: Any, last_action: Any = None, time: float = 0.0) -> np.ndarray:
+    @property
+    def commands(self) -> bool:
+        """Whether the policy follows velocity commands (a joystick policy)."""
+        return bool(self.env.conventions.commands)
+
+    def __call__(
+        self, qpos: Any, qvel: Any, last_action: Any = None, time: float = 0.0, command: Any = None
+    ) -> np.ndarray:
+        """The observation of a state. A joystick policy's command is `command` (forward m/s, sideways
+        m/s, yaw rad/s: a person's joystick) when given, else its command program's at `time`."""
         qpos, qvel, last = _check_state(qpos, qvel, last_action, self.nq, self.nv, self.action_size)
         with self._lock:  # one C simulation holds the state: one request at a time
             self.env.set_state(qpos[None], qvel[None], time)
+            if command is not None:
+                if not self.commands:
+                    raise TabRLError(NO_COMMANDS)
+                value = np.asarray(command, np.float32).reshape(-1)
+                if value.shape != (3,) or not np.isfinite(value).all():
+                    raise TabRLError("command must be 3 finite numbers: forward m/s, sideways m/s, yaw rad/s")
+                self.env.set_commands(value[None])
+            else:
+                self.env.commands_at(time)
             return self.env.observe(last[None])[0]
 
 
@@ -91,7 +112,11 @@ class StateObserver:
         """The actuator controls the env applies for `action` (what a simulator elsewhere should set)."""
         return np.asarray(self._ctrl(np.asarray(action, np.float32)))
 
-    def __call__(self, qpos: Any, qvel: Any, last_action: Any = None, time: float = 0.0) -> np.ndarray:
+    def __call__(
+        self, qpos: Any, qvel: Any, last_action: Any = None, time: float = 0.0, command: Any = None
+    ) -> np.ndarray:
+        if command is not None:
+            raise TabRLError(NO_COMMANDS)
         qpos, qvel, last = _check_state(qpos, qvel, last_action, self.nq, self.nv, self.action_size)
         return np.asarray(self._fn(qpos, qvel, last, np.float32(time)))
 

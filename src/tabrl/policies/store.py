@@ -100,6 +100,12 @@ class PolicyManifest:
     #: Physics backend it was trained on ("mjx": MJX env; "mujoco": MuJoCo C with TabRL's conventions).
     #: Videos, the live view and fine-tuning rebuild the same environment from it.
     backend: str = "mjx"
+    #: Command program (level 1, or a fine-tune that follows one): `command(t)` source the policy's
+    #: velocity commands come from in videos and the live view. None: random draws / a joystick.
+    commands: str | None = None
+    #: How it was made: "command" (a base policy playing a command program, no training),
+    #: "fine_tune" (from a base policy) or "from_scratch".
+    level: str = "from_scratch"
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:

@@ -15,6 +15,8 @@ import numpy as np
 from tabrl.render.video import DEFAULT_SIZE, encode_mp4, render_trajectory
 
 MAX_FPS = 30
+#: Length of a policy's video (seconds): the one default for jobs, the API and the CLI.
+VIDEO_SECONDS = 10.0
 
 
 def rollout_qpos(policy_dir: Path | str, seconds: float, seed: int = 0) -> tuple[object, np.ndarray, float]:
@@ -72,7 +74,7 @@ def render_policy_video(
     policy_dir: Path | str,
     out: Path,
     *,
-    seconds: float = 10.0,
+    seconds: float = VIDEO_SECONDS,
     seed: int = 0,
     size: tuple[int, int] = DEFAULT_SIZE,
 ) -> Path:

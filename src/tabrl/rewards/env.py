@@ -31,7 +31,7 @@ from mujoco_playground._src import mjx_env
 from tabrl.errors import TabRLError
 from tabrl.rewards.compiler import CompiledReward, compile_reward, scene_context
 from tabrl.rewards.state import SceneIndex, SemanticState, reference_qpos
-from tabrl.scenes.cards import default_observation
+from tabrl.scenes.cards import ObsSegment, default_observation
 from tabrl.scenes.loader import LoadedScene
 
 #: Key of the previous action in `state.info` (both env kinds).
@@ -41,6 +41,8 @@ TASK_REWARD_METRIC = "tabrl/task_reward"
 #: Term name of the task's own reward in `reward_mode="add"`.
 TASK_TERM = "task"
 DEFAULT_EPISODE_LENGTH = 1000
+#: Name of the observation segment holding the velocity command (envs with commands).
+COMMAND_SEGMENT = "command"
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,13 @@ class EnvConfig:
     #: ...and pushes the floating base sideways at this speed (m/s) every `push_interval_s`; 0: off.
     push_velocity: float = 0.0
     push_interval_s: float = 5.0
+    #: Velocity commands (MuJoCo C backend): the largest |forward m/s|, |sideways m/s|, |yaw rad/s|
+    #: asked for. Set, the observation ends with the command (3 values) and `s.command` holds it; each
+    #: simulation draws a new command at reset and every `command_resample_s`. None: no commands.
+    command_range: tuple[float, float, float] | None = None
+    command_resample_s: float = 5.0
+    #: Chance that each command axis is drawn as exactly 0 (pure forward, pure turning, standing).
+    command_zero_prob: float = 0.3
 
     @property
     def randomized(self) -> bool:
@@ -92,6 +101,15 @@ class EnvConfig:
                 raise TabRLError(f"{name} must be (lo, hi) with 0 < lo <= hi, got {value}")
         if self.push_velocity < 0 or self.push_interval_s <= 0:
             raise TabRLError("push_velocity must be >= 0 and push_interval_s > 0")
+        if self.command_range is not None and (
+            len(self.command_range) != 3 or any(not 0 <= v <= 10 for v in self.command_range)
+        ):
+            raise TabRLError(
+                f"command_range must be 3 limits in [0, 10] (forward m/s, sideways m/s, yaw rad/s), "
+                f"got {self.command_range}"
+            )
+        if self.command_resample_s <= 0 or not 0 <= self.command_zero_prob <= 1:
+            raise TabRLError("command_resample_s must be > 0 and command_zero_prob in [0, 1]")
 
 
 # --- default rewards (compiled through the same sandbox as user code) ------------------------
@@ -185,6 +203,11 @@ class PlaygroundRewardEnv(mjx_env.MjxEnv):
         self._index = index
         self._ctrl_dt = float(self._inner.dt)
         self._sim_dt = float(self._inner.sim_dt)
+        if config.command_range is not None:
+            raise TabRLError(
+                "velocity commands are a MuJoCo C backend feature (TabRL's own conventions), not part of a "
+                "Playground task's MJX env: train command-following policies with backend=mujoco"
+            )
         if config.reward_mode == "add" and TASK_TERM in reward.terms:
             raise TabRLError(
                 f"term name {TASK_TERM!r} is reserved for the task reward in reward_mode='add'; rename it"
@@ -294,6 +317,8 @@ class SceneConventions:
     ) -> None:
         self.model, self.index, self.config = model, index, config
         self.layout = default_observation(model)
+        if config.command_range is not None:
+            self.layout = (*self.layout, ObsSegment(COMMAND_SEGMENT, 3))
         self._prepare_reset()
         self._prepare_actions(actuators)
         self._prepare_fall()
@@ -367,8 +392,14 @@ class SceneConventions:
         low = s.body_height(base) < self.config.fall_height_fraction * self.reference_height
         return low | (s.body_upright(base) < self.config.fall_upright_min)
 
-    def observation(self, data: Any, action: jax.Array) -> jax.Array:
-        """The vector `default_observation(model)` describes, segment by segment, of one state."""
+    @property
+    def commands(self) -> bool:
+        """Whether the observation ends with a velocity command."""
+        return self.config.command_range is not None
+
+    def observation(self, data: Any, action: jax.Array, command: Any = None) -> jax.Array:
+        """The vector `self.layout` describes, segment by segment, of one state: the model's
+        `default_observation`, then the velocity command when the env has commands."""
         s = SemanticState(self.index, data)
         base = self.index.root_body
         parts = {
@@ -381,14 +412,20 @@ class SceneConventions:
             "qpos": lambda: data.qpos,
             "qvel": lambda: data.qvel,
             "last_action": lambda: action,
+            COMMAND_SEGMENT: lambda: jnp.zeros(3) if command is None else command,
         }
         return jnp.concatenate([jnp.ravel(parts[seg.name]()) for seg in self.layout]).astype(jnp.float32)
 
     def step_outputs(
-        self, reward: CompiledReward, data: Any, action: jax.Array, prev_action: jax.Array
+        self,
+        reward: CompiledReward,
+        data: Any,
+        action: jax.Array,
+        prev_action: jax.Array,
+        command: Any = None,
     ) -> tuple[jax.Array, dict[str, jax.Array], jax.Array]:
         """(total reward, weighted terms, done) after a step to `data` (NaN states: done, reward 0)."""
-        s = SemanticState(self.index, data, prev_action, jnp.zeros(()))
+        s = SemanticState(self.index, data, prev_action, jnp.zeros(()), command)
         terms = _sanitise(reward.weighted_terms(s, action))
         nan = _nan_state(data)
         total = jnp.where(nan, 0.0, _finite(sum(terms.values())))
@@ -416,6 +453,11 @@ class SceneRewardEnv(mjx_env.MjxEnv):
         self._index = index
         self._mj_model = model
         self._mjx_model = mjx.put_model(self._mj_model, impl="jax")
+        if config.command_range is not None:
+            raise TabRLError(
+                "velocity commands are a MuJoCo C backend feature: train command-following policies "
+                "with backend=mujoco"
+            )
         self.conventions = SceneConventions(model, index, actuators, config)
 
     def action_to_ctrl(self, action: jax.Array) -> jax.Array:

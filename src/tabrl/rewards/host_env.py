@@ -23,6 +23,7 @@ not contact candidates here; `tabrl.scenes.contacts.mujoco_backend_support` says
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -140,6 +141,9 @@ class HostSceneEnv:
         self.steps = np.zeros(self.num_envs, np.int64)
         self.prev_action = np.zeros((self.num_envs, self.action_size), np.float32)
         self._randomization = _Randomization(self)
+        #: The velocity command of every simulation (zeros unless the env has commands).
+        self.commands = np.zeros((self.num_envs, 3), np.float32)
+        self._commands = _Commands(self)
         self._outputs = jax.jit(jax.vmap(self._outputs_one))
         self._observe = jax.jit(jax.vmap(self._observe_one))
 
@@ -177,12 +181,15 @@ class HostSceneEnv:
         return HostData(xmat=xmat, contact=contact, **fields)
 
     def _outputs_one(
-        self, arrays: dict[str, jax.Array], action: jax.Array, prev_action: jax.Array
+        self, arrays: dict[str, jax.Array], action: jax.Array, prev_action: jax.Array, command: jax.Array
     ) -> tuple[jax.Array, dict[str, jax.Array], jax.Array]:
-        return self.conventions.step_outputs(self.reward, self.host_data(arrays), action, prev_action)
+        data = self.host_data(arrays)
+        return self.conventions.step_outputs(self.reward, data, action, prev_action, command)
 
-    def _observe_one(self, arrays: dict[str, jax.Array], last_action: jax.Array) -> jax.Array:
-        return self.conventions.observation(self.host_data(arrays), last_action)
+    def _observe_one(
+        self, arrays: dict[str, jax.Array], last_action: jax.Array, command: jax.Array
+    ) -> jax.Array:
+        return self.conventions.observation(self.host_data(arrays), last_action, command)
 
     # --- host loop --------------------------------------------------------------------------
 
@@ -198,7 +205,7 @@ class HostSceneEnv:
         """Start a fresh episode in every simulation; their first observations."""
         self._reset_ids(np.arange(self.num_envs))
         self.prev_action[:] = 0.0
-        return np.asarray(self._observe(self.arrays(), self.prev_action))
+        return np.asarray(self._observe(self.arrays(), self.prev_action, self.commands))
 
     def step(self, action: np.ndarray) -> HostStep:
         """Apply `action` (num_envs, nu) for one control step; auto-reset ended episodes."""
@@ -207,7 +214,8 @@ class HostSceneEnv:
         self._randomization.push()
         self.batch.step(nstep=self.n_substeps)
         self.steps += 1
-        reward, terms, terminated = self._outputs(self.arrays(), action, self.prev_action)
+        # The reward judges the step against the command the policy acted on.
+        reward, terms, terminated = self._outputs(self.arrays(), action, self.prev_action, self.commands)
         terminated = np.asarray(terminated)
         truncation = (self.steps >= self.episode_length) & ~terminated
         done = terminated | truncation
@@ -215,7 +223,8 @@ class HostSceneEnv:
         ids = np.flatnonzero(done)
         if ids.size:
             self._reset_ids(ids)
-        obs = np.asarray(self._observe(self.arrays(), self.prev_action))
+        self._commands.advance()
+        obs = np.asarray(self._observe(self.arrays(), self.prev_action, self.commands))
         return HostStep(
             obs=obs,
             reward=np.asarray(reward, np.float32),
@@ -234,6 +243,7 @@ class HostSceneEnv:
         self._randomization.reset(ids)
         self.batch.forward(ids)
         self.steps[ids] = 0
+        self._commands.reset(ids)
 
     def set_state(self, qpos: np.ndarray, qvel: np.ndarray, time: float = 0.0) -> None:
         """Put every simulation in the state (qpos, qvel) and recompute what derives from it."""
@@ -243,12 +253,76 @@ class HostSceneEnv:
         self.batch.forward()
 
     def observe(self, last_action: np.ndarray) -> np.ndarray:
-        """Observations of the current states given the previous actions."""
-        return np.asarray(self._observe(self.arrays(), np.asarray(last_action, np.float32)))
+        """Observations of the current states given the previous actions (and the commands)."""
+        return np.asarray(self._observe(self.arrays(), np.asarray(last_action, np.float32), self.commands))
+
+    def follow(self, program: Any | None) -> None:
+        """Drive the commands from `program` -- a function of the episode time (a float array of shape
+        (num_envs,), in seconds) returning (num_envs, 3) commands, e.g. a compiled command program --
+        instead of random draws; None: random draws again. Needs an env with commands."""
+        if not self.conventions.commands:
+            raise TabRLError("this environment has no velocity commands (EnvConfig.command_range is None)")
+        self._commands.program = program
+        self._commands.reset(np.arange(self.num_envs))
+
+    def commands_at(self, time: float) -> None:
+        """Set every simulation's command to the followed program's at `time` seconds (no program:
+        nothing changes). For states set from outside (`set_state`), e.g. the live view."""
+        program = self._commands.program
+        if program is not None and self.conventions.commands:
+            value = np.asarray(program(np.full(self.num_envs, time, np.float32)), np.float32)
+            self.commands[:] = np.clip(
+                value.reshape(self.num_envs, 3), -self._commands.range, self._commands.range
+            )
+
+    def set_commands(self, commands: np.ndarray) -> None:
+        """Set every simulation's command now (a joystick); it holds until the next draw or reset."""
+        self.commands[:] = np.asarray(commands, np.float32)
 
     def qpos(self) -> np.ndarray:
         """A copy of every simulation's qpos."""
         return np.array(self._qpos)
+
+
+class _Commands:
+    """Velocity commands: drawn per simulation at reset and every `command_resample_s`, or read from a
+    command program at each simulation's episode time."""
+
+    def __init__(self, env: HostSceneEnv) -> None:
+        cfg = env.config
+        self.env = env
+        self.range = np.asarray(cfg.command_range or (0.0, 0.0, 0.0), np.float32)
+        self.every = max(1, round(cfg.command_resample_s / env.dt))
+        self.program: Any | None = None
+
+    def reset(self, ids: np.ndarray) -> None:
+        if not self.env.conventions.commands:
+            return
+        if self.program is not None:
+            self._from_program()
+        else:
+            self._draw(ids)
+
+    def advance(self) -> None:
+        if not self.env.conventions.commands:
+            return
+        if self.program is not None:
+            self._from_program()
+            return
+        due = np.flatnonzero((self.env.steps > 0) & (self.env.steps % self.every == 0))
+        if due.size:
+            self._draw(due)
+
+    def _draw(self, ids: np.ndarray) -> None:
+        rng, cfg = self.env.rng, self.env.config
+        value = rng.uniform(-1.0, 1.0, (ids.size, 3)) * self.range
+        value[rng.random((ids.size, 3)) < cfg.command_zero_prob] = 0.0
+        self.env.commands[ids] = value.astype(np.float32)
+
+    def _from_program(self) -> None:
+        t = self.env.steps.astype(np.float32) * np.float32(self.env.dt)
+        value = np.asarray(self.program(t), np.float32).reshape(self.env.num_envs, 3)
+        self.env.commands[:] = np.clip(value, -self.range, self.range)
 
 
 class _Randomization:

@@ -101,3 +101,33 @@ def gaussian(x: ArrayLike, sigma: float) -> Array:
 def exponential(x: ArrayLike, scale: float) -> Array:
     """exp(-|x| / scale): 1 at x = 0, about 0.37 at |x| = scale."""
     return jnp.exp(-jnp.abs(jnp.asarray(x, dtype=jnp.float32)) / scale)
+
+
+def schedule(t: ArrayLike, segments: object, loop: bool = False) -> Array:
+    """The value of the segment active at time `t` (seconds).
+
+    `segments` is a list of `(duration_s, value)` pairs, e.g. a command program's choreography
+    `[(2.0, (0.6, 0.0, 0.0)), (1.6, (0.0, 0.0, 1.0))]`: walk 2 s, then turn 1.6 s. After the last
+    segment the value is 0 (stand still), or the list starts again with `loop=True`.
+    """
+    if not isinstance(segments, list | tuple) or not segments:
+        raise ValueError("schedule(): segments must be a non-empty list of (duration_s, value) pairs")
+    durations, values = [], []
+    for item in segments:
+        if not (isinstance(item, list | tuple) and len(item) == 2):
+            raise ValueError("schedule(): each segment must be a pair (duration_s, value)")
+        duration = _number(item[0], "schedule() duration")
+        if duration <= 0:
+            raise ValueError(f"schedule(): durations must be > 0 seconds, got {duration}")
+        durations.append(duration)
+        values.append(jnp.asarray(item[1], jnp.float32))
+    shapes = {v.shape for v in values}
+    if len(shapes) != 1:
+        raise ValueError("schedule(): every segment's value must have the same shape, e.g. 3 numbers")
+    ends = jnp.cumsum(jnp.asarray(durations, jnp.float32))
+    t = jnp.asarray(t, jnp.float32)
+    if loop:
+        t = jnp.mod(t, ends[-1])
+    table = jnp.concatenate([jnp.stack(values), jnp.zeros((1, *values[0].shape), jnp.float32)])
+    index = jnp.searchsorted(ends, t, side="right")
+    return table[jnp.minimum(index, len(values))]

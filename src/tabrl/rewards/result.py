@@ -51,8 +51,8 @@ class RewardCompileError(TabRLError):
 
     status_code = 422
 
-    def __init__(self, errors: list[RewardError]) -> None:
+    def __init__(self, errors: list[RewardError], what: str = "reward") -> None:
         self.errors = list(errors)
-        first = str(self.errors[0]) if self.errors else "invalid reward"
+        first = str(self.errors[0]) if self.errors else f"invalid {what}"
         more = f" (+{len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
-        super().__init__(f"reward rejected: {first}{more}")
+        super().__init__(f"{what} rejected: {first}{more}")

@@ -65,6 +65,8 @@ DEFAULT_TIME_LIMIT_S = 10.0
 
 FILENAME = "<reward>"
 REQUIRED_FUNCTION = "compute_reward"
+#: The function a command program (level 1: velocity commands for a joystick policy) defines.
+COMMAND_FUNCTION = "command"
 OPTIONAL_FUNCTION = "is_terminated"
 WEIGHTS_NAME = "WEIGHTS"
 
@@ -226,7 +228,7 @@ ALLOWED_ATTRIBUTES = (
     frozenset(STATE_API) | frozenset(JNP_FUNCTIONS) | frozenset(JNP_CONSTANTS) | frozenset(VALUE_ATTRIBUTES)
 )
 
-INJECTED = ("jnp", "tolerance", "gaussian", "exponential", "pi")
+INJECTED = ("jnp", "tolerance", "gaussian", "exponential", "schedule", "pi")
 SAFE_BUILTIN_NAMES = (
     "abs",
     "min",
@@ -499,6 +501,22 @@ def _check_top_level(tree: ast.Module, ctx: _Ctx) -> dict[str, ast.FunctionDef]:
     return functions
 
 
+def _check_command_contract(functions: dict[str, ast.FunctionDef], ctx: _Ctx) -> None:
+    main = functions.get(COMMAND_FUNCTION)
+    if main is None:
+        near = closest(COMMAND_FUNCTION, functions)
+        hint = f" (found {', '.join(near)}(); rename it)" if near else ""
+        ctx.add(
+            None,
+            "define `def command(t):` returning (forward m/s, sideways m/s, yaw rad/s) at time t seconds"
+            + hint,
+        )
+        return
+    positional = main.args.posonlyargs + main.args.args
+    if len(positional) - len(main.args.defaults) > 1 or (len(positional) < 1 and main.args.vararg is None):
+        ctx.add(main, "command must take exactly one argument, the time in seconds: `def command(t):`")
+
+
 def _check_contract(tree: ast.Module, functions: dict[str, ast.FunctionDef], ctx: _Ctx) -> None:
     main = functions.get(REQUIRED_FUNCTION)
     if main is None:
@@ -656,7 +674,9 @@ def _check_name(
         hint = f"; did you mean {', '.join(near)}?" if near else ""
         ctx.add(
             node,
-            f"unknown name `{name}`{hint} (available: s, action, jnp, tolerance, gaussian, exponential, pi)",
+            f"unknown name `{name}`{hint} "
+            "(available: jnp, tolerance, gaussian, exponential, schedule, pi, and the arguments: "
+            "s and action in compute_reward, t in command)",
         )
     elif isinstance(node.ctx, ast.Load) and name in functions and id(node) not in call_funcs:
         ctx.add(node, f"function `{name}` can only be called, not used as a value; call it: {name}(...)")
@@ -674,8 +694,9 @@ def _check_constant(node: ast.Constant, ctx: _Ctx) -> None:
         ctx.add(node, "complex numbers are not allowed")
 
 
-def validate(tree: ast.Module) -> list[RewardError]:
-    """All the static problems of a parsed reward program (empty when it may run)."""
+def validate(tree: ast.Module, contract: str = "reward") -> list[RewardError]:
+    """All the static problems of a parsed reward program (empty when it may run). `contract`:
+    "reward" (compute_reward, is_terminated, WEIGHTS) or "command" (a command program's command(t))."""
     ctx = _Ctx([])
     count, depth, where = _tree_shape(tree)
     if count > MAX_NODES:
@@ -687,7 +708,10 @@ def validate(tree: ast.Module) -> list[RewardError]:
     functions = _check_top_level(tree, ctx)
     _check_nodes(tree, functions, ctx)
     _check_recursion(functions, ctx)
-    _check_contract(tree, functions, ctx)
+    if contract == "command":
+        _check_command_contract(functions, ctx)
+    else:
+        _check_contract(tree, functions, ctx)
     return sorted(ctx.errors, key=lambda e: (e.line is None, e.line or 0))
 
 
@@ -1036,6 +1060,7 @@ def namespace() -> dict[str, Any]:
         "tolerance": kernels.tolerance,
         "gaussian": kernels.gaussian,
         "exponential": kernels.exponential,
+        "schedule": kernels.schedule,
         "pi": math.pi,
         "__tabrl_tick": _tick,
         "__tabrl_iter": _iter,
@@ -1044,13 +1069,14 @@ def namespace() -> dict[str, Any]:
 
 
 def load(
-    code: str, time_limit_s: float = DEFAULT_TIME_LIMIT_S
+    code: str, time_limit_s: float = DEFAULT_TIME_LIMIT_S, contract: str = "reward"
 ) -> tuple[dict[str, Any] | None, list[RewardError]]:
-    """Check, instrument and execute a reward module; its namespace, or the errors."""
+    """Check, instrument and execute a reward module (or a command program: `contract="command"`);
+    its namespace, or the errors."""
     tree, errors = parse(code)
     if tree is None:
         return None, errors
-    errors = validate(tree)
+    errors = validate(tree, contract)
     if errors:
         return None, errors
     try:
@@ -1092,8 +1118,8 @@ def error_from_exception(exc: BaseException, where: str) -> RewardError:
     text = str(exc).strip().split("\n")[0][:300]
     if isinstance(exc, jax.errors.TracerBoolConversionError):
         message = (
-            "a Python `if`, `and`, `or`, `not`, `min`/`max` or comparison chain used a value from the state; "
-            "rewards are traced by JAX, so write jnp.where(cond, a, b), jnp.logical_and(a, b), "
+            "a Python `if`, `and`, `or`, `not`, `min`/`max` or comparison chain used a traced value (the "
+            "state, or t in a command program); the code is traced by JAX, so write jnp.where(cond, a, b), jnp.logical_and(a, b), "
             "jnp.minimum/jnp.maximum or tolerance(...) instead"
         )
     elif isinstance(exc, jax.errors.TracerIntegerConversionError | jax.errors.ConcretizationTypeError):

@@ -214,21 +214,28 @@ STATE_API = (
     "prev_action",
     "task_reward",
     "default_pose",
+    "command",
 )
 
 
 class SemanticState:
     """What reward code sees as `s`. See `docs/reward-api.md` for the user-facing reference."""
 
-    __slots__ = ("_data", "_index", "_prev_action", "_task_reward")
+    __slots__ = ("_command", "_data", "_index", "_prev_action", "_task_reward")
 
     def __init__(
-        self, index: SceneIndex, data: Any, prev_action: Any = None, task_reward: Any = None
+        self,
+        index: SceneIndex,
+        data: Any,
+        prev_action: Any = None,
+        task_reward: Any = None,
+        command: Any = None,
     ) -> None:
         self._index = index
         self._data = data
         self._prev_action = jnp.zeros(index.nu) if prev_action is None else jnp.asarray(prev_action)
         self._task_reward = jnp.zeros(()) if task_reward is None else jnp.asarray(task_reward)
+        self._command = jnp.zeros(3) if command is None else jnp.asarray(command)
 
     # --- bodies ------------------------------------------------------------------------
 
@@ -384,6 +391,13 @@ class SemanticState:
     def task_reward(self) -> Array:
         """The Playground task's own reward this step (0 for Menagerie / MJCF scenes)."""
         return self._task_reward
+
+    @property
+    def command(self) -> Array:
+        """(3,) the velocity command the robot is asked to follow: forward m/s, sideways m/s (left
+        positive), yaw rate rad/s (counter-clockwise positive). Zeros unless the run trains or plays
+        a command-following (joystick) policy."""
+        return self._command
 
 
 def ordered_names(names: Sequence[str]) -> str:

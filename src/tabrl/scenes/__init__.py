@@ -7,7 +7,7 @@
 1
 """
 
-from tabrl.scenes.cards import RobotCard, base_policy_dir, has_base_policy, robot_card
+from tabrl.scenes.cards import RobotCard, has_base_policy, robot_card
 from tabrl.scenes.catalog import SceneSpec, get_spec, list_specs
 from tabrl.scenes.loader import LoadedScene, SceneLoadError, load_scene, register_mjcf
 
@@ -16,7 +16,6 @@ __all__ = [
     "RobotCard",
     "SceneLoadError",
     "SceneSpec",
-    "base_policy_dir",
     "get_spec",
     "has_base_policy",
     "list_specs",

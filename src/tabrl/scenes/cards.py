@@ -17,7 +17,7 @@ import mujoco
 import numpy as np
 
 from tabrl import __version__
-from tabrl.paths import cache_dir, home_dir, sub_dir
+from tabrl.paths import cache_dir, sub_dir
 from tabrl.scenes.catalog import SceneSpec, get_spec
 from tabrl.scenes.loader import LoadedScene, load_scene
 
@@ -393,14 +393,11 @@ def _backend_extras(model: mujoco.MjModel) -> dict[str, Any]:
 # --- Base policies and the on-disk cache ------------------------------------------------
 
 
-def base_policy_dir(scene_id: str) -> Path:
-    """Where a scene's base policy (for fine-tuning) lives: `<TABRL_HOME>/base_policies/<id>`."""
-    return home_dir() / "base_policies" / _safe(scene_id)
-
-
 def has_base_policy(scene_id: str) -> bool:
-    """Whether a base policy is installed for `scene_id`."""
-    return (base_policy_dir(scene_id) / "manifest.json").is_file()
+    """Whether a base policy (shipped or installed, `tabrl.scenes.bases`) exists for `scene_id`."""
+    from tabrl.scenes.bases import scene_base
+
+    return scene_base(scene_id) is not None
 
 
 def _safe(scene_id: str) -> str:

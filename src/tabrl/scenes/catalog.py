@@ -227,10 +227,28 @@ def all_specs() -> list[SceneSpec]:
     return [*_playground_specs(), *_menagerie_specs(), *mjcf_specs()]
 
 
+#: Gallery order after the scenes with base policies: what people came for first.
+CATEGORY_ORDER = ("locomotion", "manipulation", "classic_control")
+
+
 def list_specs(include_unavailable: bool = False) -> list[SceneSpec]:
-    """The scenes a person can pick: those that load here, or all with `include_unavailable`."""
+    """The scenes a person can pick: those that load here, or all with `include_unavailable`, in
+    gallery order: scenes with a base policy (a joystick one first), then by `CATEGORY_ORDER`."""
+    from tabrl.scenes.bases import list_bases
+
     specs = all_specs()
-    return specs if include_unavailable else [s for s in specs if s.available]
+    bases: dict[str, int] = {}
+    for b in list_bases():
+        bases[b.scene_id] = min(bases.get(b.scene_id, 2), 0 if b.joystick else 1)
+
+    def rank(spec: SceneSpec) -> tuple[int, int]:
+        category = (
+            CATEGORY_ORDER.index(spec.category) if spec.category in CATEGORY_ORDER else len(CATEGORY_ORDER)
+        )
+        return bases.get(spec.id, 2), category
+
+    ordered = sorted(specs, key=rank)  # stable: the catalogue's own order within a rank
+    return ordered if include_unavailable else [s for s in ordered if s.available]
 
 
 def get_spec(scene_id: str) -> SceneSpec:

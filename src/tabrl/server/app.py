@@ -19,7 +19,7 @@ from tabrl.jobs.executors import make_executor
 from tabrl.jobs.scheduler import Scheduler
 from tabrl.jobs.store import JobStore
 from tabrl.server.inference import LivePolicies
-from tabrl.server.routes import authoring, models, scenes, training, videos
+from tabrl.server.routes import authoring, bases, models, scenes, training, videos
 from tabrl.server.schemas import PATTERN_HINTS, Health
 from tabrl.server.security import EdgeGuard, is_loopback
 from tabrl.server.settings import Settings, get_settings
@@ -145,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(scenes.router)
     api.include_router(training.router)
     api.include_router(models.router)
+    api.include_router(bases.router)
     api.include_router(authoring.router)
     api.include_router(videos.router)
     app.include_router(api)

@@ -68,6 +68,11 @@ def parse_frame(text: str, obs_size: int) -> dict[str, Any]:
         if isinstance(t, str):
             return {"error": t}
         out["time"] = float(t[0])
+        if state.get("command") is not None:  # a joystick: (forward m/s, sideways m/s, yaw rad/s)
+            command = _numbers(state["command"], "state.command", 3)
+            if isinstance(command, str):
+                return {"error": command}
+            out["command"] = command
         return {"state": out}
     return {"error": f"unknown message; {_USAGE}"}
 
@@ -119,9 +124,14 @@ class LivePolicy:
         """{"qpos", "qvel", "last_action"?, "time"?} -> {"action", "observation"} using the training env."""
         try:
             observer = self._get_observer()
-            obs = observer(
-                state.get("qpos"), state.get("qvel"), state.get("last_action"), float(state.get("time", 0.0))
+            args = (
+                state.get("qpos"),
+                state.get("qvel"),
+                state.get("last_action"),
+                float(state.get("time", 0.0)),
             )
+            command = state.get("command")
+            obs = observer(*args, command=command) if command is not None else observer(*args)
         except (TabRLError, TypeError, ValueError, OverflowError) as exc:
             return {"error": str(exc)}
         out = self._checked(obs.astype(np.float32))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 #: Scene ids over the API: registered ids only (`CartpoleBalance`, `unitree_go1`, `mjcf:my_robot`),
 #: never file paths; a person's own MJCF comes in with `tabrl scenes add`.
@@ -92,6 +92,11 @@ class SceneBundleOut(BaseModel):
 # --- Training jobs ---------------------------------------------------------------------
 
 Preset = Literal["quick", "standard", "quality"]
+#: How an approach becomes a policy: "command" (level 1: a joystick base policy plays a command
+#: program, no training), "fine_tune" (level 2: from a base policy), "from_scratch" (level 3).
+Level = Literal["command", "fine_tune", "from_scratch"]
+#: How long the person is ready to wait (see `tabrl.authoring.levels`).
+Budget = Literal["instant", "minutes", "unlimited"]
 #: Physics backend of a run: "auto" picks MuJoCo C for contact-rich scenes on a CPU, else MJX.
 BackendChoice = Literal["auto", "mjx", "mujoco"]
 
@@ -113,6 +118,12 @@ class TrainStartRequest(BaseModel):
         description="Fine-tune from this model of the library.",
     )
     from_scratch: bool = Field(default=True, description="False: fine-tune the scene's base policy.")
+    base_id: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=r"^[a-z0-9][a-z0-9\-]{0,63}$",
+        description="Fine-tune from this base policy (GET /api/bases).",
+    )
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     backend: BackendChoice = Field(
         default="auto", description="Physics backend: mjx, mujoco (MuJoCo C on CPU threads) or auto."
@@ -123,14 +134,25 @@ class TrainStartRequest(BaseModel):
 
 
 class BatchApproach(BaseModel):
-    """One approach of a batch."""
+    """One approach of a batch: a reward to train (fine_tune / from_scratch) or a command program
+    to play on a joystick base policy (command: a model at once, then its video)."""
 
     model_config = {"extra": "forbid"}
 
     name: str = Field(default="", max_length=120)
-    reward_code: str = Field(min_length=1, max_length=50_000)
+    reward_code: str = Field(default="", max_length=50_000)
     steps: int | None = Field(default=None, ge=1_000, le=2_000_000_000)
-    level: Literal["fine_tune", "from_scratch"] = "from_scratch"
+    level: Level = "from_scratch"
+    commands: str | None = Field(default=None, min_length=1, max_length=20_000)
+    base_id: str | None = Field(default=None, max_length=64, pattern=r"^[a-z0-9][a-z0-9\-]{0,63}$")
+
+    @model_validator(mode="after")
+    def _code_for_level(self) -> BatchApproach:
+        if self.level == "command" and not self.commands:
+            raise ValueError("a command approach needs `commands` (a program defining command(t))")
+        if self.level != "command" and not self.reward_code.strip():
+            raise ValueError(f"a {self.level} approach needs `reward_code`")
+        return self
 
 
 class TrainBatchRequest(BaseModel):
@@ -227,6 +249,11 @@ class GenerateRequest(BaseModel):
     model: str | None = Field(default=None, max_length=200)
     base_url: str | None = Field(default=None, max_length=300, pattern=LOCAL_URL)
     n: int = Field(default=3, ge=1, le=5)
+    budget: Budget = Field(
+        default="minutes",
+        description="Time the person gives: instant (command programs on a joystick base policy), "
+        "minutes (fine-tuning a base policy, or a short run) or unlimited (training from scratch).",
+    )
 
 
 class RewardErrorOut(BaseModel):
@@ -237,15 +264,21 @@ class RewardErrorOut(BaseModel):
 
 
 class ApproachOut(BaseModel):
-    """One candidate reward."""
+    """One candidate: a reward (levels 2 and 3) or a command program (level 1)."""
 
     name: str
     description: str
-    reward_code: str
+    reward_code: str = Field(description="Reward module source (empty for a command program).")
     valid: bool
     errors: list[RewardErrorOut]
-    level: Literal["fine_tune", "from_scratch"]
-    steps: int
+    level: Level
+    steps: int = Field(description="Environment steps to train (0 for a command program).")
+    why: str = Field(default="", description="Why this level, for this budget and scene.")
+    commands: str | None = Field(default=None, description="Command program source (level 1).")
+    base_id: str | None = Field(default=None, description="Base policy it plays or fine-tunes.")
+    estimate_s: float | None = Field(
+        default=None, description="Seconds it takes on this server (0: instant)."
+    )
 
 
 class GenerateResponse(BaseModel):
@@ -319,6 +352,8 @@ class ModelOut(BaseModel):
     onnx_url: str
     inference_url: str
     job_id: str | None
+    level: Level = Field(default="from_scratch", description="How it was made (see Level).")
+    commands: str | None = Field(default=None, description="Command program it plays (level 1), if any.")
 
 
 class RenderRequest(BaseModel):
@@ -327,7 +362,7 @@ class RenderRequest(BaseModel):
     model_config = {"extra": "forbid"}
 
     model_id: str = Field(min_length=1, max_length=150, pattern=MODEL_ID)
-    seconds: float = Field(default=10.0, gt=0, le=60)
+    seconds: float | None = Field(default=None, gt=0, le=60, description="Video length (default: 10 s).")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
 
@@ -352,3 +387,66 @@ class PresetsOut(BaseModel):
     backends: list[str] = Field(default_factory=lambda: ["mjx"])
     presets: list[PresetOut]
     fine_tune_available: bool
+
+
+# --- Base policies and command programs (level 1) ------------------------------------------
+
+BASE_ID = r"^[a-z0-9][a-z0-9\-]{0,63}$"
+
+
+class BaseOut(BaseModel):
+    """A base policy: what level 1 plays command programs on and level 2 fine-tunes."""
+
+    id: str
+    scene_id: str
+    title: str
+    kind: str = Field(description='"joystick" (follows velocity commands) or "task".')
+    description: str
+    source: str = Field(description='"shipped" (in the package) or "installed" (`tabrl base train`).')
+    reproduce: str = Field(description="The command that reproduces it.")
+    backend: str
+    steps: int
+    eval_reward: float | None
+    train_wall_s: float | None
+    trained_on: str
+    command_range: list[float] | None = Field(
+        description="Largest |forward m/s|, |sideways m/s|, |yaw rad/s| it follows (joystick policies)."
+    )
+
+
+class CommandCheckRequest(BaseModel):
+    """Check a command program against a joystick base policy."""
+
+    model_config = {"extra": "forbid"}
+
+    base_id: str = Field(min_length=1, max_length=64, pattern=BASE_ID)
+    code: str = Field(min_length=1, max_length=20_000)
+    seconds: float = Field(default=10.0, gt=0, le=60, description="Length of the preview (the span checked).")
+
+
+class CommandCheckResponse(BaseModel):
+    """The checker's verdict, and the commands over time (a preview: [t, forward, sideways, yaw])."""
+
+    valid: bool
+    errors: list[RewardErrorOut]
+    warnings: list[str]
+    preview: list[list[float]]
+
+
+class PlayRequest(BaseModel):
+    """Level 1: a joystick base policy plays a command program -- a model at once, then its video."""
+
+    model_config = {"extra": "forbid"}
+
+    base_id: str = Field(min_length=1, max_length=64, pattern=BASE_ID)
+    commands: str = Field(min_length=1, max_length=20_000, description="Command program: def command(t).")
+    name: str = Field(default="", max_length=120)
+    batch_id: str | None = Field(default=None, max_length=40, pattern=JOB_ID)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+
+class PlayOut(BaseModel):
+    """The new model (live view and downloads work now) and the job rendering its video."""
+
+    model: ModelOut
+    job: JobOut

@@ -118,6 +118,12 @@ class TrainConfig:
     #: ...sideways pushes of the floating base at this speed (m/s), every `push_interval_s`; 0: off.
     push_velocity: float = 0.0
     push_interval_s: float = 5.0
+    #: Velocity commands (mujoco backend; joystick policies): the largest |forward m/s|, |sideways m/s|,
+    #: |yaw rad/s| drawn; the observation ends with the command and rewards read it as `s.command`.
+    #: None: no commands. A policy trained with commands keeps them when fine-tuned or played.
+    command_range: tuple[float, ...] | None = None
+    #: Seconds between command draws in an episode.
+    command_resample_s: float = 5.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -164,6 +170,15 @@ class TrainConfig:
                 )
         if self.push_velocity < 0 or self.push_interval_s <= 0:
             raise ConfigError("push_velocity must be >= 0 and push_interval_s > 0")
+        if self.command_range is not None and (
+            len(self.command_range) != 3 or any(not 0 <= v <= 10 for v in self.command_range)
+        ):
+            raise ConfigError(
+                "command_range must be three limits in [0, 10]: forward m/s, sideways m/s, yaw rad/s, "
+                f"e.g. 1.0,0.5,1.0; got {self.command_range}"
+            )
+        if self.command_resample_s <= 0:
+            raise ConfigError(f"command_resample_s must be > 0, got {self.command_resample_s}")
 
     @property
     def randomized(self) -> bool:
@@ -551,6 +566,28 @@ def steps_for(scene_id: str, preset: str, device: str | None = None, physics: st
     return steps[index] * (1 if device == "cpu" else 10)
 
 
+#: Fine-tuning a contact-rich robot's base policy on the mujoco backend within "a few minutes":
+#: bench/finetune_go1.py measures what this many steps teach the Go1 joystick policy, and how long.
+FINE_TUNE_STEPS_MUJOCO = 2_000_000
+
+
+def level_steps(
+    scene_id: str, level: str, budget: str, device: str | None = None, physics: str = "mjx"
+) -> int:
+    """Steps an approach of `level` (command / fine_tune / from_scratch) trains for within `budget`
+    (instant / minutes / unlimited; `tabrl.authoring.levels`): 0 for a command program; a fine-tune
+    within minutes uses the measured fine-tuning budget (`FINE_TUNE_STEPS_MUJOCO`) or the quick
+    preset; otherwise quick within minutes and standard with no limit."""
+    if level == "command":
+        return 0
+    if budget in ("instant", "minutes"):
+        quick = steps_for(scene_id, "quick", device, physics)
+        if level == "fine_tune" and physics == "mujoco" and _contact_rich(scene_id):
+            return min(quick, FINE_TUNE_STEPS_MUJOCO)
+        return quick
+    return steps_for(scene_id, "standard", device, physics)
+
+
 def _contact_rich(scene_id: str) -> bool:
     from tabrl.training.backends import scene_support
 
@@ -595,6 +632,31 @@ def fine_tune_preset(config: TrainConfig) -> TrainConfig:
     return config.replace(**FINE_TUNE_SETTINGS)
 
 
+#: Settings that shape what a policy observes and how its actions act: a fine-tune keeps its base's.
+POLICY_CONVENTIONS = ("action_scale", "command_range", "command_resample_s")
+
+
+def base_config(base_dir: Path) -> tuple[str, dict[str, Any]]:
+    """(backend, config) a policy folder was trained with (read from its manifest.json)."""
+    import json
+
+    path = Path(base_dir) / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path} does not exist; is {base_dir} a TabRL policy folder?") from None
+    except ValueError as exc:
+        raise ConfigError(f"{path} is not valid JSON ({exc})") from None
+    config = manifest.get("config") or {}
+    return str(manifest.get("backend") or config.get("backend") or "mjx"), config
+
+
+def with_base_conventions(config: TrainConfig, base: Mapping[str, Any]) -> TrainConfig:
+    """`config` with the base policy's `POLICY_CONVENTIONS` (what its network was trained to see)."""
+    known = {k: base[k] for k in POLICY_CONVENTIONS if k in base}
+    return config.replace(**known) if known else config
+
+
 def resolve_config(
     scene_id: str,
     *,
@@ -604,23 +666,30 @@ def resolve_config(
     device: str | None = None,
     fine_tune: bool = False,
     reward_source: str | None = None,
+    base_dir: Path | None = None,
 ) -> TrainConfig:
-    """Preset (fine-tuning settings when `fine_tune`) -> YAML -> overrides -> steps (an int, or quick /
-    standard / quality). The backend is resolved first ("backend" from the YAML or the overrides, else
-    the rule), since the preset depends on it; the result names a concrete backend."""
+    """Preset (fine-tuning settings when `fine_tune` or `base_dir`) -> YAML -> overrides -> steps (an
+    int, or quick / standard / quality). The backend is resolved first ("backend" from the YAML or the
+    overrides, else the base policy's, else the rule), since the preset depends on it; the result names
+    a concrete backend. A fine-tune from `base_dir` keeps the base's `POLICY_CONVENTIONS`."""
     device = device or _backend()
     overrides = list(overrides)
     requested = TrainConfig().backend
     if yaml_path is not None:
         requested = load_yaml(yaml_path, TrainConfig()).backend
     requested = apply_overrides(TrainConfig(backend=requested), overrides).backend
+    base = base_config(base_dir) if base_dir is not None else None
+    if base is not None and requested == "auto":
+        requested = base[0]  # a fine-tune runs where its base was trained (the observations match)
     physics = backend_for(scene_id, device, reward_source, requested)
     config = preset_for(scene_id, device, physics)
-    if fine_tune:
+    if fine_tune or base is not None:
         config = fine_tune_preset(config)
     if yaml_path is not None:
         config = load_yaml(yaml_path, config)
     config = apply_overrides(config, overrides).replace(backend=physics)
+    if base is not None:
+        config = with_base_conventions(config, base[1])
     if steps is not None:
         if isinstance(steps, str) and steps in STEPS_PRESETS:
             steps = steps_for(scene_id, steps, device, physics)
@@ -630,12 +699,15 @@ def resolve_config(
 
 __all__ = [
     "FINE_TUNE_SETTINGS",
+    "POLICY_CONVENTIONS",
     "STEPS_PRESETS",
     "ConfigError",
     "TrainConfig",
     "apply_overrides",
     "backend_for",
+    "base_config",
     "fine_tune_preset",
+    "level_steps",
     "load_yaml",
     "parse_override",
     "preset_for",
@@ -643,6 +715,7 @@ __all__ = [
     "resolve_config",
     "save_yaml",
     "steps_for",
+    "with_base_conventions",
 ]
 
 
@@ -673,6 +746,7 @@ def validate_overrides(
     *,
     fine_tune: bool = False,
     reward_source: str | None = None,
+    base_dir: Path | None = None,
 ) -> TrainConfig:
     """The config a worker would build from `overrides` (`key=value` strings, as it applies them;
     the backend resolved as it resolves it), checked against `REQUEST_LIMITS`; ConfigError (or the
@@ -682,6 +756,7 @@ def validate_overrides(
         overrides=[f"{k}={v}" for k, v in overrides.items()],
         fine_tune=fine_tune,
         reward_source=reward_source,
+        base_dir=base_dir,
     )
     for name, limit in REQUEST_LIMITS.items():
         value = getattr(config, name, None)

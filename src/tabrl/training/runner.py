@@ -28,7 +28,14 @@ from typing import Any, Literal
 
 from tabrl.errors import TabRLError
 from tabrl.training.backends.mjx import configure_xla_for_cpu
-from tabrl.training.config import TrainConfig, load_yaml, resolve_backend, resolve_config, save_yaml
+from tabrl.training.config import (
+    TrainConfig,
+    load_yaml,
+    resolve_backend,
+    resolve_config,
+    save_yaml,
+    with_base_conventions,
+)
 from tabrl.training.estimates import estimate, format_duration
 from tabrl.training.events import CancelToken, ProgressEvent
 from tabrl.training.session import (
@@ -61,6 +68,8 @@ class TrainRequest:
     #: Write TensorBoard event files to `out_dir/tensorboard`.
     tensorboard: bool = False
     run_id: str | None = None
+    #: Command program the env follows (joystick policies, mujoco backend); None: random commands.
+    commands: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,7 +162,9 @@ def _open_session(
         config = (
             load_yaml(out_dir / CONFIG_FILE, TrainConfig())
             if request.resume and (out_dir / CONFIG_FILE).is_file()
-            else resolve_config(request.scene_id, device=device, reward_source=reward_source)
+            else resolve_config(
+                request.scene_id, device=device, reward_source=reward_source, base_dir=request.base_policy
+            )
         )
     config = resolve_backend(config, request.scene_id, device, reward_source)
     restore_params, restore_value, base_info, history, step_offset = None, True, None, [], 0
@@ -171,8 +182,10 @@ def _open_session(
                 f"policy {base_manifest.id} was trained on the {base_manifest.backend} backend, whose "
                 f"observations differ from {config.backend}'s; fine-tune it with backend={base_manifest.backend}"
             )
-        # The saved parameters fix the network shapes; the rest of the config is the person's.
+        # The saved parameters fix the network shapes, and what the base was trained to observe and
+        # how its actions act (its conventions); the rest of the config is the person's.
         net = base_manifest.network
+        config = with_base_conventions(config, base_manifest.config)
         config = dataclasses.replace(
             config,
             policy_hidden_layer_sizes=net.policy_hidden_layer_sizes,
@@ -209,8 +222,23 @@ def _open_session(
         custom_reward=request.reward_source is not None, restore_params=restore_params,
         restore_value=restore_value, resumed=resume_from is not None, base_info=base_info,
         history=history, resume_from=resume_from, base_manifest=base_manifest,
+        commands=_commands(request, manifest, base_manifest),
     )  # fmt: skip
     return session, reward_source
+
+
+def _commands(request: TrainRequest, manifest: Any, base_manifest: Any) -> str | None:
+    """The command program the run follows: the request's, a resumed run's own, or -- fine-tuning a
+    joystick policy with none -- standing still (random commands would be noise the reward ignores)."""
+    from tabrl.rewards.commands import STAND_STILL
+
+    if request.commands is not None:
+        return request.commands
+    if manifest is not None:
+        return manifest.commands
+    if base_manifest is not None and base_manifest.config.get("command_range"):
+        return STAND_STILL
+    return None
 
 
 def _make_backend(session: TrainingSession, reward_source: str | None, reward_name: str | None) -> Any:

@@ -56,6 +56,8 @@ class EnvSpec:
     episode_length: int
     mj_model: Any
     n_substeps: int
+    #: The command program the env follows (None: random commands, or no commands).
+    commands: str | None = None
 
 
 def latest_checkpoint(out_dir: Path) -> Path | None:
@@ -141,6 +143,8 @@ class TrainingSession:
     #: The checkpoint a resumed run continues from, and the manifest of it or of the base policy.
     resume_from: Path | None = None
     base_manifest: Any = None
+    #: Command program source the run's env follows (joystick policies; None: random draws).
+    commands: str | None = None
     env: EnvSpec | None = None
     last_step: int = 0
     eval_s: float = 0.0
@@ -299,6 +303,8 @@ class TrainingSession:
             kind=kind,
             observation_is_dict=env.observation_is_dict,
             backend=self.backend,
+            commands=env.commands,
+            level="fine_tune" if self.base_info else "from_scratch",
         )
         save_policy(directory, manifest, params)
 

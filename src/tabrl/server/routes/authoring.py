@@ -30,10 +30,13 @@ _ERRORS = {
 
 def _generate(body: GenerateRequest) -> GenerateResponse:
     from tabrl.authoring import generate_approaches
+    from tabrl.training.levels import plan_steps
 
     result = generate_approaches(
-        body.scene_id, body.prompt, provider=body.provider, model=body.model, base_url=body.base_url, n=body.n
-    )
+        body.scene_id, body.prompt, provider=body.provider, model=body.model, base_url=body.base_url,
+        n=body.n, budget=body.budget,
+    )  # fmt: skip
+    plan_steps(result.scene, result.approaches, body.budget)
     return GenerateResponse(**result.to_dict())
 
 

@@ -32,7 +32,8 @@ def _model_dir(model_id: str) -> Path:
     return model_dir(model_id)
 
 
-def _model_out(path: Path, jobs: dict[str, str]) -> ModelOut:
+def model_out(path: Path, jobs: dict[str, str]) -> ModelOut:
+    """The API view of the library policy in `path` (`jobs`: model id -> the job that trained it)."""
     from tabrl.policies import read_manifest
 
     m = read_manifest(path)
@@ -54,6 +55,8 @@ def _model_out(path: Path, jobs: dict[str, str]) -> ModelOut:
         metrics=m.metrics,
         reward_source=m.reward.source,
         base_policy=m.base_policy,
+        level=m.level,
+        commands=m.commands,
     )
 
 
@@ -70,7 +73,7 @@ def _list(store: JobStore) -> list[ModelOut]:
 
     jobs = _job_index(store)
     dirs = [p for p in policies_dir().iterdir() if (p / "manifest.json").is_file()]
-    models = [_model_out(p, jobs) for p in dirs]
+    models = [model_out(p, jobs) for p in dirs]
     return sorted(models, key=lambda m: m.created_at, reverse=True)
 
 
@@ -83,7 +86,7 @@ async def list_models(store: JobStore = Depends(get_store)) -> list[ModelOut]:
 @router.get("/models/{model_id}", response_model=ModelOut, responses=_ERRORS, summary="One policy")
 async def get_model(model_id: ModelId, store: JobStore = Depends(get_store)) -> ModelOut:
     """A policy's manifest: scene, sizes, reward, metric history, links."""
-    return _model_out(_model_dir(model_id), _job_index(store))
+    return model_out(_model_dir(model_id), _job_index(store))
 
 
 def _onnx(model_id: str) -> Path:

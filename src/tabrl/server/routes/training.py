@@ -43,6 +43,8 @@ def _plan(
     overrides: dict[str, Any],
     base_model_id: str | None = None,
     from_scratch: bool = True,
+    base_id: str | None = None,
+    commands: str | None = None,
 ) -> tuple[int, float | None]:
     """Check everything a worker would fail on (4xx at the edge), resolve the step budget."""
     from tabrl.jobs.tasks import plan_training
@@ -55,6 +57,8 @@ def _plan(
         overrides=overrides,
         base_model_id=base_model_id,
         from_scratch=from_scratch,
+        base_id=base_id,
+        commands=commands,
     )
 
 
@@ -133,6 +137,7 @@ async def start(
         _overrides(body),
         body.base_model_id,
         body.from_scratch,
+        body.base_id,
     )
     request = _request(
         body,
@@ -141,6 +146,7 @@ async def start(
         base_model_id=body.base_model_id,
         from_scratch=body.from_scratch,
         name=body.name,
+        base_id=body.base_id,
     )
     job = jobs.store.create(
         kind="train", scene_id=body.scene_id, request=request, name=body.name, estimate_s=estimate
@@ -155,12 +161,21 @@ async def batch(
     body: TrainBatchRequest,
     jobs: Jobs = Depends(get_jobs),
 ) -> BatchOut:
-    """One job per approach, same scene and seed, run in parallel (up to the worker limit)."""
-    plans = []
+    """One job per approach, same scene and seed, run in parallel (up to the worker limit). A command
+    approach (level 1) becomes a model at once and its job renders the video; the others train."""
+    return await run_in_threadpool(_batch, body, jobs)
+
+
+def _batch(body: TrainBatchRequest, jobs: Jobs) -> BatchOut:
+    # Everything is checked before anything is created: one bad approach refuses the whole batch.
+    plans: list[tuple[int, float | None]] = []
     for approach in body.approaches:
+        if approach.level == "command":
+            _check_program(body.scene_id, approach.commands or "", approach.base_id)
+            plans.append((0, None))
+            continue
         plans.append(
-            await run_in_threadpool(
-                _plan,
+            _plan(
                 body.scene_id,
                 approach.steps or body.steps,
                 body.preset,
@@ -168,19 +183,21 @@ async def batch(
                 _overrides(body),
                 None,
                 approach.level == "from_scratch",
+                approach.base_id,
+                approach.commands,
             )
         )
     batch_id = new_id("batch")
     created = []
     for i, (approach, (steps, estimate)) in enumerate(zip(body.approaches, plans, strict=True)):
         name = approach.name or f"approach {i + 1}"
+        if approach.level == "command":
+            created.append(_play(body, approach, name, batch_id, jobs))
+            continue
         request = _request(
-            body,
-            reward_code=approach.reward_code,
-            steps=steps,
-            from_scratch=approach.level == "from_scratch",
-            name=name,
-        )
+            body, reward_code=approach.reward_code, steps=steps, from_scratch=approach.level == "from_scratch",
+            name=name, base_id=approach.base_id, commands=approach.commands,
+        )  # fmt: skip
         created.append(
             jobs.store.create(
                 kind="train",
@@ -192,6 +209,41 @@ async def batch(
             )
         )
     return BatchOut(batch_id=batch_id, jobs=[jobs.submitted(j) for j in created])
+
+
+def _joystick_base(scene_id: str, base_id: str | None) -> Any:
+    from tabrl.errors import UnavailableError
+    from tabrl.scenes.bases import get_base, scene_base
+
+    base = get_base(base_id) if base_id else scene_base(scene_id)
+    if base is None or base.scene_id != scene_id or base.command_range is None:
+        raise UnavailableError(
+            f"{scene_id} has no joystick base policy{f' {base_id}' if base_id else ''} to play a command "
+            "program on; GET /api/bases lists them (kind joystick), or train the approach as a reward"
+        )
+    return base
+
+
+def _check_program(scene_id: str, code: str, base_id: str | None) -> None:
+    from tabrl.rewards.commands import check_commands
+    from tabrl.rewards.result import RewardCompileError
+
+    base = _joystick_base(scene_id, base_id)
+    result = check_commands(code, base.command_range)
+    if not result.valid:
+        raise RewardCompileError(result.errors, "command program")
+
+
+def _play(body: TrainBatchRequest, approach: Any, name: str, batch_id: str, jobs: Jobs) -> Any:
+    from tabrl.jobs.tasks import play_commands
+    from tabrl.policies import read_manifest
+
+    base = _joystick_base(body.scene_id, approach.base_id)
+    path = play_commands(base.dir, approach.commands, name=name)
+    request = {"model_id": read_manifest(path).id, "seed": body.seed, "level": "command"}
+    return jobs.store.create(
+        kind="render", scene_id=body.scene_id, request=request, name=name, batch_id=batch_id, estimate_s=None
+    )
 
 
 @router.get("", response_model=list[JobOut], summary="List jobs")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from tabrl.errors import TabRLError
 from tabrl.training.session import EnvSpec, StopTraining, TrainingSession
 
 
@@ -100,6 +101,10 @@ class MjxBackend:
 
         self.session = session
         scene_id = session.scene_id
+        if session.commands is not None or session.config.command_range is not None:
+            raise TabRLError(
+                "velocity commands and command programs run on the mujoco backend: set backend=mujoco"
+            )
         tenv = make_training_env(scene_id, reward_source, reward_name)
         # The observation size below and the evaluator share one trace of reset (SharedTraceEnv).
         self.env = SharedTraceEnv(tenv.env)

@@ -40,6 +40,8 @@ def env_config_for(config: TrainConfig, episode_length: int | None) -> Any:
         mass_scale_range=tuple(config.mass_scale_range) if config.mass_scale_range else None,  # type: ignore[arg-type]
         push_velocity=config.push_velocity,
         push_interval_s=config.push_interval_s,
+        command_range=tuple(config.command_range) if config.command_range else None,  # type: ignore[arg-type]
+        command_resample_s=config.command_resample_s,
     )
 
 
@@ -103,13 +105,27 @@ class MujocoBackend:
             num_envs=config.num_eval_envs, seed=config.seed + 1,
         )  # fmt: skip
         self.eval_length = eval_length
+        if session.commands is not None:
+            self._follow(session.commands, config)
         self.spec = EnvSpec(
             scene_id=ctx.loaded.spec.id, reward_source=reward_source, reward_name=reward_name or _name(reward_source),
             reward_terms=self.env.term_names, obs_sizes={"state": self.env.observation_size},
             action_size=self.env.action_size, observation_is_dict=False,
             episode_length=scene_episode_length(ctx.loaded), mj_model=self.env.mj_model,
-            n_substeps=self.env.n_substeps,
+            n_substeps=self.env.n_substeps, commands=session.commands,
         )  # fmt: skip
+
+    def _follow(self, code: str, config: TrainConfig) -> None:
+        from tabrl.rewards.commands import compile_commands
+
+        if config.command_range is None:
+            raise TabRLError(
+                "a command program needs a policy that follows velocity commands: fine-tune a joystick base "
+                "policy (tabrl base list) or set command_range"
+            )
+        program = compile_commands(code, tuple(config.command_range))  # type: ignore[arg-type]
+        self.env.follow(program)
+        self.eval_env.follow(program)
 
     def compile_message(self, _compile_s: str) -> str:
         """What the `compiling` event says."""
@@ -349,7 +365,12 @@ def policy_env(
         env_config, friction_range=None, mass_scale_range=None, push_velocity=0.0,
         terminate_on_fall=env_config.terminate_on_fall and not for_video,
     )  # fmt: skip
-    return HostSceneEnv(manifest.scene_id, manifest.reward.source, env_config, num_envs=num_envs, seed=seed)
+    env = HostSceneEnv(manifest.scene_id, manifest.reward.source, env_config, num_envs=num_envs, seed=seed)
+    if getattr(manifest, "commands", None) and env.conventions.commands:
+        from tabrl.rewards.commands import compile_commands
+
+        env.follow(compile_commands(manifest.commands, env_config.command_range))
+    return env
 
 
 @dataclass(frozen=True)
@@ -361,6 +382,10 @@ class RolloutStats:
     #: Whether the episode ended early (the env's termination: a fall, for floating-base robots).
     fell: np.ndarray
     seconds: float
+    #: Mean sideways speed along the starting heading's left (m/s).
+    lateral_speed: np.ndarray | None = None
+    #: Mean yaw rate (rad/s, counter-clockwise positive), from the unwrapped heading.
+    yaw_rate: np.ndarray | None = None
 
 
 def rollout_stats(
@@ -376,19 +401,34 @@ def rollout_stats(
     steps = max(1, round(seconds / env.dt))
     obs = env.reset()
     start = env.qpos()[:, :2].copy()
+    heading = _yaw(env.qpos())
+    turned = np.zeros(num_envs)
     fell = np.zeros(num_envs, bool)
     last = start.copy()
     for _ in range(steps):
-        before = env.qpos()[:, :2]
+        before = env.qpos()
         out = env.step(policy.numpy(obs))
         newly = out.done & ~out.truncation & ~fell
-        last[newly] = before[newly]  # position when it fell (the env has reset it since)
+        last[newly] = before[newly, :2]  # position when it fell (the env has reset it since)
         fell |= out.done & ~out.truncation
+        now = _yaw(env.qpos())
+        turned += np.where(fell, 0.0, np.angle(np.exp(1j * (now - _yaw(before)))))
         obs = out.obs
     end = np.where(fell[:, None], last, env.qpos()[:, :2])
+    # Displacement in the frame of each robot's starting heading: x forward, y to its left.
+    dx, dy = (end - start).T
+    cos, sin = np.cos(heading), np.sin(heading)
+    duration = steps * env.dt
     return RolloutStats(
-        forward_speed=(end[:, 0] - start[:, 0]) / (steps * env.dt), fell=fell, seconds=steps * env.dt
-    )
+        forward_speed=(cos * dx + sin * dy) / duration, fell=fell, seconds=duration,
+        lateral_speed=(-sin * dx + cos * dy) / duration, yaw_rate=turned / duration,
+    )  # fmt: skip
+
+
+def _yaw(qpos: np.ndarray) -> np.ndarray:
+    """Heading of a floating base (qpos[:, 3:7], w-x-y-z) around world z."""
+    w, x, y, z = qpos[:, 3], qpos[:, 4], qpos[:, 5], qpos[:, 6]
+    return np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
 
 
 __all__ = ["MujocoBackend", "Rollout", "RolloutStats", "env_config_for", "policy_env", "rollout_stats"]

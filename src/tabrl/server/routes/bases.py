@@ -1,0 +1,100 @@
+"""`/api/bases`: base policies; `/api/commands/*`: level-1 command programs played on them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
+
+from tabrl.server.deps import Jobs, get_jobs
+from tabrl.server.schemas import (
+    SCENE_ID,
+    BaseOut,
+    CommandCheckRequest,
+    CommandCheckResponse,
+    ErrorBody,
+    PlayOut,
+    PlayRequest,
+)
+
+router = APIRouter(tags=["bases"])
+_ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+
+
+def _bases(scene_id: str | None) -> list[BaseOut]:
+    from tabrl.scenes.bases import list_bases
+
+    return [BaseOut(**{k: v for k, v in b.to_dict().items() if k != "dir"}) for b in list_bases(scene_id)]
+
+
+@router.get("/bases", response_model=list[BaseOut], summary="Base policies")
+async def list_bases(
+    scene_id: str | None = Query(default=None, min_length=1, max_length=105, pattern=SCENE_ID),
+) -> list[BaseOut]:
+    """Base policies on this server (shipped, or installed by `tabrl base train`), optionally of one scene."""
+    return await run_in_threadpool(_bases, scene_id)
+
+
+def _joystick(base_id: str) -> tuple[object, tuple[float, float, float]]:
+    from tabrl.errors import UnavailableError
+    from tabrl.scenes.bases import get_base
+
+    base = get_base(base_id)
+    if base.command_range is None:
+        raise UnavailableError(
+            f"base policy {base.id} follows its task, not velocity commands; command programs need a "
+            "joystick base policy (GET /api/bases lists them with kind=joystick)"
+        )
+    return base, base.command_range
+
+
+def _check(body: CommandCheckRequest) -> CommandCheckResponse:
+    from tabrl.rewards.commands import check_commands, compile_commands
+
+    _, limits = _joystick(body.base_id)
+    result = check_commands(body.code, limits)
+    preview: list[list[float]] = []
+    if result.valid:
+        dt = 0.1
+        values = compile_commands(body.code, limits).sample(body.seconds, dt)
+        preview = [[round(i * dt, 3), *(round(float(v), 4) for v in row)] for i, row in enumerate(values)]
+    return CommandCheckResponse(**result.to_dict(), preview=preview)
+
+
+@router.post(
+    "/commands/check",
+    response_model=CommandCheckResponse,
+    responses=_ERRORS,
+    summary="Check a command program",
+)
+async def check_commands(body: CommandCheckRequest) -> CommandCheckResponse:
+    """Check a command program for a joystick base policy: errors with lines, clipping warnings, and
+    the commands it gives over time."""
+    return await run_in_threadpool(_check, body)
+
+
+def _play(body: PlayRequest, jobs: Jobs) -> PlayOut:
+    from tabrl.jobs.tasks import play_commands
+    from tabrl.policies import read_manifest
+    from tabrl.server.routes.models import model_out
+
+    base, _ = _joystick(body.base_id)
+    path = play_commands(base.dir, body.commands, name=body.name or "command program")  # type: ignore[attr-defined]
+    manifest = read_manifest(path)
+    job = jobs.store.create(
+        kind="render", scene_id=manifest.scene_id, name=f"video of {body.name or manifest.id}",
+        request={"model_id": manifest.id, "seed": body.seed}, batch_id=body.batch_id,
+    )  # fmt: skip
+    return PlayOut(model=model_out(path, {}), job=jobs.submitted(job))
+
+
+@router.post(
+    "/commands/play",
+    response_model=PlayOut,
+    status_code=201,
+    responses=_ERRORS,
+    summary="Play a command program",
+)
+async def play(body: PlayRequest, jobs: Jobs = Depends(get_jobs)) -> PlayOut:
+    """Level 1: the joystick base policy plays the program -- no training. The model exists at once
+    (live view, ONNX, downloads); its video renders as a job."""
+    return await run_in_threadpool(_play, body, jobs)
