@@ -34,6 +34,9 @@ export type TrainingPresets = Ok<"/api/training/presets", "get">;
 export type TrainingPreset = TrainingPresets["presets"][number];
 export type Model = Ok<"/api/models/{model_id}", "get">;
 export type MjcfBundle = Ok<"/api/playground/{scene_id}/mjcf", "get">;
+export type BasePolicy = Ok<"/api/bases", "get">[number];
+export type CommandCheck = Ok<"/api/commands/check", "post">;
+export type BatchApproach = BatchRequest["approaches"][number];
 
 /** Origin of the API: the page's own (the server serves the UI), or VITE_API_BASE for a split setup. */
 export const apiBase: string =

@@ -1,8 +1,14 @@
-/** One candidate reward: name, description, editable code with line errors, re-check, train toggle. */
-import { useState } from "react";
+/**
+ * One candidate approach: its level (1 plays a command program at once, 2 fine-tunes a base policy, 3 trains
+ * from scratch) and why, the time it takes, editable code with line errors (a reward, or for level 1 the
+ * command program), re-check, and the run toggle.
+ */
+import { useEffect, useRef, useState } from "react";
 import { api, errorMessage, unwrap, type CodeError } from "../api/client";
 import { formatSteps } from "../lib/format";
+import { formatLevelEstimate, levelBadge, levelNumber } from "../lib/levels";
 import { CodeEditor } from "./CodeEditor";
+import { CommandPreview } from "./CommandPreview";
 import { Busy, ErrorBanner } from "./Feedback";
 
 export type ApproachDraft = {
@@ -17,48 +23,134 @@ export type ApproachDraft = {
   selected: boolean;
   /** true when the code changed since the last check */
   dirty: boolean;
+  /** why this level, for the budget and the scene */
+  why: string;
+  /** the command program (level "command"; then reward_code is "") */
+  commands: string | null;
+  /** the base policy it plays (command) or fine-tunes */
+  base_id: string | null;
+  /** seconds it takes on this server (0: instant; null: unknown) */
+  estimate_s: number | null;
+  /** command programs: checker warnings (e.g. values clipped to what the base follows) */
+  warnings: string[];
+  /** command programs: [t, forward, sideways, yaw] samples from the last check */
+  preview: number[][] | null;
 };
+
+/** Fills in what drafts saved by an older page (or a server without levels) lack. */
+export function normalizeDraft(d: Partial<ApproachDraft> & { name: string }): ApproachDraft {
+  return {
+    description: "",
+    reward_code: "",
+    valid: false,
+    errors: [],
+    terms: [],
+    level: "from_scratch",
+    steps: 0,
+    selected: false,
+    dirty: false,
+    why: "",
+    commands: null,
+    base_id: null,
+    estimate_s: null,
+    warnings: [],
+    preview: null,
+    ...d,
+  };
+}
+
+export const isCommand = (d: Pick<ApproachDraft, "level">): boolean => d.level === "command";
+
+/** The code a draft runs: its command program (level 1) or its reward. */
+export const draftCode = (d: ApproachDraft): string => (isCommand(d) ? (d.commands ?? "") : d.reward_code);
 
 export function ApproachCard({
   sceneId,
   draft,
   index,
   onChange,
+  joystickBaseId,
+  commandRange,
+  trainOverride,
 }: {
   sceneId: string;
   draft: ApproachDraft;
   index: number;
   onChange: (d: ApproachDraft) => void;
+  /** the scene's joystick base policy (checks a command program that names no base) */
+  joystickBaseId?: string | null;
+  /** what that base follows: largest |forward|, |sideways|, |yaw| (scales the preview) */
+  commandRange?: readonly number[] | null;
+  /** a step count chosen on the composer for every approach that trains (replaces the planned one) */
+  trainOverride?: { steps: number; estimate_s: number | null } | null;
 }) {
   const [checking, setChecking] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const latest = useRef(draft);
+  latest.current = draft;
+  const onChangeRef = useRef(onChange);
+  onChangeRef.current = onChange;
+  const command = isCommand(draft);
+  const baseId = draft.base_id ?? joystickBaseId ?? null;
+  const code = draftCode(draft);
 
-  async function check() {
-    setChecking(true);
-    setError(null);
+  async function check(quiet = false) {
+    const checked = draftCode(latest.current);
+    if (!quiet) {
+      setChecking(true);
+      setError(null);
+    }
     try {
-      const r = unwrap(
-        await api.POST("/api/rewards/check", { body: { scene_id: sceneId, code: draft.reward_code } }),
-        "Checking the reward",
-      );
-      onChange({ ...draft, valid: r.valid, errors: r.errors, terms: r.terms, dirty: false });
+      if (command) {
+        if (!baseId) throw new Error("No joystick base policy to check this command program against.");
+        const r = unwrap(
+          await api.POST("/api/commands/check", { body: { base_id: baseId, code: checked, seconds: 10 } }),
+          "Checking the command program",
+        );
+        // The person may have typed on while the check ran: a result only belongs to the code it checked.
+        if (draftCode(latest.current) !== checked) return;
+        onChangeRef.current({ ...latest.current, valid: r.valid, errors: r.errors, warnings: r.warnings, preview: r.preview, dirty: false });
+      } else {
+        const r = unwrap(await api.POST("/api/rewards/check", { body: { scene_id: sceneId, code: checked } }), "Checking the reward");
+        if (draftCode(latest.current) !== checked) return;
+        onChangeRef.current({ ...latest.current, valid: r.valid, errors: r.errors, terms: r.terms, dirty: false });
+      }
     } catch (e) {
-      setError(errorMessage(e));
+      if (!quiet) setError(errorMessage(e));
     } finally {
-      setChecking(false);
+      if (!quiet) setChecking(false);
     }
   }
 
+  // A fresh command program has no preview yet: fetch it once, quietly (the Check button reports errors).
+  const previewAskedFor = useRef<string | null>(null);
+  useEffect(() => {
+    if (!command || !baseId || !draft.valid || draft.dirty || draft.preview || previewAskedFor.current === code) return;
+    previewAskedFor.current = code;
+    void check(true);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [command, baseId, code, draft.valid, draft.dirty, draft.preview]);
+
   const id = `approach-${index}`;
+  const level = levelNumber(draft.level);
+  const trains = !command;
+  const override = trains ? trainOverride : null;
+  const steps = trains ? (override?.steps ?? draft.steps) : 0;
+  const estimate = override ? override.estimate_s : draft.estimate_s;
   return (
-    <article className={`card approach ${draft.selected ? "selected" : ""}`} aria-labelledby={`${id}-title`} data-testid="approach-card">
+    <article
+      className={`card approach ${draft.selected ? "selected" : ""}`}
+      aria-labelledby={`${id}-title`}
+      data-testid="approach-card"
+      data-level={draft.level}
+    >
       <header className="approach-head">
         <label className="check big">
           <input
             type="checkbox"
             checked={draft.selected}
             onChange={(e) => onChange({ ...draft, selected: e.target.checked })}
-            aria-label={`Train “${draft.name}”`}
+            aria-label={`${command ? "Play" : "Train"} “${draft.name}”`}
           />
           <h3 id={`${id}-title`}>{draft.name}</h3>
         </label>
@@ -66,19 +158,44 @@ export function ApproachCard({
           {draft.dirty ? "edited — check again" : draft.valid ? "✓ compiles" : `✗ ${draft.errors.length} error${draft.errors.length === 1 ? "" : "s"}`}
         </span>
       </header>
-      <p className="muted">{draft.description}</p>
-      <div className="meta">
-        <span>{draft.level === "fine_tune" ? "fine-tune" : "from scratch"}</span>
-        {draft.steps > 0 && <span title="The budget you choose below is what is used">suggested: {formatSteps(draft.steps)} steps</span>}
+      <div className="level-line">
+        <span className={`badge level level-${level}`} data-testid="level-badge">
+          {levelBadge(draft.level, draft.base_id)}
+        </span>
+        <span
+          className="estimate"
+          data-testid="approach-estimate"
+          title={trains ? "Time on this server for the steps shown" : "No training: the base policy plays it at once"}
+        >
+          <span className="muted">Time:</span> {formatLevelEstimate(draft.level, estimate)}
+          {trains && steps > 0 && (
+            <span className="muted">
+              {" "}
+              · {formatSteps(steps)} steps{override ? " (your choice)" : ""}
+            </span>
+          )}
+        </span>
       </div>
+      {draft.why && (
+        <p className="why small" data-testid="approach-why">
+          {draft.why}
+        </p>
+      )}
+      <p className="muted">{draft.description}</p>
+      {command && (
+        <p className="muted small">
+          A command program: <code>command(t)</code> returns (forward m/s, sideways m/s, turn rad/s) at time t, and the{" "}
+          {baseId ? <code>{baseId}</code> : "joystick"} base policy walks it.
+        </p>
+      )}
       <CodeEditor
-        label={`Reward code for ${draft.name}`}
-        value={draft.reward_code}
+        label={command ? `Command program for ${draft.name}` : `Reward code for ${draft.name}`}
+        value={code}
         errors={draft.dirty ? [] : draft.errors}
-        onChange={(code) => onChange({ ...draft, reward_code: code, dirty: true })}
+        onChange={(c) => onChange(command ? { ...draft, commands: c, dirty: true } : { ...draft, reward_code: c, dirty: true })}
       />
       {!draft.dirty && draft.errors.length > 0 && (
-        <ul className="code-errors" aria-label="Compiler errors">
+        <ul className="code-errors" aria-label={command ? "Checker errors" : "Compiler errors"}>
           {draft.errors.map((e, i) => (
             <li key={i}>
               <span className="badge bad">{e.line != null ? `line ${e.line}` : "code"}</span> {e.message}
@@ -86,7 +203,17 @@ export function ApproachCard({
           ))}
         </ul>
       )}
-      {draft.terms.length > 0 && (
+      {command && !draft.dirty && draft.warnings.length > 0 && (
+        <ul className="code-warnings" aria-label="Warnings">
+          {draft.warnings.map((w, i) => (
+            <li key={i}>
+              <span className="badge warn">warning</span> {w}
+            </li>
+          ))}
+        </ul>
+      )}
+      {command && !draft.dirty && draft.valid && draft.preview && <CommandPreview preview={draft.preview} range={commandRange} />}
+      {!command && draft.terms.length > 0 && (
         <div className="terms" aria-label="Reward terms">
           {draft.terms.map((t) => (
             <code key={t} className="term">
@@ -96,10 +223,10 @@ export function ApproachCard({
         </div>
       )}
       <div className="row">
-        <button type="button" className="btn" onClick={check} disabled={checking}>
+        <button type="button" className="btn" onClick={() => void check()} disabled={checking || !code.trim() || (command && !baseId)}>
           {checking ? "Checking…" : "Check code"}
         </button>
-        <Busy label="Compiling against the scene…" active={checking} />
+        <Busy label={command ? "Checking the program against the base policy…" : "Compiling against the scene…"} active={checking} />
       </div>
       <ErrorBanner error={error} />
     </article>

@@ -42,11 +42,22 @@ const STATUS_LABEL: Record<string, string> = {
   interrupted: "interrupted",
 };
 
-export function StatusBadge({ status }: { status: string }) {
-  return <span className={`badge status-${status}`}>{STATUS_LABEL[status] ?? status}</span>;
+/** Render jobs (a command program playing, or a video) are not training: they say so. */
+const RENDER_LABEL: Record<string, string> = { running: "playing…" };
+
+export function StatusBadge({ status, kind = "train" }: { status: string; kind?: string }) {
+  const label = (kind === "render" ? RENDER_LABEL[status] : undefined) ?? STATUS_LABEL[status] ?? status;
+  return <span className={`badge status-${status}`}>{label}</span>;
 }
 
-export function ProgressBar({ value, label }: { value: number; label: string }) {
+/** A progress bar; `value` null: busy for an unknown time (an indeterminate bar). */
+export function ProgressBar({ value, label }: { value: number | null; label: string }) {
+  if (value == null)
+    return (
+      <div className="progress indeterminate" role="progressbar" aria-label={label} aria-valuemin={0} aria-valuemax={100}>
+        <div className="progress-fill" />
+      </div>
+    );
   const pct = Math.max(0, Math.min(1, value)) * 100;
   return (
     <div className="progress" role="progressbar" aria-label={label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(pct)}>

@@ -1,5 +1,6 @@
 /**
- * Training + results for one batch. State always comes from the server (GET /api/training?batch_id=…),
+ * Training + results for one batch: training jobs (levels 2 and 3) and command programs playing on a joystick
+ * base policy (level 1: render jobs, done in seconds), side by side. State always comes from the server (GET /api/training?batch_id=…),
  * so a reload picks up where it was; each job then follows its WebSocket event stream, with polling as
  * the fallback when a socket drops.
  */
@@ -7,9 +8,10 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { absUrl, api, unwrap, type Job } from "../api/client";
 import { applyEvent, followJob, isTerminal } from "../api/ws";
 import { Busy, ErrorBanner } from "../components/Feedback";
-import { JobPanel } from "../components/JobPanel";
+import { isPlayJob, JobPanel } from "../components/JobPanel";
 import { VideoGrid } from "../components/VideoGrid";
-import { formatDuration, formatNumber, formatSteps } from "../lib/format";
+import { formatDuration, formatNumber, formatSteps, plural } from "../lib/format";
+import { levelBadge } from "../lib/levels";
 import { href } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 
@@ -80,7 +82,11 @@ export function Batch({ batchId }: { batchId: string }) {
   const done = jobs.length > 0 && jobs.every((j) => isTerminal(j.status));
   const withVideo = jobs.filter((j) => j.video_url);
   const sceneId = jobs[0]?.scene_id;
-  const best = jobs.reduce<Job | null>(
+  const plays = jobs.filter(isPlayJob);
+  const trains = jobs.filter((j) => !isPlayJob(j));
+  // "best" compares eval rewards, which only trained approaches have.
+  const rated = trains.filter((j) => j.progress?.eval_reward != null);
+  const best = rated.reduce<Job | null>(
     (a, j) => ((j.progress?.eval_reward ?? -Infinity) > (a?.progress?.eval_reward ?? -Infinity) ? j : a),
     null,
   );
@@ -92,14 +98,20 @@ export function Batch({ batchId }: { batchId: string }) {
           ← Back to the composer
         </a>
       )}
-      <h1 id="batch-title">{done ? "Results" : "Training"}</h1>
+      <h1 id="batch-title">{done ? "Results" : trains.length ? "Training" : "Playing"}</h1>
       <Busy label="Loading the batch…" active={initial.loading} />
       <ErrorBanner error={initial.error} onRetry={initial.reload} />
       {!initial.loading && !initial.error && jobs.length === 0 && <p className="muted">This batch has no jobs.</p>}
       {!done && jobs.length > 0 && (
         <p className="muted">
-          {jobs.length} approach{jobs.length === 1 ? "" : "es"} training on the same machine. You can leave this page; come back
-          any time — the server keeps going.
+          {[
+            trains.length > 0 && `${plural(trains.length, "approach", "approaches")} training on the same machine`,
+            plays.length > 0 &&
+              `${plural(plays.length, "command program")} playing on the base policy (no training, ready in seconds)`,
+          ]
+            .filter(Boolean)
+            .join("; ")}
+          . You can leave this page; come back any time — the server keeps going.
         </p>
       )}
 
@@ -112,12 +124,32 @@ export function Batch({ batchId }: { batchId: string }) {
               title: j.name,
               src: absUrl(j.video_url as string),
               downloadName: `${j.name.replace(/[^\w-]+/g, "_")}.mp4`,
-              meta: (
+              meta: isPlayJob(j) ? (
+                <dl className="stats compact">
+                  <div>
+                    <dt>level</dt>
+                    <dd>
+                      <span className="badge level level-1">{levelBadge("command")}</span>
+                    </dd>
+                  </div>
+                  <div>
+                    <dt>training</dt>
+                    <dd>none</dd>
+                  </div>
+                  {j.model_id && (
+                    <div>
+                      <dd>
+                        <a href={href.live(j.model_id)}>live view →</a>
+                      </dd>
+                    </div>
+                  )}
+                </dl>
+              ) : (
                 <dl className="stats compact">
                   <div>
                     <dt>eval reward</dt>
                     <dd>
-                      {formatNumber(j.progress?.eval_reward)} {best?.id === j.id && jobs.length > 1 && <span className="badge good">best</span>}
+                      {formatNumber(j.progress?.eval_reward)} {best?.id === j.id && rated.length > 1 && <span className="badge good">best</span>}
                     </dd>
                   </div>
                   <div>

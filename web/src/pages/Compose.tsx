@@ -1,12 +1,23 @@
 /**
- * Task composer for one scene: prompt (with fun suggestions), provider/model, training budget from the
- * server's presets, fine-tune vs from scratch; then the approach cards and "train the chosen ones".
+ * Task composer for one scene: prompt (with fun suggestions), provider/model, the time budget (instant: a
+ * joystick base policy plays command programs; a few minutes: fine-tune a base policy; as long as it takes:
+ * from scratch), training length and physics; then the approach cards and "run the chosen ones".
  */
 import { useState } from "react";
-import { absUrl, api, errorMessage, unwrap, type BatchRequest, type GenerateRequest, type Provider } from "../api/client";
-import { ApproachCard, type ApproachDraft } from "../components/ApproachCard";
+import {
+  absUrl,
+  api,
+  errorMessage,
+  unwrap,
+  type BatchApproach,
+  type GenerateRequest,
+  type Provider,
+  type TrainingPreset,
+} from "../api/client";
+import { ApproachCard, isCommand, normalizeDraft, type ApproachDraft } from "../components/ApproachCard";
 import { Busy, ErrorBanner } from "../components/Feedback";
-import { formatEstimate, formatSteps } from "../lib/format";
+import { formatEstimate, formatSteps, plural } from "../lib/format";
+import { BUDGET_LABEL, BUDGETS, type Budget } from "../lib/levels";
 import { suggestionsFor } from "../lib/prompts";
 import { href, navigate } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
@@ -37,13 +48,22 @@ export function Compose({ sceneId }: { sceneId: string }) {
     [sceneId, backend],
   );
 
+  // Base policies of this scene: a joystick one makes "Instant" real (command programs, no training).
+  // An older server without /api/bases simply has none.
+  const bases = useAsync(
+    async () => unwrap(await api.GET("/api/bases", { params: { query: { scene_id: sceneId } } }), "Loading base policies"),
+    [sceneId],
+  );
+
   const [prompt, setPrompt] = useStored(`tabrl:${sceneId}:prompt`, "");
   const [provider, setProvider] = useStored<string>("tabrl:provider", "");
   const [model, setModel] = useStored<string>("tabrl:model", "");
-  const [presetIdx, setPresetIdx] = useStored<number>(`tabrl:${sceneId}:preset`, 0);
+  const [budget, setBudget] = useStored<Budget>(`tabrl:${sceneId}:budget`, "minutes");
+  /** Training length: "planned" (each approach's own steps, from its level) or a preset's name. */
+  const [length, setLength] = useStored<string>(`tabrl:${sceneId}:length`, "planned");
   const [customSteps, setCustomSteps] = useStored<string>(`tabrl:${sceneId}:steps`, "");
-  const [level, setLevel] = useStored<"fine_tune" | "from_scratch">(`tabrl:${sceneId}:level`, "from_scratch");
-  const [drafts, setDrafts] = useStored<ApproachDraft[]>(`tabrl:${sceneId}:approaches`, []);
+  const [storedDrafts, setDrafts] = useStored<ApproachDraft[]>(`tabrl:${sceneId}:approaches`, []);
+  const drafts = storedDrafts.map(normalizeDraft);
   const [generating, setGenerating] = useState(false);
   const [genInfo, setGenInfo] = useState<string | null>(null);
   const [genError, setGenError] = useState<string | null>(null);
@@ -53,12 +73,29 @@ export function Compose({ sceneId }: { sceneId: string }) {
   const providerList = providers.data?.length ? providers.data : [OFFLINE];
   const chosen = providerList.find((p) => p.name === provider) ?? providerList.find((p) => p.selected) ?? providerList[0];
   const presetList = presets.data?.presets ?? [];
-  const preset = presetList[Math.min(presetIdx, Math.max(presetList.length - 1, 0))];
-  const fineTuneOk = !!presets.data?.fine_tune_available;
-  const effectiveLevel = fineTuneOk ? level : "from_scratch";
+  const preset: TrainingPreset | undefined = presetList.find((p) => p.name === length);
+  const baseList = bases.data ?? [];
+  const joystick = baseList.find((b) => b.kind === "joystick" && b.command_range) ?? null;
+  const taskBase = baseList.find((b) => b !== joystick) ?? null;
+  const anyBase = joystick ?? taskBase;
   const selected = drafts.filter((d) => d.selected);
+  const selectedPlays = selected.filter(isCommand);
+  const selectedTrains = selected.filter((d) => !isCommand(d));
   const exactSteps = /^\d+$/.test(customSteps.trim()) ? Number(customSteps.trim()) : null;
   const stepsTooFew = exactSteps != null && exactSteps < 1000;
+  const rate = preset ?? presetList[0]; // steps/s on this machine, to scale an exact step count
+  // What the composer's step choice does to every approach that trains (null: each keeps its planned steps).
+  const trainOverride: { steps: number; estimate_s: number | null } | null =
+    exactSteps != null && !stepsTooFew
+      ? { steps: exactSteps, estimate_s: rate ? (rate.estimate_s * exactSteps) / Math.max(rate.steps, 1) : null }
+      : preset
+        ? { steps: preset.steps, estimate_s: preset.estimate_s }
+        : null;
+  // Settings about training matter when something will train (before generating: unless all will play).
+  const willTrain = drafts.length ? drafts.some((d) => !isCommand(d)) : !(budget === "instant" && joystick);
+  const trainEstimate = trainOverride
+    ? trainOverride.estimate_s
+    : selectedTrains.reduce<number | null>((a, d) => (d.estimate_s == null ? a : Math.max(a ?? 0, d.estimate_s)), null);
 
   async function generate() {
     setGenerating(true);
@@ -67,23 +104,34 @@ export function Compose({ sceneId }: { sceneId: string }) {
     try {
       const r = unwrap(
         await api.POST("/api/policy/generate", {
-          body: { scene_id: sceneId, prompt: prompt.trim(), provider: chosen.name as GenerateRequest["provider"], model: model.trim() || null, n: 3 },
+          body: {
+            scene_id: sceneId,
+            prompt: prompt.trim(),
+            provider: chosen.name as GenerateRequest["provider"],
+            model: model.trim() || null,
+            n: 3,
+            budget,
+          },
         }),
-        "Writing reward approaches",
+        "Writing approaches",
       );
       setDrafts(
-        r.approaches.map((a) => ({
-          name: a.name,
-          description: a.description,
-          reward_code: a.reward_code,
-          valid: a.valid,
-          errors: a.errors,
-          terms: [],
-          level: a.level || effectiveLevel,
-          steps: a.steps,
-          selected: a.valid,
-          dirty: false,
-        })),
+        r.approaches.map((a) =>
+          normalizeDraft({
+            name: a.name,
+            description: a.description,
+            reward_code: a.reward_code,
+            valid: a.valid,
+            errors: a.errors,
+            level: a.level,
+            steps: a.steps,
+            selected: a.valid,
+            why: a.why ?? "",
+            commands: a.commands ?? null,
+            base_id: a.base_id ?? null,
+            estimate_s: a.estimate_s ?? null,
+          }),
+        ),
       );
       setGenInfo(`${r.approaches.length} approaches from ${r.provider}${r.model ? ` (${r.model})` : ""} in ${r.latency_s.toFixed(1)} s`);
     } catch (e) {
@@ -101,13 +149,22 @@ export function Compose({ sceneId }: { sceneId: string }) {
         await api.POST("/api/training/batch", {
           body: {
             scene_id: sceneId,
-            approaches: selected.map((d) => ({ name: d.name, reward_code: d.reward_code, level: effectiveLevel })),
-            ...(exactSteps ? { steps: exactSteps } : { preset: (preset?.name ?? null) as BatchRequest["preset"] }),
+            approaches: selected.map((d): BatchApproach =>
+              isCommand(d)
+                ? { name: d.name, level: "command", reward_code: "", commands: d.commands, base_id: d.base_id ?? joystick?.id ?? null }
+                : {
+                    name: d.name,
+                    level: d.level as BatchApproach["level"],
+                    reward_code: d.reward_code,
+                    base_id: d.level === "fine_tune" ? d.base_id : null,
+                    steps: trainOverride?.steps ?? (d.steps > 0 ? d.steps : null),
+                  },
+            ),
             seed: 0,
             backend,
           },
         }),
-        "Starting training",
+        selectedTrains.length ? "Starting training" : "Starting the command programs",
       );
       navigate(href.batch(r.batch_id));
     } catch (e) {
@@ -115,6 +172,17 @@ export function Compose({ sceneId }: { sceneId: string }) {
     } finally {
       setStarting(false);
     }
+  }
+
+  /** What a budget means on this scene, from its base policies (levels: see lib/levels). */
+  function budgetHint(b: Budget): string {
+    if (b === "instant")
+      return joystick
+        ? `the ${joystick.title} base policy plays command programs at once (level 1, no training)`
+        : "nothing plays instantly here (no joystick base policy); you get the quickest training instead";
+    if (b === "minutes")
+      return anyBase ? `fine-tunes the ${anyBase.title} base policy to each reward (level 2)` : "a short training run from scratch (level 3)";
+    return "trains from scratch (level 3): slowest, free to find new ways of moving";
   }
 
   const s = scene.data;
@@ -131,7 +199,7 @@ export function Compose({ sceneId }: { sceneId: string }) {
           {s && (
             <div className="meta">
               <span>{CATEGORY_LABEL[s.category] ?? s.category}</span>
-              <span>{s.nu} actuators</span>
+              <span>{plural(s.nu, "actuator")}</span>
               <span>{s.obs_size} observations</span>
               <a href={href.liveScene(sceneId)}>see it move in your browser →</a>
             </div>
@@ -202,66 +270,115 @@ export function Compose({ sceneId }: { sceneId: string }) {
             {providers.error && <p className="muted small">Provider list unavailable ({providers.error}); using the offline composer.</p>}
           </div>
 
-          <div className="field">
-            <label htmlFor="steps" className="label">
-              Training budget
-            </label>
-            {presetList.length > 0 && preset ? (
-              <>
-                <input
-                  id="steps"
-                  type="range"
-                  min={0}
-                  max={presetList.length - 1}
-                  step={1}
-                  value={presetList.indexOf(preset)}
-                  onChange={(e) => setPresetIdx(Number(e.target.value))}
-                  aria-valuetext={`${preset.label}: ${formatSteps(preset.steps)} steps, ${formatEstimate(preset.estimate_s)}`}
-                  list="preset-ticks"
-                />
-                <div className="ticks" id="preset-ticks">
-                  {presetList.map((p, i) => (
-                    <button
-                      type="button"
-                      key={p.name}
-                      className={`tick-label ${p === preset ? "active" : ""}`}
-                      onClick={() => setPresetIdx(i)}
-                    >
-                      {p.label || p.name}
-                    </button>
-                  ))}
-                </div>
-                <p className="small" data-testid="preset-estimate">
-                  {formatSteps(preset.steps)} steps · {formatEstimate(preset.estimate_s)} per approach on this machine (
-                  {presets.data?.device === "gpu" ? "GPU" : "CPU"} · {PHYSICS_LABEL[presets.data?.backend ?? "mjx"] ?? presets.data?.backend})
-                  {selected.length > 1 && " — approaches share the machine, so together they take longer"}
-                </p>
-              </>
-            ) : (
-              <Busy label="Asking the server for time estimates…" active={presets.loading} />
-            )}
-            <details className="small" open={!!customSteps}>
-              <summary>Exact step count</summary>
-              <input
-                className="input"
-                inputMode="numeric"
-                aria-label="Exact number of training steps"
-                placeholder="e.g. 5000 (overrides the preset)"
-                value={customSteps}
-                onChange={(e) => setCustomSteps(e.target.value.replace(/[^\d]/g, ""))}
-              />
-              {stepsTooFew && <p className="muted small">At least 1,000 steps.</p>}
-              {exactSteps != null && preset && !stepsTooFew && (
-                <p className="muted small">
-                  ≈ {formatEstimate((preset.estimate_s * exactSteps) / Math.max(preset.steps, 1))} per approach (scaled from the{" "}
-                  {preset.label || preset.name} estimate; compile time makes short runs relatively slower).
-                </p>
+          <fieldset className="field budget" aria-describedby="budget-note">
+            <legend className="label">Time budget</legend>
+            {BUDGETS.map((b) => (
+              <label key={b} className="check option">
+                <input type="radio" name="budget" value={b} checked={budget === b} onChange={() => setBudget(b)} />
+                <span>
+                  <strong>{BUDGET_LABEL[b]}</strong>
+                  <span className="muted small option-hint"> — {budgetHint(b)}</span>
+                </span>
+              </label>
+            ))}
+            <p id="budget-note" className="small" data-testid="budget-note">
+              {joystick ? (
+                <>
+                  <span className="badge good">⚡ plays at once</span> This scene has a joystick base policy ({joystick.title}):{" "}
+                  <strong>Instant</strong> turns your idea into command programs it plays at once — no training.
+                </>
+              ) : bases.loading ? (
+                ""
+              ) : anyBase ? (
+                <span className="muted">
+                  Base policy here: {anyBase.title}. It follows its own task, so nothing plays instantly; fine-tuning it takes minutes.
+                </span>
+              ) : (
+                <span className="muted">No base policy for this scene: approaches train from scratch.</span>
               )}
-            </details>
-            <ErrorBanner error={presets.error} onRetry={presets.reload} />
-          </div>
+            </p>
+          </fieldset>
 
-          {(presets.data?.backends?.length ?? 0) > 1 && (
+          {willTrain && (
+            <div className="field">
+              <label htmlFor="steps" className="label">
+                Training length
+              </label>
+              {presetList.length > 0 ? (
+                <>
+                  <input
+                    id="steps"
+                    type="range"
+                    min={0}
+                    max={presetList.length}
+                    step={1}
+                    value={preset ? presetList.indexOf(preset) + 1 : 0}
+                    onChange={(e) => setLength(Number(e.target.value) === 0 ? "planned" : presetList[Number(e.target.value) - 1].name)}
+                    aria-valuetext={
+                      preset
+                        ? `${preset.label}: ${formatSteps(preset.steps)} steps, ${formatEstimate(preset.estimate_s)}`
+                        : "as planned for each approach"
+                    }
+                    list="preset-ticks"
+                  />
+                  <div className="ticks" id="preset-ticks">
+                    <button type="button" className={`tick-label ${preset ? "" : "active"}`} onClick={() => setLength("planned")}>
+                      As planned
+                    </button>
+                    {presetList.map((p) => (
+                      <button
+                        type="button"
+                        key={p.name}
+                        className={`tick-label ${p === preset ? "active" : ""}`}
+                        onClick={() => setLength(p.name)}
+                      >
+                        {p.label || p.name}
+                      </button>
+                    ))}
+                  </div>
+                  <p className="small" data-testid="preset-estimate">
+                    {preset ? (
+                      <>
+                        {formatSteps(preset.steps)} steps · {formatEstimate(preset.estimate_s)} per approach on this machine (
+                        {presets.data?.device === "gpu" ? "GPU" : "CPU"} · {PHYSICS_LABEL[presets.data?.backend ?? "mjx"] ?? presets.data?.backend})
+                      </>
+                    ) : (
+                      <>
+                        Each approach trains for what its level needs (steps and time on its card;{" "}
+                        {presets.data?.device === "gpu" ? "GPU" : "CPU"} · {PHYSICS_LABEL[presets.data?.backend ?? "mjx"] ?? presets.data?.backend})
+                      </>
+                    )}
+                    {selectedTrains.length > 1 && " — approaches share the machine, so together they take longer"}
+                  </p>
+                </>
+              ) : (
+                <Busy label="Asking the server for time estimates…" active={presets.loading} />
+              )}
+              <details className="small" open={!!customSteps}>
+                <summary>Exact step count</summary>
+                <input
+                  className="input"
+                  inputMode="numeric"
+                  aria-label="Exact number of training steps"
+                  placeholder="e.g. 5000 (overrides the length above)"
+                  value={customSteps}
+                  onChange={(e) => setCustomSteps(e.target.value.replace(/[^\d]/g, ""))}
+                />
+                {stepsTooFew && <p className="muted small">At least 1,000 steps.</p>}
+                {exactSteps != null && !stepsTooFew && (
+                  <p className="muted small">
+                    Every approach that trains runs this many steps
+                    {rate
+                      ? `: ≈ ${formatEstimate(trainOverride?.estimate_s)} each (scaled from the ${rate.label || rate.name} estimate; compile time makes short runs relatively slower).`
+                      : "."}
+                  </p>
+                )}
+              </details>
+              <ErrorBanner error={presets.error} onRetry={presets.reload} />
+            </div>
+          )}
+
+          {willTrain && (presets.data?.backends?.length ?? 0) > 1 && (
             <div className="field">
               <label htmlFor="backend" className="label">
                 Physics engine
@@ -278,24 +395,11 @@ export function Compose({ sceneId }: { sceneId: string }) {
               </select>
             </div>
           )}
-
-          <fieldset className="field">
-            <legend className="label">Start from</legend>
-            <label className="check">
-              <input type="radio" name="level" checked={effectiveLevel === "fine_tune"} disabled={!fineTuneOk} onChange={() => setLevel("fine_tune")} />
-              a pretrained base policy (fine-tune, fast)
-            </label>
-            <label className="check">
-              <input type="radio" name="level" checked={effectiveLevel === "from_scratch"} onChange={() => setLevel("from_scratch")} />
-              scratch (learn everything, slower)
-            </label>
-            {presets.data && !fineTuneOk && <p className="muted small">No base policy for this scene, so training starts from scratch.</p>}
-          </fieldset>
         </div>
 
         <div className="row">
           <button type="submit" className="btn primary" disabled={!prompt.trim() || generating}>
-            {generating ? "Writing rewards…" : drafts.length ? "Write new approaches" : "Write reward approaches"}
+            {generating ? "Writing approaches…" : drafts.length ? "Write new approaches" : "Write approaches"}
           </button>
           <Busy
             label={`Asking ${chosen.name === "offline" ? "the offline composer" : chosen.name}…`}
@@ -314,7 +418,10 @@ export function Compose({ sceneId }: { sceneId: string }) {
       {drafts.length > 0 && (
         <section aria-labelledby="approaches-title">
           <h2 id="approaches-title">Approaches</h2>
-          <p className="muted">Each is a different idea of what “{prompt || "the task"}” means as a reward. Edit the code if you like, then pick which to train.</p>
+          <p className="muted">
+            Each is a different idea of what “{prompt || "the task"}” means — a command program the base policy plays at once
+            (level 1), or a reward to train on (levels 2 and 3). Edit the code if you like, then pick which to run.
+          </p>
           <div className="approaches">
             {drafts.map((d, i) => (
               <ApproachCard
@@ -323,6 +430,9 @@ export function Compose({ sceneId }: { sceneId: string }) {
                 sceneId={sceneId}
                 draft={d}
                 onChange={(nd) => setDrafts((all) => all.map((x, j) => (j === i ? nd : x)))}
+                joystickBaseId={joystick?.id ?? null}
+                commandRange={(d.base_id ? baseList.find((b) => b.id === d.base_id) : joystick)?.command_range ?? null}
+                trainOverride={trainOverride}
               />
             ))}
           </div>
@@ -333,22 +443,33 @@ export function Compose({ sceneId }: { sceneId: string }) {
               onClick={train}
               disabled={starting || stepsTooFew || selected.length === 0 || selected.some((d) => !d.valid || d.dirty)}
             >
-              {starting ? "Starting…" : `Train ${selected.length} approach${selected.length === 1 ? "" : "es"}`}
+              {starting
+                ? "Starting…"
+                : selectedTrains.length === 0 && selectedPlays.length > 0
+                  ? `Play ${plural(selectedPlays.length, "program")}`
+                  : selectedPlays.length === 0
+                    ? `Train ${plural(selected.length, "approach", "approaches")}`
+                    : `Start ${plural(selected.length, "approach", "approaches")}`}
             </button>
-            <span className="muted small">
+            <span className="muted small" data-testid="run-summary">
               {selected.length === 0
                 ? "Pick at least one approach."
                 : selected.some((d) => d.dirty)
                   ? "Check the edited code first."
                   : selected.some((d) => !d.valid)
                     ? "Fix or unselect the approaches with errors."
-                    : exactSteps != null
-                      ? `${formatSteps(exactSteps)} steps each.`
-                      : preset
-                        ? `${formatSteps(preset.steps)} steps each, ${formatEstimate(preset.estimate_s)} per approach.`
-                        : ""}
+                    : [
+                        selectedPlays.length > 0 &&
+                          `${selectedPlays.length === 1 ? "1 plays" : `${selectedPlays.length} play`} at once (no training)`,
+                        selectedTrains.length > 0 &&
+                          `${selectedTrains.length === 1 ? "1 trains" : `${selectedTrains.length} train`}${
+                            trainOverride ? `, ${formatSteps(trainOverride.steps)} steps each` : ""
+                          }${trainEstimate != null ? `, ${formatEstimate(trainEstimate)}${selectedTrains.length > 1 ? " each" : ""}` : ""}`,
+                      ]
+                        .filter(Boolean)
+                        .join("; ") + "."}
             </span>
-            <Busy label="Queuing training jobs…" active={starting} />
+            <Busy label={selectedTrains.length ? "Queuing training jobs…" : "Starting the command programs…"} active={starting} />
           </div>
           <ErrorBanner error={startError} />
         </section>

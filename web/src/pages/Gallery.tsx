@@ -1,7 +1,11 @@
-/** Scene gallery: thumbnail cards with name, category, DOF and a base-policy badge; search and filter. */
+/**
+ * Scene gallery: thumbnail cards with name, category, DOF and a base-policy badge; search and filter.
+ * Scenes with a base policy come first (they give results in seconds or minutes), Go1 leading.
+ */
 import { useMemo, useState } from "react";
-import { absUrl, api, unwrap, type SceneSummary } from "../api/client";
+import { absUrl, api, unwrap, type BasePolicy, type SceneSummary } from "../api/client";
 import { Busy, ErrorBanner } from "../components/Feedback";
+import { plural } from "../lib/format";
 import { href } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 
@@ -11,6 +15,22 @@ export const CATEGORY_LABEL: Record<string, string> = {
   classic_control: "Classic control",
   other: "Other",
 };
+
+const CATEGORY_ORDER = ["locomotion", "manipulation", "classic_control"];
+
+/** Gallery order: base policy first (Go1 first), then locomotion, manipulation, classic control, others; then name. */
+export function sortScenes(scenes: readonly SceneSummary[]): SceneSummary[] {
+  const rank = (s: SceneSummary) => {
+    const c = CATEGORY_ORDER.indexOf(s.category);
+    return [s.has_base_policy ? 0 : 1, /go1/i.test(s.id) ? 0 : 1, c < 0 ? CATEGORY_ORDER.length : c] as const;
+  };
+  return [...scenes].sort((a, b) => {
+    const ra = rank(a);
+    const rb = rank(b);
+    for (let i = 0; i < ra.length; i++) if (ra[i] !== rb[i]) return ra[i] - rb[i];
+    return a.name.localeCompare(b.name);
+  });
+}
 
 export function filterScenes(scenes: readonly SceneSummary[], query: string, category: string): SceneSummary[] {
   const q = query.trim().toLowerCase();
@@ -23,19 +43,25 @@ export function filterScenes(scenes: readonly SceneSummary[], query: string, cat
 
 export function Gallery() {
   const scenes = useAsync(async () => unwrap(await api.GET("/api/playground/scenes"), "Loading scenes"), []);
+  // Which base policies play command programs (joystick) — extra detail for the badge; optional.
+  const bases = useAsync(async () => unwrap(await api.GET("/api/bases"), "Loading base policies"), []);
   const [query, setQuery] = useState("");
   const [category, setCategory] = useState("all");
-  const list = scenes.data ?? [];
-  const categories = useMemo(() => ["all", ...new Set(list.map((s) => s.category))], [list]);
+  const list = useMemo(() => sortScenes(scenes.data ?? []), [scenes.data]);
+  const categories = useMemo(() => {
+    const present = new Set(list.map((s) => s.category));
+    return ["all", ...CATEGORY_ORDER.filter((c) => present.has(c)), ...[...present].filter((c) => !CATEGORY_ORDER.includes(c))];
+  }, [list]);
   const shown = filterScenes(list, query, category);
+  const basesOf = (sceneId: string): BasePolicy[] => (bases.data ?? []).filter((b) => b.scene_id === sceneId);
 
   return (
     <section aria-labelledby="gallery-title">
       <div className="hero">
         <h1 id="gallery-title">Pick a robot, tell it what to do.</h1>
         <p className="muted">
-          Choose a scene, type a task in plain words — serious or silly — and TabRL writes reward functions, trains a
-          policy per idea, and shows you the results side by side.
+          Choose a scene, type a task in plain words — serious or silly — and TabRL turns each idea into a policy: played
+          at once by a base policy, fine-tuned in minutes, or trained from scratch. Then it shows you the results side by side.
         </p>
       </div>
       <div className="toolbar">
@@ -76,16 +102,23 @@ export function Gallery() {
                 <div className="card-title">
                   <strong>{s.name}</strong>
                   {s.has_base_policy && (
-                    <span className="badge good" title="A pretrained policy exists: fine-tuning is fast">
-                      base policy
+                    <span className="badge good base-badge" title="A pretrained base policy: results in seconds or minutes, not hours">
+                      ★ base policy
                     </span>
                   )}
                 </div>
                 <div className="meta">
                   <span>{CATEGORY_LABEL[s.category] ?? s.category}</span>
                   <span>{s.dof} DOF</span>
-                  <span>{s.nu} actuators</span>
+                  <span>{plural(s.nu, "actuator")}</span>
                 </div>
+                {s.has_base_policy && (
+                  <p className="base-note small" data-testid="base-note">
+                    {basesOf(s.id).some((b) => b.kind === "joystick")
+                      ? "⚡ Plays command programs instantly; fine-tunes in minutes"
+                      : "Fine-tunes its base policy in minutes"}
+                  </p>
+                )}
               </div>
             </a>
           </li>

@@ -1,8 +1,12 @@
-/** Model library: every trained policy, with its video, metrics, live view, ONNX download and re-render. */
+/**
+ * Model library: every policy (trained, fine-tuned, or a base policy playing a command program), with its level,
+ * video, metrics, live view, ONNX download and re-render.
+ */
 import { useState } from "react";
 import { absUrl, api, errorMessage, unwrap, type Model } from "../api/client";
 import { Busy, ErrorBanner } from "../components/Feedback";
 import { formatDate, formatNumber, formatSteps } from "../lib/format";
+import { levelNumber, levelSummary } from "../lib/levels";
 import { href } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 
@@ -10,7 +14,9 @@ export function Models() {
   const models = useAsync(async () => unwrap(await api.GET("/api/models"), "Loading the model library"), []);
   const [query, setQuery] = useState("");
   const list = (models.data ?? []).filter(
-    (m) => !query.trim() || `${m.name} ${m.scene_id}`.toLowerCase().includes(query.trim().toLowerCase()),
+    (m) =>
+      !query.trim() ||
+      `${m.name} ${m.scene_id} ${levelSummary(m.level)}`.toLowerCase().includes(query.trim().toLowerCase()),
   );
   return (
     <section aria-labelledby="models-title">
@@ -19,7 +25,7 @@ export function Models() {
         <input
           type="search"
           className="input"
-          placeholder="Filter by name or scene…"
+          placeholder="Filter by name, scene or level…"
           aria-label="Filter models"
           value={query}
           onChange={(e) => setQuery(e.target.value)}
@@ -29,8 +35,8 @@ export function Models() {
       <ErrorBanner error={models.error} onRetry={models.reload} />
       {!models.loading && !models.error && (models.data ?? []).length === 0 && (
         <p className="muted">
-          No trained policies yet. <a href={href.gallery()}>Pick a scene</a> and train one — the quick preset takes a few
-          minutes on a laptop.
+          No policies yet. <a href={href.gallery()}>Pick a scene</a>: where it has a joystick base policy a command program
+          plays instantly; fine-tuning takes minutes, training from scratch longer.
         </p>
       )}
       <ul className="grid models" aria-label="Models">
@@ -50,6 +56,7 @@ function ModelCard({ model }: { model: Model }) {
   const [videoUrl, setVideoUrl] = useState(model.video_url);
   const [rendering, setRendering] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const command = model.level === "command";
 
   async function render() {
     setRendering(true);
@@ -74,12 +81,27 @@ function ModelCard({ model }: { model: Model }) {
       <div className="card-body">
         <div className="card-title">
           <strong>{model.name}</strong>
+          <span className={`badge level level-${levelNumber(model.level)}`} data-testid="model-level">
+            {levelSummary(model.level)}
+          </span>
         </div>
         <div className="meta">
           <span>{model.scene_id}</span>
-          <span>{formatSteps(model.steps)} steps</span>
-          <span>reward {formatNumber(model.eval_reward)}</span>
+          {command ? (
+            <span>no training: a base policy plays it</span>
+          ) : (
+            <>
+              <span>{formatSteps(model.steps)} steps</span>
+              <span>reward {formatNumber(model.eval_reward)}</span>
+            </>
+          )}
         </div>
+        {command && model.commands && (
+          <details className="small program">
+            <summary>The command program</summary>
+            <pre className="code-block">{model.commands}</pre>
+          </details>
+        )}
         <div className="muted small">{formatDate(model.created_at)}</div>
         <div className="row wrap">
           <a className="btn small primary" href={href.live(model.id)}>

@@ -47,6 +47,59 @@ describe("Batch (training + results)", () => {
     expect(within(screen.getAllByTestId("job-panel")[0]).getByRole("link", { name: /live view/i })).toHaveAttribute("href", "#/live/m1");
   });
 
+  it("shows a command approach as a render job: plays in seconds, its video joins the grid, live view opens its model", async () => {
+    const jobs = [
+      job({ id: "t", name: "Trot happily", scene_id: "Go1JoystickFlatTerrain", status: "running", total_steps: 2000000 }),
+      job({ id: "r", kind: "render", name: "Walk a square", scene_id: "Go1JoystickFlatTerrain", status: "queued", total_steps: null, reward_code: null }),
+    ];
+    const { calls } = fakeApi({
+      "GET /api/training": () => jobs,
+      "GET /api/models/m2": () => ({ id: "m2", level: "command", commands: "def command(t):\n    return (0.6, 0.0, 1.0)\n" }),
+    });
+    const Sockets = installFakeSockets();
+    const user = userEvent.setup();
+    render(<Batch batchId="b1" />);
+    const panels = await screen.findAllByTestId("job-panel");
+    expect(panels.map((p) => p.dataset.kind)).toEqual(["train", "render"]);
+    const play = panels[1];
+    expect(within(play).getByText("▶ Playing command program")).toBeInTheDocument();
+    expect(within(play).getByText("Level 1 · plays instantly")).toBeInTheDocument();
+    expect(within(play).getByTestId("job-message")).toHaveTextContent(/nothing needs training/);
+    expect(within(play).queryByRole("img", { name: /eval reward/i })).toBeNull(); // no training chart
+    expect(screen.getByText(/1 approach training on the same machine; 1 command program playing on the base policy/)).toBeInTheDocument();
+    await waitFor(() => expect(Sockets.instances).toHaveLength(2));
+
+    const r = Sockets.instances.find((s) => s.url.endsWith("/api/training/r/events")) as (typeof Sockets.instances)[number];
+    act(() => r.emit({ type: "status", status: "running" }));
+    expect(within(screen.getAllByTestId("job-panel")[1]).getByText("playing…")).toBeInTheDocument();
+    expect(within(screen.getAllByTestId("job-panel")[1]).getByRole("progressbar")).not.toHaveAttribute("aria-valuenow");
+    act(() => {
+      r.emit({ type: "video", video_id: "m2-s0", video_url: "/api/videos/m2-s0" });
+      r.emit({ type: "status", status: "succeeded" });
+      r.emit({
+        type: "snapshot",
+        job: { ...jobs[1], status: "succeeded", started_at: "2025-01-01T00:00:01Z", finished_at: "2025-01-01T00:00:05Z", model_id: "m2", video_id: "m2-s0", video_url: "/api/videos/m2-s0" },
+      });
+    });
+    // Its video is in the side-by-side grid while the other approach still trains.
+    expect(await screen.findByRole("heading", { name: "Side by side" })).toBeInTheDocument();
+    expect(screen.getByRole("heading", { name: "Training" })).toBeInTheDocument();
+    expect(screen.getAllByTestId("result-video")).toHaveLength(1);
+    const figure = screen.getByTestId("result-video").closest("figure") as HTMLElement;
+    expect(within(figure).getByText("Walk a square")).toBeInTheDocument();
+    expect(within(figure).getByText("Level 1 · plays instantly")).toBeInTheDocument();
+    expect(within(figure).getByRole("link", { name: /live view/i })).toHaveAttribute("href", "#/live/m2");
+    const done = screen.getAllByTestId("job-panel")[1];
+    expect(done).toHaveAttribute("data-status", "succeeded");
+    expect(within(done).getByRole("progressbar")).toHaveAttribute("aria-valuenow", "100");
+    expect(within(done).getByText("4 s")).toBeInTheDocument();
+    expect(within(done).getByRole("link", { name: /live view/i })).toHaveAttribute("href", "#/live/m2");
+    // The program it played, from the model library on demand.
+    await user.click(within(done).getByText("The command program"));
+    expect(await within(done).findByText(/return \(0.6, 0.0, 1.0\)/)).toBeInTheDocument();
+    expect(calls.some((c) => c.path === "/api/models/m2")).toBe(true);
+  });
+
   it("shows why a job failed", async () => {
     fakeApi({ "GET /api/training": () => [job({ status: "failed", error: "the reward returned NaN at step 1200: check divisions by zero (line 4)" })] });
     installFakeSockets();

@@ -78,9 +78,23 @@ export const SCENES = [
 
 export function job(overrides: Record<string, unknown> = {}) {
   return {
-    id: "job1", batch_id: "b1", name: "upright", scene_id: "CartpoleBalance", status: "running",
+    id: "job1", kind: "train", batch_id: "b1", name: "upright", scene_id: "CartpoleBalance", status: "running",
     created_at: "2025-01-01T00:00:00Z", started_at: "2025-01-01T00:00:01Z", finished_at: null,
     queue_position: null, estimated_start_s: null, total_steps: 10000, progress: null, history: [],
-    model_id: null, video_id: null, video_url: null, error: null, reward_code: "", ...overrides,
+    model_id: null, video_id: null, video_url: null, error: null, reward_code: "", cancel_requested: false, ...overrides,
   };
 }
+
+/** Base policies as GET /api/bases lists them: Go1's joystick policy plays command programs. */
+export const BASES = [
+  {
+    id: "go1-joystick", scene_id: "Go1JoystickFlatTerrain", title: "Go1 joystick", kind: "joystick",
+    description: "Walks at the commanded velocity.", source: "shipped", reproduce: "tabrl base train go1-joystick",
+    backend: "mjx", steps: 100000000, eval_reward: 30.5, train_wall_s: 3600, trained_on: "gpu", command_range: [1.0, 0.5, 1.0],
+  },
+  {
+    id: "cartpole-balance", scene_id: "CartpoleBalance", title: "Cartpole balance", kind: "task",
+    description: "Keeps the pole up.", source: "shipped", reproduce: "tabrl base train cartpole-balance",
+    backend: "mjx", steps: 1000000, eval_reward: 900, train_wall_s: 120, trained_on: "cpu", command_range: null,
+  },
+];

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { applyEvent, isTerminal } from "../api/ws";
 import type { Job } from "../api/client";
-import { formatDuration, formatEstimate, formatSteps } from "../lib/format";
+import { formatDuration, formatEstimate, formatSteps, plural } from "../lib/format";
+import { formatLevelEstimate, levelBadge, levelSummary } from "../lib/levels";
 import { parseRoute, href } from "../lib/router";
 import { filterScenes } from "../pages/Gallery";
 import { job, SCENES } from "./fakeApi";
@@ -15,6 +16,22 @@ describe("format", () => {
     expect(formatEstimate(95)).toBe("about 2 min");
     expect(formatSteps(50_000)).toBe("50k");
     expect(formatSteps(1_500_000)).toBe("1.5M");
+  });
+});
+
+describe("levels", () => {
+  it("names the three levels, their time and counts with grammar", () => {
+    expect(levelBadge("command", "go1-joystick")).toBe("Level 1 · plays instantly");
+    expect(levelBadge("fine_tune", "go1-joystick")).toBe("Level 2 · fine-tune go1-joystick");
+    expect(levelBadge("fine_tune", null)).toBe("Level 2 · fine-tune a base policy");
+    expect(levelBadge("from_scratch")).toBe("Level 3 · from scratch");
+    expect(levelSummary("command")).toBe("Level 1 · command program");
+    expect(formatLevelEstimate("command", null)).toBe("instant");
+    expect(formatLevelEstimate("fine_tune", 0)).toBe("instant");
+    expect(formatLevelEstimate("fine_tune", 240)).toBe("about 4 min");
+    expect(plural(1, "actuator")).toBe("1 actuator");
+    expect(plural(12, "actuator")).toBe("12 actuators");
+    expect(plural(2, "approach", "approaches")).toBe("2 approaches");
   });
 });
 
