@@ -68,8 +68,10 @@ class TrainRequest:
     #: Write TensorBoard event files to `out_dir/tensorboard`.
     tensorboard: bool = False
     run_id: str | None = None
-    #: Command program the env follows (joystick policies, mujoco backend); None: random commands.
+    #: Command program the env follows (joystick policies, mujoco backend); None: random draws, except
+    #: that a fine-tune of a joystick policy stands still unless `random_commands`.
     commands: str | None = None
+    random_commands: bool = False
 
 
 @dataclass(frozen=True)
@@ -236,6 +238,8 @@ def _commands(request: TrainRequest, manifest: Any, base_manifest: Any) -> str |
         return request.commands
     if manifest is not None:
         return manifest.commands
+    if request.random_commands:
+        return None
     if base_manifest is not None and base_manifest.config.get("command_range"):
         return STAND_STILL
     return None
