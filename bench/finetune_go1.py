@@ -163,9 +163,7 @@ def main() -> int:
         }
         wall = r["wall_s_to_pass"] if r["passed"] else r["wall_s"]
         steps = r["steps_to_pass"] if r["passed"] else r["steps"]
-        print(
-            f"{r['behaviour']:16} {r['variant']:18} {r['passed']!s:>6} {wall:>8} {steps:>10,}  {figures}"
-        )
+        print(f"{r['behaviour']:16} {r['variant']:18} {r['passed']!s:>6} {wall:>8} {steps:>10,}  {figures}")
     default = [r for r in report["runs"] if r["variant"] == "fine_tune"]
     ok = all(r["passed"] and r["wall_s_to_pass"] <= 300 for r in default)
     print(
