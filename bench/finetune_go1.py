@@ -10,15 +10,17 @@ after every evaluation the checkpoint is rolled out deterministically in 16 seed
 
 Variants (issue: "keep what was learned -- measure the alternatives"):
 
-    fine_tune        TabRL's fine-tuning settings (FINE_TUNE_SETTINGS), standing-still command
+    fine_tune_hint   what TabRL submits for these prompts (the default): fine-tuning settings
+                     (FINE_TUNE_SETTINGS), the command input following the routine the prompt matches
+                     (walk backwards at 0.5 m/s / turn at 1 rad/s) while the reward shapes the rest
+    fine_tune        fine-tuning settings, the command input held at "stand still"
     fine_tune_lr3e-4 the same at learning rate 3e-4
     fine_tune_lr1e-3 the same at the from-scratch learning rate (1e-3)
-    fine_tune_hint   TabRL's settings, the command input following a hint program (walk back at 0.5)
     scratch          reference: the same reward and budget from a random policy (the preset)
 
 Reported per run: wall time (scene load, compile, training, evaluations and checks included) to the
 first evaluation that passes the check, the figures at that point, and whether it ever did. The
-bench target: the default `fine_tune` passes within 300 s (stretch 180 s) on this 2-core CPU.
+bench target: the default `fine_tune_hint` passes within 300 s (stretch 180 s) on this 2-core CPU.
 
 Usage:  uv run python bench/finetune_go1.py [--behaviours walk_backwards,spin] [--variants ...]
         [--max-steps 3e6]      (stops each run at its first passing check)
@@ -164,10 +166,11 @@ def main() -> int:
         wall = r["wall_s_to_pass"] if r["passed"] else r["wall_s"]
         steps = r["steps_to_pass"] if r["passed"] else r["steps"]
         print(f"{r['behaviour']:16} {r['variant']:18} {r['passed']!s:>6} {wall:>8} {steps:>10,}  {figures}")
-    default = [r for r in report["runs"] if r["variant"] == "fine_tune"]
-    ok = all(r["passed"] and r["wall_s_to_pass"] <= 300 for r in default)
+    default = [r for r in report["runs"] if r["variant"] == "fine_tune_hint"]
+    ok = bool(default) and all(r["passed"] and r["wall_s_to_pass"] <= 300 for r in default)
     print(
-        f"\ntarget (default fine_tune passes within 300 s): {'met' if ok else 'NOT met'}; load {report['load_after']}"
+        f"\ntarget (default fine_tune_hint passes within 300 s): {'met' if ok else 'NOT met'}; "
+        f"load {report['load_after']}"
     )
     return 0 if ok else 1
 

@@ -39,26 +39,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-#: A tiny smoke-trained Go1 joystick base policy (same folder format as the shipped one), used only
-#: while the package does not ship `go1-joystick` yet.
-SMOKE_GO1_BASE = Path(os.environ.get("TABRL_TEST_GO1_BASE", "/tmp/t/go1base"))
-
-
 @pytest.fixture
 def go1_joystick_base():
-    """The `go1-joystick` base policy: the shipped (or already installed) one when there is one, else
-    the smoke-trained stand-in installed as `<TABRL_HOME>/base_policies/go1-joystick` (copied, never
-    moved). Depend on a fixture that changes TABRL_HOME *before* this one to install it there."""
-    from tabrl.errors import NotFoundError
-    from tabrl.scenes.bases import get_base, user_dir
+    """The `go1-joystick` base policy shipped in the package (a product asset: it must be there)."""
+    from tabrl.scenes.bases import get_base
 
-    try:
-        return get_base("go1-joystick")
-    except NotFoundError:
-        pass
-    if not (SMOKE_GO1_BASE / "manifest.json").is_file():
-        pytest.skip(f"no go1-joystick base policy: not shipped, and no stand-in at {SMOKE_GO1_BASE}")
-    shutil.copytree(SMOKE_GO1_BASE, user_dir() / "go1-joystick", dirs_exist_ok=True)
     return get_base("go1-joystick")
 
 

@@ -72,7 +72,10 @@ def test_minutes_with_a_choreography_plays_it_and_fine_tunes_the_rest(go1_joysti
     assert len(rest) == 2
     for a in rest:
         assert a.level == "fine_tune" and a.valid and a.errors == [], a
-        assert a.commands is None and "def compute_reward" in a.reward_code
+        # The fine-tunes' command input follows the matching routine (a hint: the base already
+        # does part of the job), and the card says so.
+        assert a.commands == PROGRAMS["circle"] and "def compute_reward" in a.reward_code
+        assert "'Walk in a circle' program" in a.why
         # A joystick base is fine-tuned to the new reward alone: no task bonus.
         assert "task_reward" not in a.reward_code
         assert a.base_id == "go1-joystick" and a.why and a.terms

@@ -33,18 +33,46 @@ def test_shipped_base_policies_are_listed() -> None:
 
 
 @pytest.mark.parametrize(
-    ("command", "forward", "yaw"),
-    [((0.7, 0.0, 0.0), (0.4, None), (None, None)), ((0.0, 0.0, 0.0), (-0.15, 0.15), (-0.3, 0.3))],
-    ids=["forward", "stand"],
+    ("command", "forward", "sideways"),
+    [
+        ((0.6, 0.0, 0.0), (0.4, 0.9), (-0.25, 0.25)),
+        ((-0.5, 0.0, 0.0), (-0.7, -0.3), (-0.25, 0.25)),
+        ((0.0, 0.4, 0.0), (-0.2, 0.2), (0.2, 0.6)),
+        ((0.0, 0.0, 0.0), (-0.15, 0.15), (-0.15, 0.15)),
+    ],
+    ids=["forward", "backward", "left", "stand"],
 )
-def test_go1_joystick_follows_commands(tmp_path, command, forward, yaw) -> None:
+def test_go1_joystick_follows_commands(tmp_path, command, forward, sideways) -> None:
     stats = _play(tmp_path, f"def command(t):\n    return {command}\n")
-    speed, turn = float(np.median(stats.forward_speed)), float(np.median(stats.yaw_rate))
+    speed, side = float(np.median(stats.forward_speed)), float(np.median(stats.lateral_speed))
     assert stats.fell.sum() <= 1, f"{stats.fell.sum()} of 8 fell"
-    lo, hi = forward
-    assert (lo is None or speed >= lo) and (hi is None or speed <= hi), speed
-    lo, hi = yaw
-    assert (lo is None or turn >= lo) and (hi is None or turn <= hi), turn
+    assert forward[0] <= speed <= forward[1], speed
+    assert sideways[0] <= side <= sideways[1], side
+
+
+def test_walk_in_a_circle_traces_a_loop(tmp_path) -> None:
+    """The composer's "walk in a circle" program, played on the base: the robot travels a loop (a
+    long path that comes back near where it started) without falling."""
+    from tabrl.authoring.choreography import routines
+    from tabrl.policies import load_policy
+    from tabrl.training.backends.mujoco import policy_env
+
+    program = next(r.program for r in routines() if r.key == "circle")
+    out = tmp_path / "circle"
+    command_policy(get_base("go1-joystick").dir, program, out)
+    env, policy = policy_env(read_manifest(out), num_envs=4, seed=3, episode_length=10**9), load_policy(out)
+    obs, path = env.reset(), [env.qpos()[:, :2].copy()]
+    for _ in range(round(8.0 / env.dt)):  # one lap of the program
+        out_step = env.step(policy.numpy(obs))
+        assert not (out_step.done & ~out_step.truncation).any(), "fell"
+        obs = out_step.obs
+        path.append(env.qpos()[:, :2].copy())
+    xy = np.stack(path)
+    length = np.linalg.norm(np.diff(xy, axis=0), axis=2).sum(axis=0)
+    spread = xy.max(axis=0) - xy.min(axis=0)
+    back = np.linalg.norm(xy[-1] - xy[0], axis=1)
+    assert (length > 1.8).all() and (spread > 0.5).all(), (length, spread)
+    assert (back < 0.5 * length).all(), (back, length)
 
 
 def test_fine_tune_keeps_the_joystick_conventions(tmp_path) -> None:

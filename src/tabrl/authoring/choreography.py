@@ -26,6 +26,8 @@ class Routine(BaseModel):
     blurb: str = Field(min_length=1, max_length=300)
     phrases: tuple[str, ...] = Field(min_length=1)
     program: str = Field(min_length=10)
+    #: The routine needs the robot to turn (yaw-rate commands): left out for a base that does not.
+    turns: bool = False
 
 
 @lru_cache(maxsize=1)

@@ -255,13 +255,21 @@ class _Plan:
         if base is not None and base.joystick:
             from tabrl.authoring.choreography import rank_routines
 
-            routines = rank_routines(prompt)
+            routines = [(r, s) for r, s in rank_routines(prompt) if base.turns or not r.turns]
         choreography = bool(routines) and routines[0][1] >= CHOREOGRAPHY_MATCH
         return cls(plan_levels(budget, base, n, choreography=choreography), base, routines)
 
     @property
     def n(self) -> int:
         return len(self.levels)
+
+    def hint(self) -> Any:
+        """The routine the prompt asks for, when it matches well (a fine-tune's command hint)."""
+        from tabrl.authoring.levels import CHOREOGRAPHY_MATCH
+
+        if self.routines and self.routines[0][1] >= CHOREOGRAPHY_MATCH:
+            return self.routines[0][0]
+        return None
 
     @property
     def limits(self) -> tuple[float, float, float] | None:
@@ -306,8 +314,15 @@ def _offline(card: Any, prompt: str, plan: _Plan, *, env_check: bool) -> Generat
             prompt, build_profile(card), len(rewards), level=rewards[0].level, task_bonus=keep_task
         )
     key = _card_key(card)
+    hint = plan.hint()
     for lp, c in zip(rewards, composed, strict=False):
         valid, terms, errors = check_code(c.reward_code, card.id, key, env_check=env_check)
+        why, hint_code = lp.why, None
+        if lp.level == "fine_tune" and hint is not None:
+            # The base already does part of the job when commanded (walking backwards...): its
+            # command input follows the matching routine while the reward shapes the rest.
+            hint_code = hint.program
+            why = f"{why} Its command input follows the {hint.title!r} program: it starts from what the base does."
         approaches.append(
             Approach(
                 c.name,
@@ -318,8 +333,8 @@ def _offline(card: Any, prompt: str, plan: _Plan, *, env_check: bool) -> Generat
                 lp.level,
                 c.steps,
                 terms or c.terms,
-                lp.why,
-                None,
+                why,
+                hint_code,
                 lp.base_id,
             )
         )

@@ -107,7 +107,9 @@ def generate_cmd(
                 for e in a.errors
             ]
         console.print(Panel("\n".join(body), title=f"{i}. {a.name} ({status})", title_align="left"))
-        console.print(Syntax(a.commands or a.reward_code, "python", line_numbers=True))
+        console.print(
+            Syntax(a.commands if a.level == "command" else a.reward_code, "python", line_numbers=True)
+        )
 
 
 class _null:
@@ -126,6 +128,6 @@ def _write(out: Path, approaches: list[Approach], *, quiet: bool = False) -> Non
         slug = re.sub(r"[^a-z0-9]+", "-", a.name.lower()).strip("-")[:40] or "approach"
         path = out / f"{i}-{slug}.py"
         header = f"# {a.name} -- level {a.level}: {a.why}\n"
-        path.write_text(header + (a.commands or a.reward_code), encoding="utf-8")
+        path.write_text(header + (a.commands if a.level == "command" else a.reward_code), encoding="utf-8")
         if not quiet:  # with --json, stdout holds the JSON document only
             console.print(f"wrote {path}")

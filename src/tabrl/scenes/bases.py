@@ -56,6 +56,8 @@ class BasePolicy:
     trained_on: str
     #: Largest |forward m/s|, |sideways m/s|, |yaw rad/s| a joystick policy follows; None otherwise.
     command_range: tuple[float, float, float] | None
+    #: Whether a joystick policy follows yaw-rate commands (turns); measured when it was trained.
+    turns: bool = True
 
     @property
     def joystick(self) -> bool:
@@ -71,6 +73,7 @@ class BasePolicy:
             "eval_reward": self.eval_reward, "train_wall_s": self.train_wall_s,
             "trained_on": self.trained_on,
             "command_range": list(self.command_range) if self.command_range else None,
+            "turns": self.turns,
         }  # fmt: skip
 
 
@@ -93,6 +96,7 @@ def _read(folder: Path, source: str) -> BasePolicy | None:
         eval_reward=manifest.get("eval_reward"), train_wall_s=base.get("train_wall_s"),
         trained_on=base.get("trained_on", "cpu"),
         command_range=tuple(float(v) for v in commands) if commands else None,  # type: ignore[arg-type]
+        turns=bool(base.get("turns", True)),
     )  # fmt: skip
 
 

@@ -412,6 +412,7 @@ class BaseOut(BaseModel):
     command_range: list[float] | None = Field(
         description="Largest |forward m/s|, |sideways m/s|, |yaw rad/s| it follows (joystick policies)."
     )
+    turns: bool = Field(default=True, description="Whether a joystick policy follows yaw-rate commands.")
 
 
 class CommandCheckRequest(BaseModel):

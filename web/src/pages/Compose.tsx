@@ -157,6 +157,8 @@ export function Compose({ sceneId }: { sceneId: string }) {
                     level: d.level as BatchApproach["level"],
                     reward_code: d.reward_code,
                     base_id: d.level === "fine_tune" ? d.base_id : null,
+                    // a fine-tune of a joystick base may follow a command program (its hint)
+                    ...(d.level === "fine_tune" && d.commands ? { commands: d.commands } : {}),
                     steps: trainOverride?.steps ?? (d.steps > 0 ? d.steps : null),
                   },
             ),
