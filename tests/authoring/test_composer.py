@@ -171,7 +171,8 @@ def test_fine_tune_level_when_a_base_policy_exists() -> None:
     profile = dataclasses.replace(build_profile(robot_card("CartpoleBalance")), has_base_policy=True)
     walk, *_ = compose("walk forward", profile)
     assert walk.level == "fine_tune" and "task" in walk.terms
-    scratch = compose("walk forward", build_profile(robot_card("CartpoleBalance")))[0]
+    scratch_profile = dataclasses.replace(build_profile(robot_card("CartpoleBalance")), has_base_policy=False)
+    scratch = compose("walk forward", scratch_profile)[0]
     assert scratch.level == "from_scratch" and walk.steps < scratch.steps
     result = _check(walk.reward_code, "CartpoleBalance")
     assert result.valid, result.errors

@@ -173,7 +173,7 @@ def test_4_inference_websocket_with_a_long_id_answers_an_error(server: Server) -
         ({"overrides": {"learning_rate": "fast"}}, 422, "learning_rate"),
         ({"overrides": {"num_envs": 1_000_000_000}}, 422, "num_envs"),
         ({"base_model_id": "no-such-model"}, 404, "no model"),
-        ({"from_scratch": False}, 409, "no base policy"),
+        ({"scene_id": "PendulumSwingup", "from_scratch": False}, 409, "no base policy"),
         ({"reward_code": "def compute_reward(s, action):\n    return {'t': s.time()}\n"}, 422, "line 2"),
     ],
 )

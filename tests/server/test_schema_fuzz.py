@@ -78,7 +78,12 @@ ADVERSARIAL = [
     ("/api/training/start", "POST", {"body": {**TRAIN, "overrides": {"learning_rate": "fast"}}}, 422),
     ("/api/training/start", "POST", {"body": {**TRAIN, "overrides": {"num_envs": 1_000_000_000}}}, 422),
     ("/api/training/start", "POST", {"body": {**TRAIN, "base_model_id": "no-such-model"}}, 404),
-    ("/api/training/start", "POST", {"body": {**TRAIN, "from_scratch": False}}, 409),
+    (
+        "/api/training/start",
+        "POST",
+        {"body": {**TRAIN, "scene_id": "PendulumSwingup", "from_scratch": False}},
+        409,
+    ),
     (
         "/api/training/start",
         "POST",

@@ -126,7 +126,16 @@ async function main() {
     await page.getByTestId("scene-card").first().waitFor();
     const n = await page.getByTestId("scene-card").count();
     if (n < 1) throw new Error("the gallery shows no scenes");
-    await page.waitForFunction(() => [...document.images].every((i) => i.complete && i.naturalWidth > 0), null, { timeout: 120_000 });
+    // The thumbnails on screen must render (the rest are lazy and load as the page scrolls). Robots with
+    // base policies lead the gallery, so a fresh server first renders the Go1's and the G1's meshes.
+    await page.waitForFunction(
+      () =>
+        [...document.images]
+          .filter((i) => i.loading !== "lazy" || i.getBoundingClientRect().top < window.innerHeight)
+          .every((i) => i.complete && i.naturalWidth > 0),
+      null,
+      { timeout: 240_000 },
+    );
     await shot(page, "01-gallery");
     await page.getByRole("searchbox", { name: /search scenes/i }).fill("cartpole balance");
     await page.locator('[data-scene-id="CartpoleBalance"]').click();
