@@ -229,6 +229,8 @@ class CompiledReward:
     compute_fn: Callable[..., Any] = field(repr=False)
     terminate_fn: Callable[..., Any] | None = field(repr=False, default=None)
     time_limit_s: float = sandbox.DEFAULT_TIME_LIMIT_S
+    #: The function the terms come from: compute_reward(s, action), or a success check's measure(s).
+    function: str = sandbox.REQUIRED_FUNCTION
 
     @property
     def has_termination(self) -> bool:
@@ -240,8 +242,12 @@ class CompiledReward:
         import jax.numpy as jnp
 
         with sandbox.Budget(self.time_limit_s):
-            out = self.compute_fn(s, action)
-        return _normalise_terms(out, _first_line(self.compute_fn), jnp)
+            out = (
+                self.compute_fn(s)
+                if self.function == sandbox.MEASURE_FUNCTION
+                else self.compute_fn(s, action)
+            )
+        return _normalise_terms(out, _first_line(self.compute_fn), jnp, self.function)
 
     def weighted_terms(self, s: SemanticState, action: Any) -> dict[str, Any]:
         """Terms multiplied by their WEIGHTS entry (1.0 when absent)."""
@@ -278,17 +284,19 @@ def _first_line(fn: Callable[..., Any]) -> int | None:
     return code.co_firstlineno if code is not None else None
 
 
-def _normalise_terms(out: Any, line: int | None, jnp: Any) -> dict[str, Any]:
+def _normalise_terms(
+    out: Any, line: int | None, jnp: Any, fn: str = sandbox.REQUIRED_FUNCTION
+) -> dict[str, Any]:
     if not isinstance(out, dict):
         raise _TermError(
-            f"compute_reward must return a dict of named terms like {{'forward': ..., 'upright': ...}}, "
+            f"{fn} must return a dict of named terms like {{'forward': ..., 'upright': ...}}, "
             f"got {type(out).__name__}",
             line,
         )
     if not out:
-        raise _TermError("compute_reward returned an empty dict; return at least one term", line)
+        raise _TermError(f"{fn} returned an empty dict; return at least one term", line)
     if len(out) > MAX_TERMS:
-        raise _TermError(f"compute_reward returned {len(out)} terms; keep it to {MAX_TERMS} or fewer", line)
+        raise _TermError(f"{fn} returned {len(out)} terms; keep it to {MAX_TERMS} or fewer", line)
     terms = {}
     for name, value in out.items():
         if not isinstance(name, str) or not name or len(name) > 40 or not set(name) <= _TERM_CHARS:
@@ -367,22 +375,30 @@ def _jaxpr_cost(jaxpr: Any) -> tuple[int, int, int]:
 
 
 def _compile(
-    code: str, scene: str | LoadedScene, *, env_check: bool, full: bool, time_limit_s: float
+    code: str,
+    scene: str | LoadedScene,
+    *,
+    env_check: bool,
+    full: bool,
+    time_limit_s: float,
+    contract: str = "reward",
 ) -> tuple[CompiledReward | None, list[RewardError], list[str]]:
-    ns, errors = sandbox.load(code, time_limit_s)
+    ns, errors = sandbox.load(code, time_limit_s, contract=contract)
     if ns is None:
         return None, errors, []
     ctx = scene_context(scene)
-    weights = dict(ns.get(sandbox.WEIGHTS_NAME) or {})
+    success = contract == "success"
+    weights = {} if success else dict(ns.get(sandbox.WEIGHTS_NAME) or {})
     candidate = CompiledReward(
         code=code,
         scene_id=ctx.loaded.spec.id,
         terms=(),
         weights={k: float(v) for k, v in weights.items()},
         index=ctx.index,
-        compute_fn=ns[sandbox.REQUIRED_FUNCTION],
-        terminate_fn=ns.get(sandbox.OPTIONAL_FUNCTION),
+        compute_fn=ns[sandbox.MEASURE_FUNCTION if success else sandbox.REQUIRED_FUNCTION],
+        terminate_fn=None if success else ns.get(sandbox.OPTIONAL_FUNCTION),
         time_limit_s=time_limit_s,
+        function=sandbox.MEASURE_FUNCTION if success else sandbox.REQUIRED_FUNCTION,
     )
     terms, errors = _trace(candidate, ctx)
     if errors:
@@ -392,7 +408,7 @@ def _compile(
     )
     unknown = sorted(set(weights) - set(terms))
     if unknown:
-        line = _assignment_line(code, sandbox.WEIGHTS_NAME)
+        line = assignment_line(code, sandbox.WEIGHTS_NAME)
         return (
             None,
             [
@@ -410,7 +426,8 @@ def _compile(
     return (None if errors else compiled), errors, terms
 
 
-def _assignment_line(code: str, name: str) -> int | None:
+def assignment_line(code: str, name: str) -> int | None:
+    """Line of the first top-level assignment of `name` in `code` (for errors about it)."""
     for i, line in enumerate(code.splitlines(), start=1):
         if line.lstrip().startswith(name):
             return i
@@ -439,7 +456,9 @@ def _trace(reward: CompiledReward, ctx: SceneContext) -> tuple[list[str], list[R
         closed, shapes = jax.make_jaxpr(fn, return_shape=True)(ctx.template, action, action, jnp.zeros(()))
     except _TermError as exc:
         line = (
-            (_term_line(reward.code, exc.term) if exc.term else None) or _return_line(reward.code) or exc.line
+            (_term_line(reward.code, exc.term) if exc.term else None)
+            or _return_line(reward.code, reward.function)
+            or exc.line
         )
         return [], [RewardError(line, str(exc))]
     except Exception as exc:
@@ -566,12 +585,12 @@ def _check_nonfinite(reward: CompiledReward, terms: Mapping[str, Any]) -> list[R
     return errors
 
 
-def _return_line(code: str) -> int | None:
-    """Line of compute_reward's last `return` (where a malformed result comes from)."""
+def _return_line(code: str, function: str = sandbox.REQUIRED_FUNCTION) -> int | None:
+    """Line of the function's (compute_reward's) last `return` (where a malformed result comes from)."""
     import ast
 
     for node in ast.parse(code).body:
-        if isinstance(node, ast.FunctionDef) and node.name == sandbox.REQUIRED_FUNCTION:
+        if isinstance(node, ast.FunctionDef) and node.name == function:
             returns = [n.lineno for n in ast.walk(node) if isinstance(n, ast.Return)]
             return max(returns) if returns else node.lineno
     return None
@@ -634,6 +653,20 @@ def check_reward(
     except RewardCompileError as exc:
         errors, terms = exc.errors, []
     return CheckResult(valid=not errors, terms=terms, errors=errors, duration_s=time.perf_counter() - start)
+
+
+def compile_measure(
+    code: str, scene: str | LoadedScene, *, time_limit_s: float = sandbox.DEFAULT_TIME_LIMIT_S
+) -> tuple[CompiledReward | None, list[RewardError]]:
+    """A success check's `measure(s)` (`tabrl.rewards.checks`), checked and compiled like a reward:
+    its named values are the terms (unweighted). (None, errors) when invalid."""
+    try:
+        compiled, errors, _ = _compile(
+            code, scene, env_check=False, full=False, time_limit_s=time_limit_s, contract="success"
+        )
+    except RewardCompileError as exc:
+        return None, exc.errors
+    return compiled, errors
 
 
 def compile_reward(

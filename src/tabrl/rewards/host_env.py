@@ -34,6 +34,7 @@ from flax import struct
 from tabrl.errors import TabRLError
 from tabrl.rewards.compiler import CompiledReward, SceneContext, compile_reward, scene_context
 from tabrl.rewards.env import DEFAULT_EPISODE_LENGTH, EnvConfig, SceneConventions, default_reward_code
+from tabrl.rewards.state import SemanticState
 from tabrl.scenes.contacts import ContactPlan, mujoco_backend_support
 
 #: MjData fields the semantic state and the observation read (bound as float32 batch arrays).
@@ -146,6 +147,7 @@ class HostSceneEnv:
         self._commands = _Commands(self)
         self._outputs = jax.jit(jax.vmap(self._outputs_one))
         self._observe = jax.jit(jax.vmap(self._observe_one))
+        self._measure: tuple[CompiledReward, Any] | None = None
 
     # --- sizes and names ----------------------------------------------------------------------
 
@@ -251,6 +253,19 @@ class HostSceneEnv:
         self._qvel[:] = qvel
         self._native["time"][:] = time
         self.batch.forward()
+
+    def measure(self, compiled: CompiledReward) -> dict[str, np.ndarray]:
+        """The unweighted terms of `compiled` (a reward, or a success check's measure) on every
+        simulation's current state, with the actions last taken and the current commands."""
+        if self._measure is None or self._measure[0] is not compiled:
+
+            def one(arrays: dict[str, jax.Array], prev_action: jax.Array, command: jax.Array) -> Any:
+                s = SemanticState(self.ctx.index, self.host_data(arrays), prev_action, None, command)
+                return compiled.raw_terms(s, prev_action)
+
+            self._measure = (compiled, jax.jit(jax.vmap(one)))
+        out = self._measure[1](self.arrays(), self.prev_action, self.commands)
+        return {k: np.asarray(v) for k, v in out.items()}
 
     def observe(self, last_action: np.ndarray) -> np.ndarray:
         """Observations of the current states given the previous actions (and the commands)."""

@@ -69,6 +69,11 @@ REQUIRED_FUNCTION = "compute_reward"
 COMMAND_FUNCTION = "command"
 OPTIONAL_FUNCTION = "is_terminated"
 WEIGHTS_NAME = "WEIGHTS"
+#: What a success check defines: `measure(s)` (named per-step values), `GOALS` (name -> "> 0.3"),
+#: optionally `SETTLE_S` (seconds at the start a rollout is not judged on).
+MEASURE_FUNCTION = "measure"
+GOALS_NAME = "GOALS"
+SETTLE_NAME = "SETTLE_S"
 
 # --- what code may name -------------------------------------------------------------------
 
@@ -517,6 +522,55 @@ def _check_command_contract(functions: dict[str, ast.FunctionDef], ctx: _Ctx) ->
         ctx.add(main, "command must take exactly one argument, the time in seconds: `def command(t):`")
 
 
+def _assignments(tree: ast.Module, name: str) -> list[ast.stmt]:
+    """Top-level statements assigning `name`."""
+    found = []
+    for stmt in tree.body:
+        targets = (
+            stmt.targets
+            if isinstance(stmt, ast.Assign)
+            else [stmt.target]
+            if isinstance(stmt, ast.AnnAssign)
+            else []
+        )
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            found.append(stmt)
+    return found
+
+
+def _check_success_contract(tree: ast.Module, functions: dict[str, ast.FunctionDef], ctx: _Ctx) -> None:
+    main = functions.get(MEASURE_FUNCTION)
+    if main is None:
+        near = closest(MEASURE_FUNCTION, functions)
+        hint = f" (found {', '.join(near)}(); rename it)" if near else ""
+        ctx.add(None, "define `def measure(s):` returning a dict of named per-step values" + hint)
+    else:
+        positional = main.args.posonlyargs + main.args.args
+        if len(positional) - len(main.args.defaults) > 1 or (
+            len(positional) < 1 and main.args.vararg is None
+        ):
+            ctx.add(main, "measure must take exactly one argument, the state: `def measure(s):`")
+    goals = _assignments(tree, GOALS_NAME)
+    if not goals:
+        ctx.add(
+            None, 'define GOALS, the goal of each measure\'s episode mean, e.g. GOALS = {"cart_x": "> 0.3"}'
+        )
+    for stmt in goals:
+        value = stmt.value
+        ok = (
+            isinstance(value, ast.Dict)
+            and bool(value.keys)
+            and all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in value.keys)
+            and all(isinstance(v, ast.Constant) and isinstance(v.value, str) for v in value.values)
+        )
+        if not ok:
+            ctx.add(stmt, 'GOALS must be a dict of measure name -> goal string, e.g. {"upright": ">= 0.9", '
+                          '"speed": "between 0.5 and 1.5"}')  # fmt: skip
+    for stmt in _assignments(tree, SETTLE_NAME):
+        if not _is_number_expr(stmt.value):
+            ctx.add(stmt, "SETTLE_S must be a number of seconds, e.g. SETTLE_S = 1.0")
+
+
 def _check_contract(tree: ast.Module, functions: dict[str, ast.FunctionDef], ctx: _Ctx) -> None:
     main = functions.get(REQUIRED_FUNCTION)
     if main is None:
@@ -696,7 +750,8 @@ def _check_constant(node: ast.Constant, ctx: _Ctx) -> None:
 
 def validate(tree: ast.Module, contract: str = "reward") -> list[RewardError]:
     """All the static problems of a parsed reward program (empty when it may run). `contract`:
-    "reward" (compute_reward, is_terminated, WEIGHTS) or "command" (a command program's command(t))."""
+    "reward" (compute_reward, is_terminated, WEIGHTS), "command" (a command program's command(t)) or
+    "success" (a success check's measure(s), GOALS, SETTLE_S)."""
     ctx = _Ctx([])
     count, depth, where = _tree_shape(tree)
     if count > MAX_NODES:
@@ -710,6 +765,8 @@ def validate(tree: ast.Module, contract: str = "reward") -> list[RewardError]:
     _check_recursion(functions, ctx)
     if contract == "command":
         _check_command_contract(functions, ctx)
+    elif contract == "success":
+        _check_success_contract(tree, functions, ctx)
     else:
         _check_contract(tree, functions, ctx)
     return sorted(ctx.errors, key=lambda e: (e.line is None, e.line or 0))
@@ -1071,8 +1128,8 @@ def namespace() -> dict[str, Any]:
 def load(
     code: str, time_limit_s: float = DEFAULT_TIME_LIMIT_S, contract: str = "reward"
 ) -> tuple[dict[str, Any] | None, list[RewardError]]:
-    """Check, instrument and execute a reward module (or a command program: `contract="command"`);
-    its namespace, or the errors."""
+    """Check, instrument and execute a reward module (or a command program: `contract="command"`, or
+    a success check: `contract="success"`); its namespace, or the errors."""
     tree, errors = parse(code)
     if tree is None:
         return None, errors
