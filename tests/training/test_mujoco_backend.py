@@ -23,6 +23,16 @@ def compute_reward(s, action):
 """
 
 
+# An independent judge of the run: a 4096-step policy does not run 1 m/s, so the speed goal fails
+# while the upright one holds (measured over 8 seeded 10 s rollouts of the C env).
+RUN_CHECK = """
+def measure(s):
+    return {"speed": s.body_linvel(s.base)[0], "upright": s.body_upright(s.base) > 0.0}
+
+GOALS = {"speed": "> 1.0", "upright": ">= 0.5"}
+"""
+
+
 def _gae_reference(rewards, values, bootstrap, termination, truncation, gamma, lam):
     """GAE written as a plain loop over time, per environment (the textbook recursion).
 
@@ -102,8 +112,44 @@ def _small(**changes: object):
 def c_run(tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
     out = tmp_path_factory.mktemp("cheetah") / "run"
     return run_training(
-        TrainRequest(SCENE, out, config=_small(), reward_source=RUN_FORWARD, reward_name="run")
+        TrainRequest(
+            SCENE, out, config=_small(), reward_source=RUN_FORWARD, reward_name="run", success_check=RUN_CHECK
+        )
     )
+
+
+def test_the_final_policy_is_judged_on_its_success_check(c_run: TrainResult) -> None:
+    """The verdict (MuJoCo C rollouts of the saved policy) is in the result, the manifest and the
+    closing event; it reflects what the robot did, not the reward."""
+    verdict = c_run.check
+    assert (
+        verdict is not None
+        and verdict["rollouts"] == 8
+        and verdict["seconds"] == pytest.approx(10.0, abs=0.1)
+    )
+    assert not verdict["passed"] and verdict["met"]["speed"] is False, verdict
+    assert verdict["values"]["speed"] < 1.0 and 0.0 < verdict["score"] < 1.0
+    manifest = read_manifest(c_run.policy_dir)
+    assert manifest.check is not None and manifest.check["verdict"] == verdict
+    assert manifest.check["code"] == RUN_CHECK
+    events = [
+        json.loads(line) for line in (c_run.policy_dir.parent / "events.jsonl").read_text().splitlines()
+    ]
+    assert events[-1]["extra"]["check"] == verdict and "success check failed: speed" in events[-1]["message"]
+
+
+def test_a_broken_success_check_is_refused_before_training(tmp_path: Path) -> None:
+    from tabrl.rewards.result import RewardCompileError
+
+    broken = RUN_CHECK.replace('"speed": "> 1.0"', '"sped": "> 1.0"')
+    with pytest.raises(RewardCompileError, match="success check") as info:
+        run_training(
+            TrainRequest(
+                SCENE, tmp_path / "x", config=_small(), reward_source=RUN_FORWARD, success_check=broken
+            )
+        )
+    assert "GOALS names 'sped'" in str(info.value.errors[0].message)
+    assert not (tmp_path / "x").exists()
 
 
 def test_short_run_writes_a_policy_in_the_common_format(c_run: TrainResult, tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tabrl.authoring import prompts
@@ -57,10 +57,14 @@ class Approach:
     base_id: str | None = None
     #: Seconds it takes on this machine (set with the steps by the training layer's `plan_steps`).
     estimate_s: float | None = None
+    #: Success check source (`tabrl.rewards.checks`): judged on rollouts after training.
+    success_check: str | None = None
+    #: The success check's errors [{line, message}] (lines of the check); any makes `valid` False.
+    check_errors: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: name, description, reward_code, valid, errors [{line, message}], level, steps,
-        terms, why, commands, base_id."""
+        terms, why, commands, base_id, estimate_s, success_check, check_errors."""
         return {
             "name": self.name,
             "description": self.description,
@@ -74,7 +78,16 @@ class Approach:
             "commands": self.commands,
             "base_id": self.base_id,
             "estimate_s": self.estimate_s,
+            "success_check": self.success_check,
+            "check_errors": [dict(e) for e in self.check_errors],
         }
+
+    def with_check(self, code: str | None, scene_id: str) -> Approach:
+        """This approach carrying success check `code`, checked on the scene (errors make it invalid)."""
+        if not code:
+            return self
+        errors = check_success_code(code, scene_id)
+        return replace(self, success_check=code, check_errors=errors, valid=self.valid and not errors)
 
 
 @dataclass
@@ -163,6 +176,13 @@ def check_code(
         tmp.write_text(json.dumps({"terms": verdict[1]}))
         tmp.replace(path)
     return verdict
+
+
+def check_success_code(code: str, scene_id: str) -> list[dict[str, Any]]:
+    """Errors [{line, message}] of a success check on a scene (`tabrl.rewards.checks`); [] when valid."""
+    from tabrl.rewards.checks import check_success
+
+    return [e.to_dict() for e in check_success(code, scene_id)]
 
 
 def _card_key(card: Any) -> str:
@@ -370,12 +390,12 @@ def _to_approach(p: ParsedApproach, card: Any, key: str, env_check: bool, plan: 
         valid, errors = _check_program(p.commands, plan.limits)
         return Approach(
             p.name, p.description, "", valid, errors, "command", 0, [], lp.why, p.commands, lp.base_id
-        )
+        ).with_check(p.success_check, card.id)
     valid, terms, errors = check_code(p.reward_code, card.id, key, env_check=env_check)
     level = p.level if (p.level != "fine_tune" or plan.base is not None) else "from_scratch"
     why = lp.why if level == lp.level else f"Asked for {p.level}, but this scene has no base policy."
     return Approach(p.name, p.description, p.reward_code, valid, errors, level, p.steps, terms, why,
-                    None, lp.base_id if level != "from_scratch" else None)  # fmt: skip
+                    None, lp.base_id if level != "from_scratch" else None).with_check(p.success_check, card.id)  # fmt: skip
 
 
 def _default_steps(card: Any) -> int:
@@ -447,7 +467,7 @@ def _llm(
         rounds_used += 1
         repairs.append(
             prompts.repair_prompt(
-                [(i + 1, approaches[i].name, [_error_line(e) for e in approaches[i].errors]) for i in failing]
+                [(i + 1, approaches[i].name, _repair_lines(approaches[i])) for i in failing]
             )
         )
         messages.append({"role": "user", "content": repairs[-1]})
@@ -474,6 +494,13 @@ def _llm(
         prompt={"system": system, "user": user, "repairs": repairs},
         repair_rounds_used=rounds_used,
     )
+
+
+def _repair_lines(approach: Approach) -> list[str]:
+    """The errors to quote in a repair prompt: the reward's, then the success check's."""
+    return [_error_line(e) for e in approach.errors] + [
+        "success_check: " + _error_line(e) for e in approach.check_errors
+    ]
 
 
 def _error_line(error: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ APPROACH_SCHEMA: dict[str, Any] = {
         "description": {"type": "string", "maxLength": 4000},
         "reward_code": {"type": "string", "minLength": 10, "maxLength": 50_000},
         "commands": {"type": "string", "minLength": 10, "maxLength": 20_000},
+        "success_check": {"type": "string", "minLength": 10, "maxLength": 20_000},
         "level": {"enum": ["command", "fine_tune", "from_scratch"]},
         "steps": {"type": "integer", "minimum": 1000, "maximum": 10_000_000_000},
         "index": {"type": "integer"},
@@ -57,6 +58,8 @@ class ParsedApproach:
     errors: list[str] = field(default_factory=list)
     #: Command program source (level "command").
     commands: str = ""
+    #: Success check source (`tabrl.rewards.checks`): whether a rollout did what was asked.
+    success_check: str = ""
 
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n(.*?)```", re.S)
@@ -222,7 +225,7 @@ def normalise(item: Any, default_steps: int) -> ParsedApproach:
         "description": _pick(item, "description") or "",
         "level": _level(_pick(item, "level") or "from_scratch"),
     }
-    for key in ("reward_code", "commands"):
+    for key in ("reward_code", "commands", "success_check"):
         if _pick(item, key) is not None:
             raw[key] = _code(_pick(item, key))
     if raw["level"] != "command":
@@ -245,6 +248,7 @@ def normalise(item: Any, default_steps: int) -> ParsedApproach:
         index=raw.get("index"),
         errors=errors,
         commands=raw["commands"] if isinstance(raw.get("commands"), str) else "",
+        success_check=raw["success_check"] if isinstance(raw.get("success_check"), str) else "",
     )
 
 

@@ -15,7 +15,8 @@ from typing import Any
 from tabrl.scenes import RobotCard
 
 APPROACH_FIELDS = (
-    '{"name", "description", "level", "steps", "reward_code"} (or "commands" for level "command")'
+    '{"name", "description", "level", "steps", "reward_code", "success_check"} '
+    '(or "commands" instead of "reward_code" and "steps" for level "command")'
 )
 
 _RULES = """\
@@ -33,9 +34,22 @@ Rules for reward_code (it is compiled by a strict sandbox; anything else is reje
 - Use `s.phase(freq_hz)` for rhythmic behaviours (dances, gaits), `s.default_pose` for
   poses relative to the robot's reference posture.
 
+Every approach also carries a success_check: a second small module, in the same language, that
+an independent judge runs on rollouts of the trained policy to say whether it did what the person
+asked (not whether it collected reward). It defines `measure(s)` returning a dict of named per-step
+values (numbers, or conditions such as `s.body_upright("torso") > 0.9`, counted as the fraction of
+the time), `GOALS`, the goal of each value's episode mean as a string ("> x", ">= x", "< x",
+"<= x" or "between a and b"), and optionally `SETTLE_S`, seconds at the start not judged:
+    def measure(s):
+        return {"forward_speed": s.body_linvel(s.base, local=True)[0], "upright": s.body_upright(s.base) > 0.8}
+    GOALS = {"forward_speed": "< -0.5", "upright": ">= 0.9"}
+Measure what the person asked for (its direction, target, size), with goals a policy that does it
+meets; the approaches of one task may share the same check.
+
 Answer with ONE JSON object and nothing else:
 {"approaches": [{"name": "...", "description": "...", "level": "command" | "fine_tune" | "from_scratch",
-  "steps": <integer PPO environment steps>, "reward_code": "<the Python module as a JSON string>"}]}
+  "steps": <integer PPO environment steps>, "reward_code": "<the Python module as a JSON string>",
+  "success_check": "<the check module as a JSON string>"}]}
 - name: 2-5 words. description: 1-3 sentences saying what the reward encourages and why.
 - level: "fine_tune" to adapt the scene's existing base policy (only when one exists and the
   behaviour is close to walking), otherwise "from_scratch".

@@ -14,6 +14,7 @@ from tabrl.cli._common import console, err_console, print_json
 def register(app: typer.Typer) -> None:
     """Add `train` and `export-onnx` to the root app."""
     app.command("train")(train_cmd)
+    app.command("check")(check_cmd)
     app.command("export-onnx")(export_onnx_cmd)
 
 
@@ -81,6 +82,11 @@ def train_cmd(
         "--commands",
         help="Command program (.py defining command(t)) the joystick policy follows while it trains.",
     ),
+    check: Path | None = typer.Option(
+        None,
+        "--check",
+        help="Success check (.py defining measure(s) and GOALS): judged on rollouts of the final policy.",
+    ),
     steps: str | None = typer.Option(
         None, "--steps", help="Environment steps (e.g. 2e6) or a preset: quick | standard | quality."
     ),
@@ -146,6 +152,7 @@ def train_cmd(
         resume=resume,
         tensorboard=tensorboard,
         commands=commands_source,
+        success_check=_read(check, "success check") if check is not None else None,
     )
     cancel = CancelToken()
     printer = _JsonPrinter() if as_json else _RichPrinter()
@@ -163,6 +170,7 @@ def train_cmd(
                     "steps": result.steps,
                     "wall_s": round(result.wall_s, 2),
                     "status": result.status,
+                    "check": result.check,
                 }
             )
             + "\n"
@@ -174,6 +182,45 @@ def train_cmd(
         f"[bold green]{result.status}[/]: eval reward {reward_text} after {result.steps:,} steps "
         f"in {result.wall_s:.0f} s -> {result.policy_dir}"
     )
+    if result.check is not None:
+        _print_verdict(result.check)
+
+
+def _print_verdict(verdict: dict) -> None:  # type: ignore[type-arg]
+    mark = "[bold green]passed[/]" if verdict["passed"] else "[bold red]failed[/]"
+    console.print(
+        f"success check {mark}: {verdict['figure']} ({verdict['rollouts']} rollouts of "
+        f"{verdict['seconds']:g} s; {verdict['pass_rate']:.0%} pass on their own)"
+    )
+
+
+def check_cmd(
+    policy: Path = typer.Argument(..., help="Policy folder (a run's policy/, or a model of the library)."),
+    check: Path = typer.Argument(..., help="Success check (.py defining measure(s) and GOALS)."),
+    rollouts: int = typer.Option(8, "--rollouts", min=1, max=256, help="Seeded rollouts to judge."),
+    seconds: float = typer.Option(10.0, "--seconds", min=0.1, max=600.0, help="Length of each rollout."),
+    save: bool = typer.Option(False, "--save", help="Record the verdict in the policy's manifest."),
+    as_json: bool = typer.Option(False, "--json", help="Print the verdict as JSON."),
+) -> None:
+    """Judge a trained policy on a success check: roll it out on fixed seeds and measure what it did."""
+    from tabrl.training.backends.mjx import configure_xla_for_cpu
+
+    configure_xla_for_cpu()
+    from tabrl.policies.store import read_manifest, update_manifest
+    from tabrl.rewards.checks import compile_success
+    from tabrl.training.behaviour import evaluate_check
+
+    source = _read(check, "success check")
+    compiled = compile_success(source, read_manifest(policy).scene_id)
+    verdict = evaluate_check(policy, compiled, rollouts=rollouts, seconds=seconds).to_dict()
+    if save:
+        update_manifest(policy, check={"code": source, "verdict": verdict})
+    if as_json:
+        sys.stdout.write(json.dumps(verdict) + "\n")
+        return
+    _print_verdict(verdict)
+    if not verdict["passed"]:
+        raise typer.Exit(1)
 
 
 def _run_interruptible(run, request, printer, cancel):  # type: ignore[no-untyped-def]

@@ -56,11 +56,12 @@ def plan_training(
     from_scratch: bool = True,
     base_id: str | None = None,
     commands: str | None = None,
+    success_check: str | None = None,
 ) -> tuple[int, float]:
     """Check at submission everything a worker would otherwise fail on later, with the worker's
-    message: the scene exists and loads here, the reward compiles (traced on the scene), the
-    overrides make a valid config on the backend they resolve to (a "backend" override, else the
-    rule), the base policy exists. Returns (steps, estimated seconds)."""
+    message: the scene exists and loads here, the reward and the success check compile (traced on
+    the scene), the overrides make a valid config on the backend they resolve to (a "backend"
+    override, else the rule), the base policy exists. Returns (steps, estimated seconds)."""
     from tabrl.runtime import device_kind
     from tabrl.scenes import get_spec
     from tabrl.training.config import steps_for, validate_overrides
@@ -90,6 +91,10 @@ def plan_training(
         _reward_check(reward_code, spec.id)
     if commands is not None:
         _commands_check(commands, config.command_range)
+    if success_check is not None:
+        from tabrl.rewards.checks import compile_success
+
+        compile_success(success_check, spec.id)
     return total, round(estimate(scene_id, device, total, physics=physics).total_s, 1)
 
 
@@ -185,6 +190,7 @@ def train_task(ctx: JobContext) -> dict[str, Any]:
             resume=resume,
             run_id=ctx.job_id,
             commands=req.get("commands"),
+            success_check=req.get("success_check"),
         ),
         on_event=lambda event: ctx.report(_progress(event)),
         cancel=_JobCancel(ctx),  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ Checkpoints written during training use the same layout, so a checkpoint *is* a 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -106,6 +107,8 @@ class PolicyManifest:
     #: How it was made: "command" (a base policy playing a command program, no training),
     #: "fine_tune" (from a base policy) or "from_scratch".
     level: str = "from_scratch"
+    #: Success check it was judged on after training: {"code": source, "verdict": Verdict.to_dict()}.
+    check: dict[str, Any] | None = None
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -227,6 +230,16 @@ def save_policy(directory: Path, manifest: PolicyManifest, params: tuple[Any, An
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return directory
+
+
+def update_manifest(directory: Path | str, **fields: Any) -> PolicyManifest:
+    """Rewrite a policy folder's manifest.json with `fields` changed (atomically); the new manifest."""
+    directory = Path(directory)
+    manifest = dataclasses.replace(read_manifest(directory), **fields)
+    tmp = directory / f".{MANIFEST}.{uuid.uuid4().hex[:6]}"
+    tmp.write_text(json.dumps(manifest.to_dict(), indent=2, default=_json_default) + "\n")
+    tmp.replace(directory / MANIFEST)
+    return manifest
 
 
 def _json_default(value: Any) -> Any:

@@ -139,6 +139,18 @@ class Verdict:
         }
 
 
+def rank_key(verdict: dict[str, Any] | None) -> tuple[float, float, float]:
+    """Sort key (larger first) of a verdict's `to_dict()`: passed, then score, then pass rate; an
+    approach never judged comes last."""
+    if not verdict:
+        return (-1.0, -1.0, -1.0)
+    return (
+        float(bool(verdict.get("passed"))),
+        float(verdict.get("score") or 0.0),
+        float(verdict.get("pass_rate") or 0.0),
+    )
+
+
 def _compile_check(
     code: str, scene: Any, time_limit_s: float
 ) -> tuple[SuccessCheck | None, list[RewardError]]:
@@ -233,4 +245,5 @@ __all__ = [
     "check_success",
     "compile_success",
     "judge",
+    "rank_key",
 ]

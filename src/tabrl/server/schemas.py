@@ -124,6 +124,10 @@ class TrainStartRequest(BaseModel):
         pattern=r"^[a-z0-9][a-z0-9\-]{0,63}$",
         description="Fine-tune from this base policy (GET /api/bases).",
     )
+    success_check: str | None = Field(
+        default=None, min_length=1, max_length=20_000,
+        description="Success check source: judged on rollouts of the trained policy.",
+    )  # fmt: skip
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     backend: BackendChoice = Field(
         default="auto", description="Physics backend: mjx, mujoco (MuJoCo C on CPU threads) or auto."
@@ -145,6 +149,10 @@ class BatchApproach(BaseModel):
     level: Level = "from_scratch"
     commands: str | None = Field(default=None, min_length=1, max_length=20_000)
     base_id: str | None = Field(default=None, max_length=64, pattern=r"^[a-z0-9][a-z0-9\-]{0,63}$")
+    success_check: str | None = Field(
+        default=None, min_length=1, max_length=20_000,
+        description="Success check source: judged on rollouts after training (ranks the batch).",
+    )  # fmt: skip
 
     @model_validator(mode="after")
     def _code_for_level(self) -> BatchApproach:
@@ -196,6 +204,21 @@ class HistoryPoint(BaseModel):
     elapsed_s: float | None = None
 
 
+class CheckOut(BaseModel):
+    """A trained policy judged on its success check (seeded deterministic rollouts)."""
+
+    passed: bool
+    score: float = Field(description="Mean progress towards the goals, 1 when all are met (ranks misses).")
+    figure: str = Field(description="One line: each goal with its value, then falls.")
+    values: dict[str, float]
+    goals: dict[str, str]
+    met: dict[str, bool]
+    fell: float = Field(description="Fraction of the rollouts that ended early (a fall).")
+    pass_rate: float = Field(description="Fraction of the rollouts that meet every goal on their own.")
+    rollouts: int
+    seconds: float
+
+
 class JobOut(BaseModel):
     """A job as the API shows it."""
 
@@ -219,6 +242,8 @@ class JobOut(BaseModel):
     error: str | None
     reward_code: str | None
     cancel_requested: bool
+    check: CheckOut | None = Field(default=None, description="Success check verdict, once trained.")
+    rank: int | None = Field(default=None, description="1 = best of its batch by the success check.")
 
 
 class BatchOut(BaseModel):
@@ -278,6 +303,12 @@ class ApproachOut(BaseModel):
     base_id: str | None = Field(default=None, description="Base policy it plays or fine-tunes.")
     estimate_s: float | None = Field(
         default=None, description="Seconds it takes on this server (0: instant)."
+    )
+    success_check: str | None = Field(
+        default=None, description="Success check source: judged on rollouts after training."
+    )
+    check_errors: list[RewardErrorOut] = Field(
+        default_factory=list, description="The success check's errors (lines of the check)."
     )
 
 

@@ -43,4 +43,5 @@ def job_out(job: Job, store: JobStore, max_concurrent: int) -> JobOut:
         error=job.error,
         reward_code=job.request.get("reward_code"),
         cancel_requested=job.cancel_requested,
+        check=result.get("check"),  # type: ignore[arg-type]
     )

@@ -19,12 +19,13 @@ Run folder (`request.out_dir`):
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from tabrl.errors import TabRLError
 from tabrl.training.backends.mjx import configure_xla_for_cpu
@@ -47,7 +48,12 @@ from tabrl.training.session import (
     latest_checkpoint,
 )
 
+if TYPE_CHECKING:
+    from tabrl.rewards.checks import SuccessCheck
+
 EventCallback = Callable[[ProgressEvent], None]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,9 @@ class TrainRequest:
     #: that a fine-tune of a joystick policy stands still unless `random_commands`.
     commands: str | None = None
     random_commands: bool = False
+    #: Success check source (`tabrl.rewards.checks`): compiled before training, judged on rollouts of
+    #: the final policy; the verdict goes into its manifest, the `finished` event and the result.
+    success_check: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,8 @@ class TrainResult:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     stopped_early: bool = False
     backend: str = "mjx"
+    #: The success check's verdict (`Verdict.to_dict()`), when the request had a check.
+    check: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
@@ -100,6 +111,7 @@ class TrainResult:
             "wall_s": round(self.wall_s, 2),
             "stopped_early": self.stopped_early,
             "backend": self.backend,
+            "check": self.check,
         }
 
 
@@ -117,6 +129,12 @@ def run_training(
     from tabrl.runtime import configure_jax, device_kind
 
     configure_jax()
+    # A check that cannot compile would fail after the training: refuse it now, with its lines.
+    check = None
+    if request.success_check:
+        from tabrl.rewards.checks import compile_success
+
+        check = compile_success(request.success_check, request.scene_id)
     session, reward_source = _open_session(request, device_kind(), cancel or CancelToken(), on_event)
     backend = _make_backend(session, reward_source, request.reward_name)
     session.env = backend.spec
@@ -140,7 +158,7 @@ def run_training(
         session.emit(session.event("failed", session.last_step, message=f"{type(exc).__name__}: {exc}"))
         session.close()
         raise
-    return _finish(session, final_params)
+    return _finish(session, final_params, check)
 
 
 def _open_session(
@@ -281,8 +299,23 @@ def _announce(session: TrainingSession, request: TrainRequest, backend: Any) -> 
     )  # fmt: skip
 
 
-def _finish(session: TrainingSession, final_params: Any) -> TrainResult:
-    """Write the final policy and the closing event."""
+def _judge(policy_dir: Path, check: SuccessCheck) -> tuple[dict[str, Any] | None, str]:
+    """Judge the saved policy on its success check and record the verdict in its manifest; (verdict,
+    a line for the closing message). A failure to judge is reported, never loses the policy."""
+    from tabrl.policies.store import update_manifest
+    from tabrl.training.behaviour import evaluate_check
+
+    try:
+        verdict = evaluate_check(policy_dir, check)
+    except Exception as exc:  # the policy is saved; say why it could not be judged
+        log.warning("success check of %s failed to run: %s", policy_dir, exc)
+        return None, f"; the success check could not run ({type(exc).__name__}: {exc})"
+    update_manifest(policy_dir, check={"code": check.code, "verdict": verdict.to_dict()})
+    return verdict.to_dict(), f"; success check {'passed' if verdict.passed else 'failed'}: {verdict.figure}"
+
+
+def _finish(session: TrainingSession, final_params: Any, check: SuccessCheck | None = None) -> TrainResult:
+    """Write the final policy, judge it on its success check, and send the closing event."""
     config = session.config
     params, policy_reward, policy_step = session.last_params, session.last_eval, session.last_step
     if not session.stopped and final_params is not None:
@@ -304,6 +337,10 @@ def _finish(session: TrainingSession, final_params: Any) -> TrainResult:
         "target": f"reached the target reward {config.stop_at_reward}",
         None: "finished",
     }[session.stopped]
+    verdict = None
+    if check is not None and params is not None and session.stopped != "cancel":
+        verdict, line = _judge(policy_dir, check)
+        message += line
     session.emit(
         session.event(
             kind, session.last_step, eta_s=0.0, eval_reward_mean=policy_reward,
@@ -311,7 +348,8 @@ def _finish(session: TrainingSession, final_params: Any) -> TrainResult:
             message=message,
             extra={"policy_dir": str(policy_dir) if params is not None else None, "wall_s": wall,
                    "policy_step": policy_step, "last_eval_reward": session.last_eval,
-                   "train_s": session.train_s, "eval_s": session.eval_s, "backend": session.backend},
+                   "train_s": session.train_s, "eval_s": session.eval_s, "backend": session.backend,
+                   "check": verdict},
         )
     )  # fmt: skip
     session.close()
@@ -327,6 +365,7 @@ def _finish(session: TrainingSession, final_params: Any) -> TrainResult:
         metrics=session.history,
         stopped_early=session.stopped == "target",
         backend=session.backend,
+        check=verdict,
     )
 
 

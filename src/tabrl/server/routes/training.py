@@ -45,6 +45,7 @@ def _plan(
     from_scratch: bool = True,
     base_id: str | None = None,
     commands: str | None = None,
+    success_check: str | None = None,
 ) -> tuple[int, float | None]:
     """Check everything a worker would fail on (4xx at the edge), resolve the step budget."""
     from tabrl.jobs.tasks import plan_training
@@ -59,6 +60,7 @@ def _plan(
         from_scratch=from_scratch,
         base_id=base_id,
         commands=commands,
+        success_check=success_check,
     )
 
 
@@ -138,6 +140,8 @@ async def start(
         body.base_model_id,
         body.from_scratch,
         body.base_id,
+        None,
+        body.success_check,
     )
     request = _request(
         body,
@@ -147,6 +151,7 @@ async def start(
         from_scratch=body.from_scratch,
         name=body.name,
         base_id=body.base_id,
+        success_check=body.success_check,
     )
     job = jobs.store.create(
         kind="train", scene_id=body.scene_id, request=request, name=body.name, estimate_s=estimate
@@ -185,6 +190,7 @@ def _batch(body: TrainBatchRequest, jobs: Jobs) -> BatchOut:
                 approach.level == "from_scratch",
                 approach.base_id,
                 approach.commands,
+                approach.success_check,
             )
         )
     batch_id = new_id("batch")
@@ -197,6 +203,7 @@ def _batch(body: TrainBatchRequest, jobs: Jobs) -> BatchOut:
         request = _request(
             body, reward_code=approach.reward_code, steps=steps, from_scratch=approach.level == "from_scratch",
             name=name, base_id=approach.base_id, commands=approach.commands,
+            success_check=approach.success_check,
         )  # fmt: skip
         created.append(
             jobs.store.create(
@@ -253,6 +260,32 @@ async def list_jobs(
 ) -> list[JobOut]:
     """Newest first; filter by batch."""
     return [jobs.out(j) for j in jobs.store.list(batch_id=batch_id)]
+
+
+@router.get("/batch/{batch_id}", response_model=BatchOut, responses=_ERRORS, summary="A batch, best first")
+async def batch_ranking(
+    batch_id: Annotated[str, PathParam(max_length=40, pattern=JOB_ID)],
+    jobs: Jobs = Depends(get_jobs),
+) -> BatchOut:
+    """The batch's jobs ranked by their success checks (passed, then score; unjudged last, then by
+    evaluation reward), each with its `rank`."""
+    from tabrl.errors import NotFoundError
+    from tabrl.rewards.checks import rank_key
+
+    views = [jobs.out(j) for j in jobs.store.list(batch_id=batch_id)]
+    if not views:
+        raise NotFoundError(f"no batch {batch_id}; POST /api/training/batch creates one")
+
+    def key(view: JobOut) -> tuple[Any, ...]:
+        reward = (
+            view.progress.eval_reward if view.progress and view.progress.eval_reward is not None else -1e18
+        )
+        return (*rank_key(view.check.model_dump() if view.check else None), reward)
+
+    ranked = sorted(views, key=key, reverse=True)
+    return BatchOut(
+        batch_id=batch_id, jobs=[v.model_copy(update={"rank": i + 1}) for i, v in enumerate(ranked)]
+    )
 
 
 @router.get("/{job_id}/status", response_model=JobOut, responses=_ERRORS, summary="A job's status")
