@@ -385,6 +385,7 @@ class ModelOut(BaseModel):
     job_id: str | None
     level: Level = Field(default="from_scratch", description="How it was made (see Level).")
     commands: str | None = Field(default=None, description="Command program it plays (level 1), if any.")
+    check: CheckOut | None = Field(default=None, description="Its success check's verdict, if judged.")
 
 
 class RenderRequest(BaseModel):

@@ -299,9 +299,10 @@ def _announce(session: TrainingSession, request: TrainRequest, backend: Any) -> 
     )  # fmt: skip
 
 
-def _judge(policy_dir: Path, check: SuccessCheck) -> tuple[dict[str, Any] | None, str]:
-    """Judge the saved policy on its success check and record the verdict in its manifest; (verdict,
-    a line for the closing message). A failure to judge is reported, never loses the policy."""
+def judge_policy(policy_dir: Path, check: SuccessCheck | str) -> tuple[dict[str, Any] | None, str]:
+    """Judge a saved policy on a success check (compiled, or its source) and record the verdict in its
+    manifest; (verdict, a line for a closing message). A failure to judge is reported, not raised:
+    the policy is kept either way."""
     from tabrl.policies.store import update_manifest
     from tabrl.training.behaviour import evaluate_check
 
@@ -310,7 +311,8 @@ def _judge(policy_dir: Path, check: SuccessCheck) -> tuple[dict[str, Any] | None
     except Exception as exc:  # the policy is saved; say why it could not be judged
         log.warning("success check of %s failed to run: %s", policy_dir, exc)
         return None, f"; the success check could not run ({type(exc).__name__}: {exc})"
-    update_manifest(policy_dir, check={"code": check.code, "verdict": verdict.to_dict()})
+    code = check if isinstance(check, str) else check.code
+    update_manifest(policy_dir, check={"code": code, "verdict": verdict.to_dict()})
     return verdict.to_dict(), f"; success check {'passed' if verdict.passed else 'failed'}: {verdict.figure}"
 
 
@@ -339,7 +341,7 @@ def _finish(session: TrainingSession, final_params: Any, check: SuccessCheck | N
     }[session.stopped]
     verdict = None
     if check is not None and params is not None and session.stopped != "cancel":
-        verdict, line = _judge(policy_dir, check)
+        verdict, line = judge_policy(policy_dir, check)
         message += line
     session.emit(
         session.event(

@@ -57,6 +57,7 @@ def model_out(path: Path, jobs: dict[str, str]) -> ModelOut:
         base_policy=m.base_policy,
         level=m.level,
         commands=m.commands,
+        check=(m.check or {}).get("verdict"),  # type: ignore[arg-type]
     )
 
 

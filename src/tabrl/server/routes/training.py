@@ -14,7 +14,6 @@ from fastapi.responses import StreamingResponse
 
 from tabrl.errors import TabRLError
 from tabrl.jobs.models import TERMINAL
-from tabrl.jobs.store import new_id
 from tabrl.server.deps import Jobs, get_jobs
 from tabrl.server.schemas import (
     JOB_ID,
@@ -172,85 +171,14 @@ async def batch(
 
 
 def _batch(body: TrainBatchRequest, jobs: Jobs) -> BatchOut:
-    # Everything is checked before anything is created: one bad approach refuses the whole batch.
-    plans: list[tuple[int, float | None]] = []
-    for approach in body.approaches:
-        if approach.level == "command":
-            _check_program(body.scene_id, approach.commands or "", approach.base_id)
-            plans.append((0, None))
-            continue
-        plans.append(
-            _plan(
-                body.scene_id,
-                approach.steps or body.steps,
-                body.preset,
-                approach.reward_code,
-                _overrides(body),
-                None,
-                approach.level == "from_scratch",
-                approach.base_id,
-                approach.commands,
-                approach.success_check,
-            )
-        )
-    batch_id = new_id("batch")
-    created = []
-    for i, (approach, (steps, estimate)) in enumerate(zip(body.approaches, plans, strict=True)):
-        name = approach.name or f"approach {i + 1}"
-        if approach.level == "command":
-            created.append(_play(body, approach, name, batch_id, jobs))
-            continue
-        request = _request(
-            body, reward_code=approach.reward_code, steps=steps, from_scratch=approach.level == "from_scratch",
-            name=name, base_id=approach.base_id, commands=approach.commands,
-            success_check=approach.success_check,
-        )  # fmt: skip
-        created.append(
-            jobs.store.create(
-                kind="train",
-                scene_id=body.scene_id,
-                request=request,
-                name=name,
-                batch_id=batch_id,
-                estimate_s=estimate,
-            )
-        )
+    from tabrl.jobs.batches import BatchItem, submit_batch
+
+    items = [BatchItem(**a.model_dump()) for a in body.approaches]
+    batch_id, created = submit_batch(
+        jobs.store, body.scene_id, items, steps=body.steps, preset=body.preset, overrides=_overrides(body),
+        seed=body.seed,
+    )  # fmt: skip
     return BatchOut(batch_id=batch_id, jobs=[jobs.submitted(j) for j in created])
-
-
-def _joystick_base(scene_id: str, base_id: str | None) -> Any:
-    from tabrl.errors import UnavailableError
-    from tabrl.scenes.bases import get_base, scene_base
-
-    base = get_base(base_id) if base_id else scene_base(scene_id)
-    if base is None or base.scene_id != scene_id or base.command_range is None:
-        raise UnavailableError(
-            f"{scene_id} has no joystick base policy{f' {base_id}' if base_id else ''} to play a command "
-            "program on; GET /api/bases lists them (kind joystick), or train the approach as a reward"
-        )
-    return base
-
-
-def _check_program(scene_id: str, code: str, base_id: str | None) -> None:
-    from tabrl.rewards.commands import check_commands
-    from tabrl.rewards.result import RewardCompileError
-
-    base = _joystick_base(scene_id, base_id)
-    result = check_commands(code, base.command_range)
-    if not result.valid:
-        raise RewardCompileError(result.errors, "command program")
-
-
-def _play(body: TrainBatchRequest, approach: Any, name: str, batch_id: str, jobs: Jobs) -> Any:
-    from tabrl.jobs.tasks import play_commands
-    from tabrl.policies import read_manifest
-
-    base = _joystick_base(body.scene_id, approach.base_id)
-    path = play_commands(base.dir, approach.commands, name=name)
-    request = {"model_id": read_manifest(path).id, "seed": body.seed, "level": "command"}
-    return jobs.store.create(
-        kind="render", scene_id=body.scene_id, request=request, name=name, batch_id=batch_id, estimate_s=None
-    )
 
 
 @router.get("", response_model=list[JobOut], summary="List jobs")
@@ -267,25 +195,16 @@ async def batch_ranking(
     batch_id: Annotated[str, PathParam(max_length=40, pattern=JOB_ID)],
     jobs: Jobs = Depends(get_jobs),
 ) -> BatchOut:
-    """The batch's jobs ranked by their success checks (passed, then score; unjudged last, then by
-    evaluation reward), each with its `rank`."""
+    """The batch's jobs ranked by their success checks (passed, then score; unjudged last), then by
+    evaluation reward, each with its `rank`."""
     from tabrl.errors import NotFoundError
-    from tabrl.rewards.checks import rank_key
+    from tabrl.jobs.batches import rank_jobs
 
-    views = [jobs.out(j) for j in jobs.store.list(batch_id=batch_id)]
-    if not views:
+    found = jobs.store.list(batch_id=batch_id)
+    if not found:
         raise NotFoundError(f"no batch {batch_id}; POST /api/training/batch creates one")
-
-    def key(view: JobOut) -> tuple[Any, ...]:
-        reward = (
-            view.progress.eval_reward if view.progress and view.progress.eval_reward is not None else -1e18
-        )
-        return (*rank_key(view.check.model_dump() if view.check else None), reward)
-
-    ranked = sorted(views, key=key, reverse=True)
-    return BatchOut(
-        batch_id=batch_id, jobs=[v.model_copy(update={"rank": i + 1}) for i, v in enumerate(ranked)]
-    )
+    ranked = [jobs.out(j).model_copy(update={"rank": i + 1}) for i, j in enumerate(rank_jobs(found))]
+    return BatchOut(batch_id=batch_id, jobs=ranked)
 
 
 @router.get("/{job_id}/status", response_model=JobOut, responses=_ERRORS, summary="A job's status")

@@ -1,0 +1,164 @@
+"""`tabrl teach`: the whole loop from a prompt -- approaches, parallel training, checks, a ranking.
+
+A thin shell over the same parts the web UI uses: `generate_approaches` writes the approaches,
+`tabrl.jobs.batches.submit_batch` checks and queues them as jobs in the job store (the server's
+database), the job scheduler runs them in worker processes, and `rank_jobs` orders them by their
+success checks. The jobs stay in the library: `tabrl models list`, the web UI and the API see them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+import typer
+
+from tabrl.cli._common import console
+
+_TERMINAL = {"succeeded", "failed", "cancelled", "interrupted"}
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `teach` command to the root app."""
+    app.command("teach")(teach_cmd)
+
+
+def teach_cmd(
+    prompt: str = typer.Argument(..., help='The behaviour in plain language, e.g. "run backwards".'),
+    scene: str = typer.Option(..., "--scene", help="Scene id (see `tabrl scenes list`)."),
+    provider: str | None = typer.Option(
+        None, "--provider", help="LLM provider (default: settings, else offline)."
+    ),
+    model: str | None = typer.Option(None, "--model", help="Model name (default: the provider's default)."),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="Server URL of a local OpenAI-compatible model."
+    ),
+    n: int = typer.Option(3, "--n", min=1, max=6, help="How many approaches."),
+    budget: str = typer.Option(
+        "minutes", "--budget", help="instant | minutes | unlimited (see `tabrl generate`)."
+    ),
+    steps: int | None = typer.Option(
+        None, "--steps", min=1000, help="Steps per approach instead of the plan's."
+    ),
+    overrides: list[str] = typer.Option([], "--set", help="Training override key=value (repeatable)."),
+    concurrent: int = typer.Option(
+        0, "--concurrent", min=0, max=16, help="Jobs at once (0: one per approach)."
+    ),
+    seed: int = typer.Option(0, "--seed", min=0, help="Training and video seed (same for every approach)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the ranked result as one JSON document."),
+) -> None:
+    """Teach a robot a behaviour end to end: approaches, parallel training, success checks, a ranking."""
+    from tabrl.authoring import generate_approaches
+    from tabrl.errors import TabRLError
+    from tabrl.jobs.batches import BatchItem, rank_jobs, submit_batch
+    from tabrl.jobs.scheduler import Scheduler
+    from tabrl.jobs.store import JobStore
+    from tabrl.training.config import parse_override
+
+    result = generate_approaches(
+        scene, prompt, provider=provider, model=model, base_url=base_url, n=n, budget=budget
+    )
+    valid = [a for a in result.approaches if a.valid]
+    if not valid:
+        raise TabRLError(
+            "no approach passed the checks: "
+            + "; ".join(f"{a.name}: {_first_error(a)}" for a in result.approaches)
+        )
+    if not as_json:
+        for a in result.approaches:
+            state = "[green]ok[/]" if a.valid else f"[red]refused[/] ({_first_error(a)})"
+            console.print(f"- {a.name} [dim]({a.level}, {a.steps:,} steps)[/] {state}")
+    store = JobStore()
+    batch_id, jobs = submit_batch(
+        store, scene, [BatchItem.from_approach(a) for a in valid], steps=steps,
+        overrides=dict(parse_override(o) for o in overrides), seed=seed,
+    )  # fmt: skip
+    scheduler = Scheduler(store, max_concurrent=concurrent or len(jobs), resume_interrupted=False)
+    scheduler.start()
+    try:
+        _wait(store, [j.id for j in jobs], quiet=as_json)
+    except KeyboardInterrupt:
+        for job in jobs:
+            store.request_cancel(job.id)
+        raise
+    finally:
+        scheduler.stop(interrupt_running=True)
+    ranked = rank_jobs([store.get(j.id) for j in jobs])
+    rows = [_row(i + 1, job) for i, job in enumerate(ranked)]
+    if as_json:
+        sys.stdout.write(
+            json.dumps({"batch_id": batch_id, "scene_id": scene, "prompt": prompt, "ranking": rows}) + "\n"
+        )
+        return
+    _print_table(rows)
+
+
+def _first_error(approach: Any) -> str:
+    errors = [*approach.errors, *approach.check_errors]
+    if not errors:
+        return "invalid"
+    e = errors[0]
+    return f"line {e['line']}: {e['message']}" if e.get("line") else str(e["message"])
+
+
+def _wait(store: Any, ids: list[str], *, quiet: bool) -> None:
+    """Poll the jobs until all end; print each one's progress as it changes."""
+    last: dict[str, str] = {}
+    while True:
+        jobs = [store.get(i) for i in ids]
+        for job in jobs:
+            line = _progress_line(job)
+            if not quiet and last.get(job.id) != line:
+                console.print(f"  {job.name}: {line}")
+                last[job.id] = line
+        if all(j.status in _TERMINAL for j in jobs):
+            return
+        time.sleep(1.0)
+
+
+def _progress_line(job: Any) -> str:
+    p = job.progress or {}
+    if job.status != "running" or not p:
+        return job.status
+    total = job.request.get("steps") or p.get("total_steps")
+    reward = p.get("eval_reward")
+    parts = [f"{p.get('step', 0):,}" + (f"/{int(total):,} steps" if total else " steps")]
+    if reward is not None:
+        parts.append(f"eval reward {reward:.1f}")
+    return ", ".join(parts)
+
+
+def _row(rank: int, job: Any) -> dict[str, Any]:
+    from tabrl.jobs.tasks import policies_dir
+    from tabrl.render.store import video_path
+
+    result = job.result or {}
+    video = result.get("video_id")
+    model = result.get("model_id")
+    return {
+        "rank": rank, "name": job.name, "status": job.status, "check": result.get("check"),
+        "eval_reward": result.get("eval_reward"), "model_id": model,
+        "policy_dir": str(policies_dir() / model) if model else None,
+        "video": str(video_path(video)) if video else None, "error": job.error,
+    }  # fmt: skip
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    table = Table(title="Ranked by success check", show_lines=True)
+    for column in ("#", "approach", "check", "eval reward", "policy / video"):
+        table.add_column(column)
+    for r in rows:
+        check = r["check"]
+        if check is None:
+            verdict = f"[dim]{r['status']}{': ' + r['error'] if r['error'] else ''}[/]"
+        else:
+            mark = "[green]passed[/]" if check["passed"] else "[red]failed[/]"
+            verdict = f"{mark} {check['figure']}"
+        reward = f"{r['eval_reward']:.1f}" if r["eval_reward"] is not None else "-"
+        where = "\n".join(p for p in (r["policy_dir"], r["video"]) if p) or "-"
+        table.add_row(str(r["rank"]), r["name"], verdict, reward, where)
+    console.print(table)
