@@ -5,8 +5,8 @@
     True
     >>> env = make_env("CartpoleBalance", open("reward.py").read())         # doctest: +SKIP
 
-`API_REFERENCE` is the one reference page (contract + API) that prompts embed; it is the
-same text as `docs/reward-api.md`. Heavy modules (JAX, MuJoCo) load on first use.
+`API_REFERENCE` is the one reference page (contract + API) that prompts embed (`reward_api.md`;
+`docs/reward-api.md` points to it). Heavy modules (JAX, MuJoCo) load on first use.
 """
 
 from __future__ import annotations

@@ -219,7 +219,7 @@ STATE_API = (
 
 
 class SemanticState:
-    """What reward code sees as `s`. See `docs/reward-api.md` for the user-facing reference."""
+    """What reward code sees as `s`. See `reward_api.md` (this package) for the user-facing reference."""
 
     __slots__ = ("_command", "_data", "_index", "_prev_action", "_task_reward")
 

@@ -1,0 +1,38 @@
+"""A slice of the behaviour benchmark in CI: one case end to end through the real CLI.
+
+`tabrl teach` (offline composer, the standard "minutes" budget) trains every approach in worker
+processes, judges and ranks them; the case's own, independent check then judges the top-ranked
+policy. CartpoleBalance "balance the pole": its base policy balances, so the fine-tuned approaches
+must still do. Heavy: real training, several minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.heavy, pytest.mark.timeout(2400)]
+
+_BENCH = Path(__file__).resolve().parents[2] / "bench" / "behaviours.py"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("tabrl_bench_behaviours", _BENCH)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_one_case_end_to_end_through_the_cli() -> None:
+    bench = _bench()
+    case = next(c for c in bench.CASES if c.key == "cartpole-balance")
+    result = bench.run_case(case, "offline", "minutes", ["--set", "num_evals=3"], timeout_s=2000)
+    rows = result["approaches"]
+    assert len(rows) == 3 and [r["rank"] for r in rows] == [1, 2, 3]
+    assert all(r["status"] == "succeeded" for r in rows), [r.get("error") for r in rows]
+    # Every approach was judged by its own check (written with it) and by the case's.
+    assert all(r["check"] is not None and r["case"] is not None for r in rows), rows
+    assert result["top_passed"], [r["case"]["figure"] for r in rows]
