@@ -404,7 +404,8 @@ class SceneConventions:
         base = self.index.root_body
         parts = {
             "base_height": lambda: s.body_height(base).reshape(1),
-            "base_quat": lambda: data.qpos[3:7],
+            # Gravity in the base frame (the base xmat's bottom row, negated): tilt without the heading.
+            "gravity_local": lambda: -data.xmat[self.index.body(base, "observation"), 2],
             "joint_pos": lambda: data.qpos[7:],
             "base_linvel_local": lambda: s.body_linvel(base, local=True),
             "base_angvel_local": lambda: s.body_angvel(base, local=True),

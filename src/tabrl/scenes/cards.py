@@ -274,15 +274,17 @@ def find_feet(model: mujoco.MjModel) -> tuple[str, ...]:
 def default_observation(model: mujoco.MjModel) -> tuple[ObsSegment, ...]:
     """Observation layout of TabRL's own environments (Menagerie / MJCF scenes).
 
-    Floating base: base height, base orientation (quaternion), joint angles, base linear
-    and angular velocity in the base frame, joint velocities, previous action. The base's
-    x/y position is left out so a policy does not depend on where it stands. Fixed base:
-    qpos, qvel, previous action.
+    Floating base: base height, gravity's direction in the base frame, joint angles, base
+    linear and angular velocity in the base frame, joint velocities, previous action. The
+    base's x/y position and heading are left out so a policy does not depend on where it
+    stands or which way it faces: with the heading observed (a world quaternion), a turning
+    robot sees states it never trained on, and the Go1 joystick policy never learned to turn.
+    Fixed base: qpos, qvel, previous action.
     """
     if is_floating_base(model):
         return (
             ObsSegment("base_height", 1),
-            ObsSegment("base_quat", 4),
+            ObsSegment("gravity_local", 3),
             ObsSegment("joint_pos", model.nq - 7),
             ObsSegment("base_linvel_local", 3),
             ObsSegment("base_angvel_local", 3),

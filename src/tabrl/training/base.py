@@ -75,16 +75,20 @@ BASE_RECIPES: dict[str, BaseRecipe] = {
             title="Go1 joystick",
             kind="joystick",
             description=(
-                "Walks at the commanded forward and sideways speed (forward +-1.0 m/s, sideways +-0.5 m/s) "
-                "and stands still at zero. Yaw-rate commands (+-1.0 rad/s) are in its input but it has not "
-                "learned to turn."
+                "Walks at the commanded forward and sideways speed (forward +-1.0 m/s, sideways +-0.5 m/s), "
+                "stands still at zero, and turns counter-clockwise (about 0.6 rad/s for a 1.0 rad/s command, "
+                "on the spot or while walking); it hardly turns clockwise."
             ),
             # Measured on 2 cores: from scratch on random commands the Go1 kept standing (6 M steps:
             # standing scores well on the many small commands). So: walk forward first (the reward
             # that walks in 1.8 M steps, bench/train_go1_cpu.py); then follow commands, which gave
-            # forward, backward, sideways and standing by 10 M steps but no turning; then the same
-            # tracking with turning weighted up -- which did not teach turning either (measured: yaw
-            # rate 0.03 rad/s for a 1.0 command); the policy ships without turning (`turns=False`).
+            # forward, backward, sideways and standing by 10 M steps; then the same tracking with
+            # turning weighted up. With the heading in the observation (a world quaternion) it never
+            # turned (0.03 rad/s for a 1.0 command): a turning robot saw states it had not trained on.
+            # With gravity in the base frame instead it turns counter-clockwise (0.60 rad/s) but not
+            # clockwise (-0.10); 4 M more steps of the turning stage did not change that and made it
+            # fall when standing (4 of 8), so the recipe stops here. `turns=False`: it does not follow
+            # yaw commands both ways.
             # Every stage sees random commands, so the observation normaliser knows their spread (after a constant command, any other one was scaled by a
             # near-zero std and the robot fell at once).
             stages=(
