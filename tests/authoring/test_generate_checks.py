@@ -38,7 +38,8 @@ def test_checks_are_parsed_and_checked_on_the_scene() -> None:
     assert good.valid and good.success_check == CHECK and good.check_errors == []
     assert not bad.valid and bad.errors == [] and bad.success_check == BAD_CHECK
     assert bad.check_errors[0]["line"] == 2 and "pole_9" in bad.check_errors[0]["message"]
-    assert none.valid and none.success_check is None
+    # Sent without one, it is judged on the check the parsed prompt implies ("balance": the pole up).
+    assert none.valid and none.success_check and "s.body_upright('pole_1')" in none.success_check
     assert good.to_dict()["success_check"] == CHECK
     # The model was told what a success check is and how to write one.
     assert "success_check" in res.prompt["system"] and "def measure(s)" in res.prompt["system"]
@@ -55,3 +56,14 @@ def test_a_repair_round_quotes_the_check_errors() -> None:
         res = _llm(srv, n=1)
     (a,) = res.approaches
     assert a.valid and a.success_check == CHECK and res.repair_rounds_used == 1
+
+
+def test_the_composer_follows_the_direction_and_writes_a_check() -> None:
+    """#16: "run backwards" used to reward forward speed on CheetahRun. The composer now reads the
+    direction from the prompt, and every approach carries the check the prompt implies."""
+    res = generate_approaches("CheetahRun", "run backwards as fast as possible", budget="unlimited")
+    assert len(res.approaches) == 3
+    for a in res.approaches:
+        assert a.valid and a.check_errors == [], a.check_errors
+        assert "backward_speed" in a.terms and "forward_speed" not in a.terms, a.terms
+        assert a.success_check and '"forward_speed": "< -' in a.success_check

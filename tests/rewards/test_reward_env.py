@@ -133,7 +133,8 @@ def test_scene_env_layout_actions_and_reset(tiny_scene: str) -> None:
     env = make_env(tiny_scene, TINY_REWARD)
     assert isinstance(env, SceneRewardEnv)
     card = robot_card(tiny_scene)
-    assert env.observation_size == card.obs_size == 1 + 4 + 2 + 3 + 3 + 2 + 2
+    # height, gravity in the base frame (not the heading), joints, base velocities, joint velocities, action
+    assert env.observation_size == card.obs_size == 1 + 3 + 2 + 3 + 3 + 2 + 2
     # Position actuator: around the home pose (0.2), scaled by action_scale * half range (0.5 * 1).
     np.testing.assert_allclose(env.action_to_ctrl(jnp.array([0.0, 0.0])), [0.2, 0.0], atol=1e-6)
     np.testing.assert_allclose(env.action_to_ctrl(jnp.array([1.0, 1.0])), [0.7, 2.0], atol=1e-6)
@@ -147,6 +148,7 @@ def test_scene_env_layout_actions_and_reset(tiny_scene: str) -> None:
     assert not np.allclose(qpos[7:], [0.2, -0.1])  # joint noise applied
     assert state.obs.shape == (env.observation_size,)
     assert float(state.obs[0]) == pytest.approx(0.25, abs=1e-5)  # base height first
+    np.testing.assert_allclose(state.obs[1:4], [0.0, 0.0, -1.0], atol=1e-6)  # level: gravity straight down
     nxt = step(state, jnp.array([0.3, -0.2]))
     assert set(nxt.metrics) == {"reward/forward", "reward/upright", "reward/feet"}
     assert float(nxt.reward) == pytest.approx(sum(float(v) for v in nxt.metrics.values()), rel=1e-5)

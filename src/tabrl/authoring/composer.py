@@ -702,10 +702,11 @@ def walk_speed(profile: RobotProfile) -> float:
     return 1.0
 
 
-def instantiate(style: Style, profile: RobotProfile) -> list[Term]:
-    """The terms of `style` for this robot (empty when its core does not apply)."""
+def instantiate(style: Style, profile: RobotProfile, direction: int = 1) -> list[Term]:
+    """The terms of `style` for this robot (empty when its core does not apply). `direction` -1: the
+    prompt asks to travel backwards, so every `move` goes the other way (motifs are written forward)."""
     terms: list[Term] = []
-    v = walk_speed(profile)
+    v = walk_speed(profile) * (-1.0 if direction < 0 else 1.0)
     for prim, kwargs in style.recipe:
         args = dict(kwargs)
         if prim == "move":
@@ -807,13 +808,15 @@ def compose(
     *,
     level: str | None = None,
     task_bonus: bool | None = None,
+    direction: int = 1,
 ) -> list[Composed]:
     """`n` distinct approaches for `prompt` on the robot described by `profile`.
 
     `level`: every approach's level (None: fine_tune for locomotion motifs when the scene has a base
     policy, else from_scratch). `task_bonus`: a fine-tune keeps a little of the scene's own task
     reward (None: whenever it fine-tunes; a joystick base policy's scene trains on the mujoco backend,
-    which has no task reward, so the caller says False there)."""
+    which has no task reward, so the caller says False there). `direction` -1: travel backwards (the
+    parsed prompt's sign for speed, `tabrl.authoring.intent`)."""
     candidates = [
         (score - STYLE_PENALTY * k, motif, style)
         for motif, score in rank_motifs(prompt)
@@ -828,7 +831,7 @@ def compose(
             break
         if motif.key in excluded:
             continue
-        terms = instantiate(style, profile)
+        terms = instantiate(style, profile, direction)
         if not terms:
             continue
         # Two styles can collapse to the same terms on a simple robot; keep one.

@@ -303,13 +303,25 @@ def _check_program(code: str, limits: tuple[float, float, float] | None) -> tupl
     return result.valid, [e.to_dict() for e in result.errors]
 
 
+def intent_check(card: Any, prompt: str) -> str | None:
+    """The success check the parsed prompt implies on this robot (`tabrl.authoring.intent`): what the
+    composer's approaches carry, and an LLM approach that came without one."""
+    from tabrl.authoring.intent import parse_intent, success_check
+    from tabrl.authoring.profile import build_profile
+
+    return success_check(parse_intent(prompt), build_profile(card))
+
+
 def _offline(card: Any, prompt: str, plan: _Plan, *, env_check: bool) -> GenerationResult:
     from tabrl.authoring.composer import compose
+    from tabrl.authoring.intent import parse_intent
     from tabrl.authoring.profile import build_profile
 
     commands = [p for p in plan.levels if p.level == "command"]
     rewards = [p for p in plan.levels if p.level != "command"]
     approaches = []
+    intent = parse_intent(prompt)
+    check = intent_check(card, prompt)
     for lp, (routine, _score) in zip(commands, plan.routines, strict=False):
         valid, errors = _check_program(routine.program, plan.limits)
         approaches.append(
@@ -325,14 +337,15 @@ def _offline(card: Any, prompt: str, plan: _Plan, *, env_check: bool) -> Generat
                 lp.why,
                 routine.program,
                 lp.base_id,
-            )
+            ).with_check(check, card.id)
         )
     composed = []
     if rewards:
         keep_task = plan.base is not None and plan.base.kind == "task"
         composed = compose(
-            prompt, build_profile(card), len(rewards), level=rewards[0].level, task_bonus=keep_task
-        )
+            prompt, build_profile(card), len(rewards), level=rewards[0].level, task_bonus=keep_task,
+            direction=-1 if intent.sign_for("speed") < 0 else 1,
+        )  # fmt: skip
     key = _card_key(card)
     hint = plan.hint()
     for lp, c in zip(rewards, composed, strict=False):
@@ -356,7 +369,7 @@ def _offline(card: Any, prompt: str, plan: _Plan, *, env_check: bool) -> Generat
                 why,
                 hint_code,
                 lp.base_id,
-            )
+            ).with_check(check, card.id)
         )
     return GenerationResult(
         provider="offline",
@@ -479,6 +492,9 @@ def _llm(
             continue
         for target, fix in _match(fixes, failing, approaches):
             approaches[target] = _to_approach(fix, card, key, env_check, plan, target)
+    # An approach the model sent without a check is judged on the one the parsed prompt implies.
+    fallback = intent_check(card, task)
+    approaches = [a if a.success_check else a.with_check(fallback, card.id) for a in approaches]
     usage = {
         "input_tokens": sum(c["input_tokens"] or 0 for c in calls),
         "output_tokens": sum(c["output_tokens"] or 0 for c in calls),
