@@ -37,6 +37,10 @@ export type MjcfBundle = Ok<"/api/playground/{scene_id}/mjcf", "get">;
 export type BasePolicy = Ok<"/api/bases", "get">[number];
 export type CommandCheck = Ok<"/api/commands/check", "post">;
 export type BatchApproach = BatchRequest["approaches"][number];
+/** A batch's jobs ranked best first by their success checks (GET /api/training/batch/{batch_id}). */
+export type RankedBatch = Ok<"/api/training/batch/{batch_id}", "get">;
+/** A trained policy's success-check verdict (on jobs and models, once judged). */
+export type Verdict = NonNullable<Job["check"]>;
 
 /** Origin of the API: the page's own (the server serves the UI), or VITE_API_BASE for a split setup. */
 export const apiBase: string =

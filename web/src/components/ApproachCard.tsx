@@ -1,7 +1,7 @@
 /**
  * One candidate approach: its level (1 plays a command program at once, 2 fine-tunes a base policy, 3 trains
  * from scratch) and why, the time it takes, editable code with line errors (a reward, or for level 1 the
- * command program), re-check, and the run toggle.
+ * command program), re-check, its success check (judged after training; ranks the batch), and the run toggle.
  */
 import { useEffect, useRef, useState } from "react";
 import { api, errorMessage, unwrap, type CodeError } from "../api/client";
@@ -35,6 +35,12 @@ export type ApproachDraft = {
   warnings: string[];
   /** command programs: [t, forward, sideways, yaw] samples from the last check */
   preview: number[][] | null;
+  /** success check source (measure(s) and GOALS), judged on rollouts after training; null: none */
+  success_check: string | null;
+  /** the success check's errors (lines of the check) */
+  check_errors: CodeError[];
+  /** true when the success check changed since the server checked it (it checks it again when the run starts) */
+  check_dirty: boolean;
 };
 
 /** Fills in what drafts saved by an older page (or a server without levels) lack. */
@@ -55,6 +61,9 @@ export function normalizeDraft(d: Partial<ApproachDraft> & { name: string }): Ap
     estimate_s: null,
     warnings: [],
     preview: null,
+    success_check: null,
+    check_errors: [],
+    check_dirty: false,
     ...d,
   };
 }
@@ -63,6 +72,20 @@ export const isCommand = (d: Pick<ApproachDraft, "level">): boolean => d.level =
 
 /** The code a draft runs: its command program (level 1) or its reward. */
 export const draftCode = (d: ApproachDraft): string => (isCommand(d) ? (d.commands ?? "") : d.reward_code);
+
+/** Errors of the success check still standing (an edited check is checked again when the run starts). */
+export const checkErrorsOf = (d: Pick<ApproachDraft, "check_errors" | "check_dirty">): CodeError[] =>
+  d.check_dirty ? NO_ERRORS : d.check_errors;
+const NO_ERRORS: CodeError[] = [];
+
+/** Whether a draft can run: its code checked and valid, and no standing errors in its success check. */
+export const draftReady = (d: ApproachDraft): boolean => d.valid && !d.dirty && checkErrorsOf(d).length === 0;
+
+/** What the batch request carries of a draft's success check (nothing when it has none). */
+export const successCheckOf = (d: ApproachDraft): { success_check?: string } =>
+  d.success_check?.trim() ? { success_check: d.success_check } : {};
+
+const errorCount = (n: number) => `${n} error${n === 1 ? "" : "s"}`;
 
 export function ApproachCard({
   sceneId,
@@ -137,6 +160,7 @@ export function ApproachCard({
   const override = trains ? trainOverride : null;
   const steps = trains ? (override?.steps ?? draft.steps) : 0;
   const estimate = override ? override.estimate_s : draft.estimate_s;
+  const checkErrors = checkErrorsOf(draft);
   return (
     <article
       className={`card approach ${draft.selected ? "selected" : ""}`}
@@ -154,8 +178,17 @@ export function ApproachCard({
           />
           <h3 id={`${id}-title`}>{draft.name}</h3>
         </label>
-        <span className={`badge ${draft.dirty ? "warn" : draft.valid ? "good" : "bad"}`} data-testid="approach-status">
-          {draft.dirty ? "edited — check again" : draft.valid ? "✓ compiles" : `✗ ${draft.errors.length} error${draft.errors.length === 1 ? "" : "s"}`}
+        <span
+          className={`badge ${draft.dirty ? "warn" : draft.valid && checkErrors.length === 0 ? "good" : "bad"}`}
+          data-testid="approach-status"
+        >
+          {draft.dirty
+            ? "edited — check again"
+            : !draft.valid
+              ? `✗ ${errorCount(draft.errors.length)}`
+              : checkErrors.length > 0
+                ? `✗ success check: ${errorCount(checkErrors.length)}`
+                : "✓ compiles"}
         </span>
       </header>
       <div className="level-line">
@@ -222,6 +255,15 @@ export function ApproachCard({
           ))}
         </div>
       )}
+      {draft.success_check != null && (
+        <SuccessCheck
+          name={draft.name}
+          code={draft.success_check}
+          errors={checkErrors}
+          edited={draft.check_dirty}
+          onChange={(c) => onChange({ ...draft, success_check: c, check_dirty: true })}
+        />
+      )}
       <div className="row">
         <button type="button" className="btn" onClick={() => void check()} disabled={checking || !code.trim() || (command && !baseId)}>
           {checking ? "Checking…" : "Check code"}
@@ -230,5 +272,60 @@ export function ApproachCard({
       </div>
       <ErrorBanner error={error} />
     </article>
+  );
+}
+
+/**
+ * The approach's success check: `measure(s)` returns named per-step values, `GOALS` says what each must reach
+ * (e.g. "> 0.3"); after training the policy is judged on rollouts against them, which ranks the batch. Editable
+ * like the reward; the server checks it again when the run starts (a broken check is refused with its line).
+ */
+function SuccessCheck({
+  name,
+  code,
+  errors,
+  edited,
+  onChange,
+}: {
+  name: string;
+  code: string;
+  errors: CodeError[];
+  edited: boolean;
+  onChange: (code: string) => void;
+}) {
+  // Opens by itself when the check has errors; then the person opens and closes it.
+  const [open, setOpen] = useState(errors.length > 0);
+  const hasErrors = errors.length > 0;
+  useEffect(() => {
+    if (hasErrors) setOpen(true);
+  }, [hasErrors]);
+  return (
+    <details
+      className="small program success-check"
+      open={open}
+      onToggle={(e) => setOpen(e.currentTarget.open)}
+      data-testid="success-check"
+    >
+      <summary>
+        Success check{" "}
+        <span className={`badge ${edited ? "warn" : errors.length ? "bad" : "good"}`} data-testid="success-check-status">
+          {edited ? "edited — checked when it starts" : errors.length ? `✗ ${errorCount(errors.length)}` : "✓ valid"}
+        </span>
+      </summary>
+      <p className="muted">
+        How this approach is judged after training: <code>measure(s)</code> gives named values each step, and{" "}
+        <code>GOALS</code> says what each must reach. The results are ranked by it.
+      </p>
+      <CodeEditor label={`Success check for ${name}`} value={code} errors={errors} onChange={onChange} />
+      {errors.length > 0 && (
+        <ul className="code-errors" aria-label="Success check errors">
+          {errors.map((e, i) => (
+            <li key={i}>
+              <span className="badge bad">{e.line != null ? `line ${e.line}` : "check"}</span> {e.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </details>
   );
 }

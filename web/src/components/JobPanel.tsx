@@ -1,17 +1,28 @@
 /**
  * One approach's live panel. Training (levels 2 and 3): status, progress, ETA, eval-reward chart, reward terms,
  * cancel. A command program (level 1, a render job): the base policy plays it at once; the panel follows its video.
+ * Once judged, both show the success check's verdict and, in a finished batch, the rank it earned.
  */
 import { useState } from "react";
-import { api, errorMessage, unwrap, type Job } from "../api/client";
+import { api, errorMessage, unwrap, type Job, type Verdict } from "../api/client";
 import { isTerminal } from "../api/ws";
 import { formatDuration, formatEstimate, formatNumber, formatSteps } from "../lib/format";
 import { levelBadge } from "../lib/levels";
 import { href } from "../lib/router";
+import { CheckVerdict } from "./CheckVerdict";
 import { Busy, ErrorBanner, ProgressBar, StatusBadge } from "./Feedback";
 import { RewardChart } from "./RewardChart";
 
-type PanelProps = { job: Job; onUpdate: (j: Job) => void; live: boolean };
+type PanelProps = {
+  job: Job;
+  onUpdate: (j: Job) => void;
+  live: boolean;
+  /** its success check's verdict (else the job's own, if any) */
+  check?: Verdict | null;
+  /** its rank in the finished batch (1 = best) and how many were ranked */
+  rank?: number | null;
+  of?: number | null;
+};
 
 /** A render job in a batch is a command approach playing (the batch endpoint makes no other kind). */
 export const isPlayJob = (job: Pick<Job, "kind">): boolean => job.kind === "render";
@@ -39,7 +50,7 @@ export function JobPanel(props: PanelProps) {
   return isPlayJob(props.job) ? <CommandJobPanel {...props} /> : <TrainJobPanel {...props} />;
 }
 
-function TrainJobPanel({ job, onUpdate, live }: PanelProps) {
+function TrainJobPanel({ job, onUpdate, live, check, rank, of }: PanelProps) {
   const { cancel, cancelling, error } = useCancel(job, onUpdate);
   const p = job.progress;
   // The trainer rounds the budget up to whole PPO batches; its own total is the honest one.
@@ -55,6 +66,7 @@ function TrainJobPanel({ job, onUpdate, live }: PanelProps) {
         <h3 id={`job-${job.id}`}>{job.name}</h3>
         <StatusBadge status={job.status} />
       </header>
+      <CheckVerdict check={check ?? job.check} rank={rank} of={of} />
       {job.status === "queued" && (
         <p className="muted small">
           Waiting in line{job.queue_position != null ? ` (#${job.queue_position + 1})` : ""}
@@ -144,7 +156,7 @@ const PLAY_MESSAGE: Record<string, string> = {
 };
 
 /** Level 1: a joystick base policy plays a command program (no training); the job renders its video. */
-function CommandJobPanel({ job, onUpdate, live }: PanelProps) {
+function CommandJobPanel({ job, onUpdate, live, check, rank, of }: PanelProps) {
   const { cancel, cancelling, error } = useCancel(job, onUpdate);
   const took =
     job.started_at && job.finished_at ? (new Date(job.finished_at).getTime() - new Date(job.started_at).getTime()) / 1000 : null;
@@ -161,6 +173,7 @@ function CommandJobPanel({ job, onUpdate, live }: PanelProps) {
         <h3 id={`job-${job.id}`}>{job.name}</h3>
         <StatusBadge status={job.status} kind="render" />
       </header>
+      <CheckVerdict check={check ?? job.check} rank={rank} of={of} />
       <div className="level-line">
         <strong className="play-kind">▶ Playing command program</strong>
         <span className="badge level level-1">{levelBadge("command")}</span>

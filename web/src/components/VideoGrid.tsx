@@ -5,7 +5,15 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
 import { formatDuration } from "../lib/format";
 
-export type VideoItem = { key: string; title: string; src: string; downloadName: string; meta?: ReactNode };
+export type VideoItem = {
+  key: string;
+  title: string;
+  src: string;
+  downloadName: string;
+  /** how it did: e.g. its success-check verdict and rank */
+  verdict?: ReactNode;
+  meta?: ReactNode;
+};
 
 const DRIFT_S = 0.15;
 
@@ -115,6 +123,7 @@ export function VideoGrid({ items }: { items: readonly VideoItem[] }) {
                   {errors[it.key]}
                 </div>
               )}
+              {it.verdict}
               {it.meta}
             </figcaption>
           </figure>

@@ -2,11 +2,13 @@
  * Training + results for one batch: training jobs (levels 2 and 3) and command programs playing on a joystick
  * base policy (level 1: render jobs, done in seconds), side by side. State always comes from the server (GET /api/training?batch_id=…),
  * so a reload picks up where it was; each job then follows its WebSocket event stream, with polling as
- * the fallback when a socket drops.
+ * the fallback when a socket drops. As jobs finish, GET /api/training/batch/{id} brings their success-check verdicts
+ * and ranks; once all are done, the panels and videos line up best first.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
-import { absUrl, api, unwrap, type Job } from "../api/client";
+import { absUrl, api, unwrap, type Job, type RankedBatch } from "../api/client";
 import { applyEvent, followJob, isTerminal } from "../api/ws";
+import { CheckVerdict } from "../components/CheckVerdict";
 import { Busy, ErrorBanner } from "../components/Feedback";
 import { isPlayJob, JobPanel } from "../components/JobPanel";
 import { VideoGrid } from "../components/VideoGrid";
@@ -80,7 +82,41 @@ export function Batch({ batchId }: { batchId: string }) {
   }, [needPoll, batchId, live]);
 
   const done = jobs.length > 0 && jobs.every((j) => isTerminal(j.status));
-  const withVideo = jobs.filter((j) => j.video_url);
+
+  // Success checks: each finished job's verdict, and the batch ranked best first (fetched again as jobs finish).
+  const finished = jobs
+    .filter((j) => isTerminal(j.status))
+    .map((j) => `${j.id}:${j.status}`)
+    .sort()
+    .join(",");
+  const [ranking, setRanking] = useState<{ batchId: string; finished: string; batch: RankedBatch } | null>(null);
+  useEffect(() => {
+    if (!finished) return;
+    let current = true;
+    void (async () => {
+      try {
+        const batch = unwrap(
+          await api.GET("/api/training/batch/{batch_id}", { params: { path: { batch_id: batchId } } }),
+          "Ranking the batch",
+        );
+        if (current) setRanking({ batchId, finished, batch });
+      } catch {
+        /* an older server (no ranking) or a missed call: the jobs' own verdicts still show */
+      }
+    })();
+    return () => {
+      current = false;
+    };
+  }, [batchId, finished]);
+  const ranked = new Map(ranking?.batchId === batchId ? ranking.batch.jobs.map((r) => [r.id, r]) : []);
+  const verdictOf = (j: Job) => ranked.get(j.id)?.check ?? j.check ?? null;
+  // Ranks and order only for a finished batch with verdicts, from a ranking made after the last job finished;
+  // while jobs run, everything stays in place.
+  const byRank = done && ranking?.finished === finished && jobs.some((j) => verdictOf(j) != null);
+  const rankOf = (j: Job) => (byRank && verdictOf(j) ? (ranked.get(j.id)?.rank ?? null) : null);
+  const rankedCount = ranking?.batch.jobs.length ?? jobs.length;
+  const ordered = byRank ? orderByRank(jobs, ranked) : jobs;
+  const withVideo = ordered.filter((j) => j.video_url);
   const sceneId = jobs[0]?.scene_id;
   const plays = jobs.filter(isPlayJob);
   const trains = jobs.filter((j) => !isPlayJob(j));
@@ -118,12 +154,18 @@ export function Batch({ batchId }: { batchId: string }) {
       {withVideo.length > 0 && (
         <section aria-labelledby="videos-title" className="results">
           <h2 id="videos-title">Side by side</h2>
+          {byRank && (
+            <p className="muted small" data-testid="ranked-note">
+              Best first, ranked by each approach's success check.
+            </p>
+          )}
           <VideoGrid
             items={withVideo.map((j) => ({
               key: j.id,
               title: j.name,
               src: absUrl(j.video_url as string),
               downloadName: `${j.name.replace(/[^\w-]+/g, "_")}.mp4`,
+              verdict: <CheckVerdict check={verdictOf(j)} rank={rankOf(j)} of={rankedCount} compact />,
               meta: isPlayJob(j) ? (
                 <dl className="stats compact">
                   <div>
@@ -149,7 +191,8 @@ export function Batch({ batchId }: { batchId: string }) {
                   <div>
                     <dt>eval reward</dt>
                     <dd>
-                      {formatNumber(j.progress?.eval_reward)} {best?.id === j.id && rated.length > 1 && <span className="badge good">best</span>}
+                      {formatNumber(j.progress?.eval_reward)}{" "}
+                      {!byRank && best?.id === j.id && rated.length > 1 && <span className="badge good">best</span>}
                     </dd>
                   </div>
                   <div>
@@ -178,10 +221,24 @@ export function Batch({ batchId }: { batchId: string }) {
       )}
 
       <div className="jobs">
-        {jobs.map((j) => (
-          <JobPanel key={j.id} job={j} onUpdate={update} live={!!live[j.id]} />
+        {ordered.map((j) => (
+          <JobPanel
+            key={j.id}
+            job={j}
+            onUpdate={update}
+            live={!!live[j.id]}
+            check={verdictOf(j)}
+            rank={rankOf(j)}
+            of={rankedCount}
+          />
         ))}
       </div>
     </section>
   );
+}
+
+/** Jobs best first by their batch rank (1 = best); jobs the ranking lacks keep their order, after the rest. */
+export function orderByRank<T extends { id: string }>(jobs: readonly T[], ranked: ReadonlyMap<string, { rank?: number | null }>): T[] {
+  const rank = (j: T) => ranked.get(j.id)?.rank ?? Infinity;
+  return [...jobs].sort((a, b) => (rank(a) === rank(b) ? 0 : rank(a) < rank(b) ? -1 : 1));
 }

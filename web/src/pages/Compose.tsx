@@ -14,7 +14,15 @@ import {
   type Provider,
   type TrainingPreset,
 } from "../api/client";
-import { ApproachCard, isCommand, normalizeDraft, type ApproachDraft } from "../components/ApproachCard";
+import {
+  ApproachCard,
+  checkErrorsOf,
+  draftReady,
+  isCommand,
+  normalizeDraft,
+  successCheckOf,
+  type ApproachDraft,
+} from "../components/ApproachCard";
 import { Busy, ErrorBanner } from "../components/Feedback";
 import { formatEstimate, formatSteps, plural } from "../lib/format";
 import { BUDGET_LABEL, BUDGETS, type Budget } from "../lib/levels";
@@ -116,12 +124,14 @@ export function Compose({ sceneId }: { sceneId: string }) {
         "Writing approaches",
       );
       setDrafts(
-        r.approaches.map((a) =>
-          normalizeDraft({
+        r.approaches.map((a) => {
+          const checkErrors = a.check_errors ?? [];
+          return normalizeDraft({
             name: a.name,
             description: a.description,
             reward_code: a.reward_code,
-            valid: a.valid,
+            // `valid` here is the code's own (a broken success check keeps its errors apart, in check_errors)
+            valid: a.valid || (a.errors.length === 0 && checkErrors.length > 0),
             errors: a.errors,
             level: a.level,
             steps: a.steps,
@@ -130,8 +140,10 @@ export function Compose({ sceneId }: { sceneId: string }) {
             commands: a.commands ?? null,
             base_id: a.base_id ?? null,
             estimate_s: a.estimate_s ?? null,
-          }),
-        ),
+            success_check: a.success_check ?? null,
+            check_errors: checkErrors,
+          });
+        }),
       );
       setGenInfo(`${r.approaches.length} approaches from ${r.provider}${r.model ? ` (${r.model})` : ""} in ${r.latency_s.toFixed(1)} s`);
     } catch (e) {
@@ -151,7 +163,14 @@ export function Compose({ sceneId }: { sceneId: string }) {
             scene_id: sceneId,
             approaches: selected.map((d): BatchApproach =>
               isCommand(d)
-                ? { name: d.name, level: "command", reward_code: "", commands: d.commands, base_id: d.base_id ?? joystick?.id ?? null }
+                ? {
+                    name: d.name,
+                    level: "command",
+                    reward_code: "",
+                    commands: d.commands,
+                    base_id: d.base_id ?? joystick?.id ?? null,
+                    ...successCheckOf(d),
+                  }
                 : {
                     name: d.name,
                     level: d.level as BatchApproach["level"],
@@ -160,6 +179,7 @@ export function Compose({ sceneId }: { sceneId: string }) {
                     // a fine-tune of a joystick base may follow a command program (its hint)
                     ...(d.level === "fine_tune" && d.commands ? { commands: d.commands } : {}),
                     steps: trainOverride?.steps ?? (d.steps > 0 ? d.steps : null),
+                    ...successCheckOf(d),
                   },
             ),
             seed: 0,
@@ -443,7 +463,7 @@ export function Compose({ sceneId }: { sceneId: string }) {
               type="button"
               className="btn primary big"
               onClick={train}
-              disabled={starting || stepsTooFew || selected.length === 0 || selected.some((d) => !d.valid || d.dirty)}
+              disabled={starting || stepsTooFew || selected.length === 0 || !selected.every(draftReady)}
             >
               {starting
                 ? "Starting…"
@@ -460,16 +480,18 @@ export function Compose({ sceneId }: { sceneId: string }) {
                   ? "Check the edited code first."
                   : selected.some((d) => !d.valid)
                     ? "Fix or unselect the approaches with errors."
-                    : [
-                        selectedPlays.length > 0 &&
-                          `${selectedPlays.length === 1 ? "1 plays" : `${selectedPlays.length} play`} at once (no training)`,
-                        selectedTrains.length > 0 &&
-                          `${selectedTrains.length === 1 ? "1 trains" : `${selectedTrains.length} train`}${
-                            trainOverride ? `, ${formatSteps(trainOverride.steps)} steps each` : ""
-                          }${trainEstimate != null ? `, ${formatEstimate(trainEstimate)}${selectedTrains.length > 1 ? " each" : ""}` : ""}`,
-                      ]
-                        .filter(Boolean)
-                        .join("; ") + "."}
+                    : selected.some((d) => checkErrorsOf(d).length > 0)
+                      ? "Fix the success check or unselect the approaches whose check has errors."
+                      : [
+                          selectedPlays.length > 0 &&
+                            `${selectedPlays.length === 1 ? "1 plays" : `${selectedPlays.length} play`} at once (no training)`,
+                          selectedTrains.length > 0 &&
+                            `${selectedTrains.length === 1 ? "1 trains" : `${selectedTrains.length} train`}${
+                              trainOverride ? `, ${formatSteps(trainOverride.steps)} steps each` : ""
+                            }${trainEstimate != null ? `, ${formatEstimate(trainEstimate)}${selectedTrains.length > 1 ? " each" : ""}` : ""}`,
+                        ]
+                          .filter(Boolean)
+                          .join("; ") + "."}
             </span>
             <Busy label={selectedTrains.length ? "Queuing training jobs…" : "Starting the command programs…"} active={starting} />
           </div>

@@ -1,9 +1,10 @@
 /**
  * Model library: every policy (trained, fine-tuned, or a base policy playing a command program), with its level,
- * video, metrics, live view, ONNX download and re-render.
+ * video, metrics, its success check's verdict when judged, live view, ONNX download and re-render.
  */
 import { useState } from "react";
 import { absUrl, api, errorMessage, unwrap, type Model } from "../api/client";
+import { CheckVerdict } from "../components/CheckVerdict";
 import { Busy, ErrorBanner } from "../components/Feedback";
 import { formatDate, formatNumber, formatSteps } from "../lib/format";
 import { levelNumber, levelSummary } from "../lib/levels";
@@ -16,7 +17,8 @@ export function Models() {
   const list = (models.data ?? []).filter(
     (m) =>
       !query.trim() ||
-      `${m.name} ${m.scene_id} ${levelSummary(m.level)}`.toLowerCase().includes(query.trim().toLowerCase()),
+      `${m.name} ${m.scene_id} ${levelSummary(m.level)} ${m.check ? (m.check.passed ? "check passed" : "check failed") : ""}`
+        .toLowerCase().includes(query.trim().toLowerCase()),
   );
   return (
     <section aria-labelledby="models-title">
@@ -25,7 +27,7 @@ export function Models() {
         <input
           type="search"
           className="input"
-          placeholder="Filter by name, scene or level…"
+          placeholder="Filter by name, scene, level or check…"
           aria-label="Filter models"
           value={query}
           onChange={(e) => setQuery(e.target.value)}
@@ -96,6 +98,7 @@ function ModelCard({ model }: { model: Model }) {
             </>
           )}
         </div>
+        <CheckVerdict check={model.check} compact />
         {command && model.commands && (
           <details className="small program">
             <summary>The command program</summary>

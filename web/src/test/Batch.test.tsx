@@ -1,9 +1,10 @@
 import { act, render, screen, waitFor, within, fireEvent } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
-import { Batch } from "../pages/Batch";
+import { Batch, orderByRank } from "../pages/Batch";
+import { JobPanel } from "../components/JobPanel";
 import { VideoGrid } from "../components/VideoGrid";
-import { fakeApi, installFakeSockets, job } from "./fakeApi";
+import { fakeApi, installFakeSockets, job, verdict } from "./fakeApi";
 
 describe("Batch (training + results)", () => {
   it("loads jobs from the server, follows their event streams, and cancels", async () => {
@@ -100,11 +101,113 @@ describe("Batch (training + results)", () => {
     expect(calls.some((c) => c.path === "/api/models/m2")).toBe(true);
   });
 
+  it("shows each finished job's success-check verdict, then ranks and orders panels and videos best first once all are done", async () => {
+    const PASS = verdict({ score: 1, figure: "speed -1.20 (< -1.0), upright 1.00 (>= 0.9)" });
+    const FAIL = verdict({ passed: false, score: 0.4, pass_rate: 0, figure: "speed -0.30 (< -1.0) ✗, upright 0.95 (>= 0.9)" });
+    const CLOSE = verdict({ score: 0.9, figure: "speed -1.05 (< -1.0), upright 0.91 (>= 0.9)" });
+    const done = (id: string, check: unknown) =>
+      job({ id, status: "succeeded", model_id: `m-${id}`, video_url: `/api/videos/${id}`, check, progress: null });
+    let jobs = [
+      job({ id: "a", name: "Back up", status: "running" }),
+      { ...done("b", FAIL), name: "Shuffle" },
+      { ...done("c", PASS), name: "Moonwalk" },
+      job({ id: "d", name: "Jiggle", status: "cancelled" }),
+    ];
+    let ranks = ["c", "b", "a", "d"];
+    const { calls } = fakeApi({
+      "GET /api/training": () => jobs,
+      "GET /api/training/batch/b1": () => ({
+        batch_id: "b1",
+        jobs: ranks.map((id, i) => ({ ...jobs.find((j) => j.id === id), rank: i + 1 })),
+      }),
+    });
+    const Sockets = installFakeSockets();
+    render(<Batch batchId="b1" />);
+    await waitFor(() => expect(calls.some((c) => c.path === "/api/training/batch/b1")).toBe(true));
+
+    // While one still trains: verdicts of the finished ones, no ranks, everything in place.
+    const names = () => screen.getAllByTestId("job-panel").map((p) => within(p).getByRole("heading").textContent);
+    const panel = (name: string) => screen.getAllByTestId("job-panel").find((p) => within(p).queryByRole("heading", { name })) as HTMLElement;
+    await waitFor(() => expect(within(panel("Shuffle")).getByTestId("check-badge")).toHaveTextContent("✗ check failed"));
+    expect(within(panel("Shuffle")).getByTestId("check-figure")).toHaveTextContent("speed -0.30 (< -1.0) ✗, upright 0.95 (>= 0.9)");
+    expect(within(panel("Moonwalk")).getByTestId("check-badge")).toHaveTextContent("✓ check passed");
+    expect(within(panel("Moonwalk")).getByText("Judged on 8 rollouts · 75% met every goal")).toBeInTheDocument();
+    expect(screen.queryByTestId("check-rank")).toBeNull();
+    expect(within(panel("Back up")).queryByTestId("check-verdict")).toBeNull();
+    expect(names()).toEqual(["Back up", "Shuffle", "Moonwalk", "Jiggle"]);
+    expect(screen.getAllByTestId("result-video").map((v) => v.closest("figure")?.querySelector("strong")?.textContent)).toEqual([
+      "Shuffle",
+      "Moonwalk",
+    ]);
+
+    // The last one finishes (with a video): the batch is ranked again, and panels and videos line up best first.
+    jobs = [{ ...done("a", CLOSE), name: "Back up" }, ...jobs.slice(1)];
+    ranks = ["c", "a", "b", "d"];
+    await waitFor(() => expect(Sockets.instances).toHaveLength(1));
+    act(() => {
+      Sockets.instances[0].emit({ type: "video", video_url: "/api/videos/a" });
+      Sockets.instances[0].emit({ type: "status", status: "succeeded", model_id: "m-a" });
+    });
+    await waitFor(() => expect(names()).toEqual(["Moonwalk", "Back up", "Shuffle", "Jiggle"]));
+    expect(screen.getByRole("heading", { name: "Results" })).toBeInTheDocument();
+    expect(within(panel("Moonwalk")).getByTestId("check-rank")).toHaveTextContent("#1 of 4");
+    expect(within(panel("Back up")).getByTestId("check-rank")).toHaveTextContent("#2 of 4");
+    expect(within(panel("Back up")).getByTestId("check-figure")).toHaveTextContent("speed -1.05 (< -1.0), upright 0.91 (>= 0.9)");
+    expect(within(panel("Shuffle")).getByTestId("check-rank")).toHaveTextContent("#3 of 4");
+    // A job without a check shows nothing extra.
+    expect(within(panel("Jiggle")).queryByTestId("check-verdict")).toBeNull();
+    const figures = screen.getAllByTestId("result-video").map((v) => v.closest("figure") as HTMLElement);
+    expect(figures.map((f) => f.querySelector("strong")?.textContent)).toEqual(["Moonwalk", "Back up", "Shuffle"]);
+    expect(within(figures[0]).getByTestId("check-rank")).toHaveTextContent("#1 of 4");
+    expect(within(figures[2]).getByTestId("check-badge")).toHaveTextContent("✗ check failed");
+    expect(screen.getByTestId("ranked-note")).toHaveTextContent(/best first, ranked by each approach's success check/i);
+  });
+
+  it("keeps a batch without success checks as it was: no verdicts, no ranks, the best eval reward marked", async () => {
+    const jobs = [
+      job({ id: "a", name: "Low", status: "succeeded", video_url: "/api/videos/a", progress: { step: 10000, eval_reward: 1, eval_reward_std: 0, reward_terms: {}, episode_length: null, env_steps_per_s: null, elapsed_s: 5, eta_s: null } }),
+      job({ id: "b", name: "High", status: "succeeded", video_url: "/api/videos/b", progress: { step: 10000, eval_reward: 9, eval_reward_std: 0, reward_terms: {}, episode_length: null, env_steps_per_s: null, elapsed_s: 5, eta_s: null } }),
+    ];
+    const { calls } = fakeApi({
+      "GET /api/training": () => jobs,
+      "GET /api/training/batch/b1": () => ({ batch_id: "b1", jobs: [{ ...jobs[1], rank: 1 }, { ...jobs[0], rank: 2 }] }),
+    });
+    installFakeSockets();
+    render(<Batch batchId="b1" />);
+    await screen.findAllByTestId("job-panel");
+    await waitFor(() => expect(calls.some((c) => c.path === "/api/training/batch/b1")).toBe(true));
+    expect(screen.getAllByTestId("job-panel").map((p) => within(p).getByRole("heading").textContent)).toEqual(["Low", "High"]);
+    expect(screen.queryByTestId("check-verdict")).toBeNull();
+    expect(screen.queryByTestId("ranked-note")).toBeNull();
+    expect(within(screen.getAllByTestId("result-video")[1].closest("figure") as HTMLElement).getByText("best")).toBeInTheDocument();
+  });
+
   it("shows why a job failed", async () => {
     fakeApi({ "GET /api/training": () => [job({ status: "failed", error: "the reward returned NaN at step 1200: check divisions by zero (line 4)" })] });
     installFakeSockets();
     render(<Batch batchId="b1" />);
     expect(await screen.findByRole("alert")).toHaveTextContent("NaN at step 1200");
+  });
+});
+
+describe("JobPanel verdict", () => {
+  it("shows a finished job's rank and verdict in words", () => {
+    const check = verdict({ passed: false, figure: "speed -0.30 (< -1.0) ✗, upright 0.95 (>= 0.9)" });
+    render(<JobPanel job={job({ status: "succeeded", check }) as never} onUpdate={() => undefined} live={false} rank={2} of={3} />);
+    expect(screen.getByTestId("check-rank")).toHaveTextContent("#2 of 3");
+    expect(screen.getByTestId("check-badge")).toHaveTextContent("✗ check failed");
+    expect(screen.getByTestId("check-figure")).toHaveTextContent("speed -0.30 (< -1.0) ✗");
+  });
+
+  it("orders jobs by rank, best first; unranked ones keep their order at the end", () => {
+    const jobs = [{ id: "x" }, { id: "y" }, { id: "z" }, { id: "w" }];
+    const ranked = new Map([
+      ["z", { rank: 1 }],
+      ["x", { rank: 2 }],
+      ["w", { rank: null }],
+    ]);
+    expect(orderByRank(jobs, ranked).map((j) => j.id)).toEqual(["z", "x", "y", "w"]);
+    expect(orderByRank(jobs, new Map()).map((j) => j.id)).toEqual(["x", "y", "z", "w"]);
   });
 });
 

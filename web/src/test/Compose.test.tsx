@@ -109,6 +109,86 @@ describe("Compose", () => {
     ]);
   });
 
+  it("shows each approach's success check (errors at their lines), edits it like the reward and sends it with the batch", async () => {
+    const CHECK = 'def measure(s):\n    return {"upright": s.pole_cos}\n\nGOALS = {"upright": "> 0.9"}\n';
+    const BROKEN = 'def measure(s):\n    return {"spin": s.no_such_thing}\n\nGOALS = {"spin": "> 3"}\n';
+    const FIXED = 'def measure(s):\n    return {"spin": s.pole_sin}\n\nGOALS = {"spin": "> 0.3"}\n';
+    let refuse = true;
+    const { calls } = fakeApi({
+      ...routes(),
+      "POST /api/policy/generate": () => ({
+        provider: "offline",
+        model: "offline",
+        latency_s: 0.3,
+        approaches: [
+          {
+            name: "Stay upright", description: "Rewards a vertical pole.", reward_code: GOOD, valid: true, errors: [], level: "from_scratch",
+            steps: 50000, estimate_s: 150, success_check: CHECK, check_errors: [],
+          },
+          {
+            name: "Spin", description: "Rewards spinning.", reward_code: GOOD, valid: false, errors: [], level: "from_scratch", steps: 20000,
+            success_check: BROKEN, check_errors: [{ line: 2, message: "unknown state field 'no_such_thing' (did you mean 'pole_sin'?)" }],
+          },
+          { name: "No check", description: "An older server's approach.", reward_code: GOOD, valid: true, errors: [], level: "from_scratch", steps: 20000 },
+        ],
+      }),
+      "POST /api/training/batch": () => {
+        if (!refuse) return { batch_id: "batch9", jobs: [] };
+        refuse = false;
+        return { status: 422, json: { error: "reward_compile", message: "success check rejected: line 4: GOALS names 'spin', which measure(s) does not return" } };
+      },
+    });
+    const user = userEvent.setup();
+    render(<Compose sceneId="CartpoleBalance" />);
+    await user.type(await screen.findByLabelText(/what should the robot do/i), "spin");
+    await user.click(screen.getByRole("button", { name: /write approaches/i }));
+    const [upright, spin, none] = await screen.findAllByTestId("approach-card");
+
+    // A valid check: a collapsed section with the check's code, ready to edit.
+    const section = within(upright).getByTestId("success-check");
+    expect(section).not.toHaveAttribute("open");
+    expect(within(section).getByText("Success check")).toBeInTheDocument();
+    expect(within(upright).getByTestId("success-check-status")).toHaveTextContent("✓ valid");
+    expect(within(upright).getByRole("textbox", { name: "Success check for Stay upright" })).toHaveTextContent("GOALS = {\"upright\": \"> 0.9\"}");
+    expect(within(upright).getByTestId("approach-status")).toHaveTextContent("✓ compiles");
+    // An approach without a check has no section.
+    expect(within(none).queryByTestId("success-check")).toBeNull();
+
+    // A broken check: open, its errors at their lines (list and gutter), the reward still compiles, not selected.
+    expect(within(spin).getByTestId("success-check")).toHaveAttribute("open");
+    expect(within(spin).getByTestId("approach-status")).toHaveTextContent("✗ success check: 1 error");
+    expect(within(spin).getByTestId("success-check-status")).toHaveTextContent("✗ 1 error");
+    expect(within(spin).getByRole("list", { name: "Success check errors" })).toHaveTextContent("line 2 unknown state field 'no_such_thing'");
+    expect(within(spin).queryByRole("list", { name: /compiler errors/i })).toBeNull();
+    const checkBox = within(spin).getByRole("textbox", { name: "Success check for Spin" });
+    const checkEditor = checkBox.closest(".cm-editor") as HTMLElement;
+    await waitFor(() => expect(checkEditor.querySelector(".cm-lintRange-error")?.textContent).toContain("no_such_thing"));
+    expect(within(spin).getByRole("checkbox")).not.toBeChecked();
+    await user.click(within(spin).getByRole("checkbox"));
+    expect(screen.getByRole("button", { name: /train 3 approaches/i })).toBeDisabled();
+    expect(screen.getByTestId("run-summary")).toHaveTextContent("Fix the success check or unselect the approaches whose check has errors.");
+
+    // Edit the check: its old errors go, it is checked again when the run starts; the section stays open.
+    const view = EditorView.findFromDOM(checkEditor) as EditorView;
+    view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: FIXED } });
+    await waitFor(() => expect(within(spin).getByTestId("success-check-status")).toHaveTextContent("edited — checked when it starts"));
+    expect(within(spin).queryByRole("list", { name: "Success check errors" })).toBeNull();
+    expect(within(spin).getByTestId("approach-status")).toHaveTextContent("✓ compiles");
+    expect(within(spin).getByTestId("success-check")).toHaveAttribute("open");
+
+    // The server refuses a broken check with its line; the next try starts, each approach carrying its check.
+    await user.click(screen.getByRole("button", { name: /train 3 approaches/i }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("Starting training failed: success check rejected: line 4");
+    await user.click(screen.getByRole("button", { name: /train 3 approaches/i }));
+    await waitFor(() => expect(window.location.hash).toBe("#/batch/batch9"));
+    const batch = calls.filter((c) => c.path === "/api/training/batch").at(-1)?.body as { approaches: Record<string, unknown>[] };
+    expect(batch.approaches).toEqual([
+      { name: "Stay upright", level: "from_scratch", reward_code: GOOD, base_id: null, steps: 50000, success_check: CHECK },
+      { name: "Spin", level: "from_scratch", reward_code: GOOD, base_id: null, steps: 20000, success_check: FIXED },
+      { name: "No check", level: "from_scratch", reward_code: GOOD, base_id: null, steps: 20000 },
+    ]);
+  });
+
   it("explains a failed generation in one readable line", async () => {
     fakeApi({
       ...routes(),

@@ -2,7 +2,7 @@ import { render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { Models } from "../pages/Models";
-import { fakeApi } from "./fakeApi";
+import { fakeApi, verdict } from "./fakeApi";
 
 const model = (overrides: Record<string, unknown>) => ({
   id: "m1", name: "Stay upright", scene_id: "CartpoleBalance", created_at: "2025-01-01T00:00:00Z", steps: 20000, eval_reward: 850.5,
@@ -39,5 +39,30 @@ describe("Models", () => {
     // The level is searchable.
     await user.type(screen.getByRole("searchbox", { name: /filter models/i }), "command program");
     expect(screen.getAllByTestId("model-card")).toHaveLength(1);
+  });
+
+  it("shows a passed/failed badge with the figure for a model judged on its success check", async () => {
+    fakeApi({
+      "GET /api/models": () => [
+        model({ id: "m1", name: "Moonwalk", created_at: "2025-01-03T00:00:00Z", check: verdict() }),
+        model({
+          id: "m2", name: "Shuffle", created_at: "2025-01-02T00:00:00Z",
+          check: verdict({ passed: false, figure: "speed -0.30 (< -1.0) ✗, upright 0.95 (>= 0.9)" }),
+        }),
+        model({ id: "m3", name: "Unjudged", created_at: "2025-01-01T00:00:00Z" }),
+      ],
+    });
+    const user = userEvent.setup();
+    render(<Models />);
+    const [passed, failed, unjudged] = await screen.findAllByTestId("model-card");
+    expect(within(passed).getByTestId("check-badge")).toHaveTextContent("✓ check passed");
+    expect(within(passed).getByTestId("check-figure")).toHaveTextContent("speed -1.20 (< -1.0), upright 1.00 (>= 0.9)");
+    expect(within(failed).getByTestId("check-badge")).toHaveTextContent("✗ check failed");
+    expect(within(failed).getByTestId("check-figure")).toHaveTextContent("speed -0.30 (< -1.0) ✗");
+    expect(within(unjudged).queryByTestId("check-verdict")).toBeNull();
+    // No rank outside a batch.
+    expect(screen.queryByTestId("check-rank")).toBeNull();
+    await user.type(screen.getByRole("searchbox", { name: /filter models/i }), "check failed");
+    expect(screen.getAllByTestId("model-card").map((c) => within(c).getByText(/Moonwalk|Shuffle|Unjudged/).textContent)).toEqual(["Shuffle"]);
   });
 });

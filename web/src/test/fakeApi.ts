@@ -98,3 +98,12 @@ export const BASES = [
     backend: "mjx", steps: 1000000, eval_reward: 900, train_wall_s: 120, trained_on: "cpu", command_range: null,
   },
 ];
+
+/** A success-check verdict as jobs and models carry it (`check`). */
+export function verdict(overrides: Record<string, unknown> = {}) {
+  return {
+    passed: true, score: 1, figure: "speed -1.20 (< -1.0), upright 1.00 (>= 0.9)",
+    values: { speed: -1.2, upright: 1 }, goals: { speed: "< -1.0", upright: ">= 0.9" }, met: { speed: true, upright: true },
+    fell: 0, pass_rate: 0.75, rollouts: 8, seconds: 2.5, ...overrides,
+  };
+}
