@@ -66,7 +66,7 @@ def test_menagerie_go1_default_observation() -> None:
     assert (
         card.obs_size
         == sum(s.size for s in default_observation(scene.mj_model))
-        == 1 + 4 + 12 + 3 + 3 + 12 + 12
+        == 1 + 3 + 12 + 3 + 3 + 12 + 12
     )
     assert card.ctrl_dt == pytest.approx(0.02) and scene.n_substeps == round(0.02 / card.sim_dt)
     assert set(card.feet) == {"FR", "FL", "RR", "RL"}

@@ -252,3 +252,19 @@ def compute_reward(s, action):
     params = ({"w": jnp.ones(3)}, {"w": jnp.array([1.0, jnp.nan])}, {})
     with pytest.raises(TabRLError, match="diverged by step 10"):
         session.record_eval(10, params, EvalResult(0.0, 0.0, {}, 1.0))
+
+
+def test_a_policy_with_an_older_observation_layout_is_refused_with_a_way_out(
+    c_run: TrainResult, tmp_path: Path
+) -> None:
+    import shutil
+
+    from tabrl.training.backends.mujoco import policy_env
+
+    old = tmp_path / "old"
+    shutil.copytree(c_run.policy_dir, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    manifest["observation_size"] += 1  # e.g. a floating base's world quaternion (4) instead of gravity (3)
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(TabRLError, match=r"older TabRL.*train it again"):
+        policy_env(read_manifest(old))

@@ -407,7 +407,7 @@ def _safe(scene_id: str) -> str:
 
 
 #: Bumped whenever a card gains or changes a field, so cached cards are rebuilt.
-CARD_SCHEMA = 5
+CARD_SCHEMA = 6
 
 
 def _cache_key(spec: SceneSpec) -> str:

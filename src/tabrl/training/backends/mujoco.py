@@ -366,6 +366,14 @@ def policy_env(
         terminate_on_fall=env_config.terminate_on_fall and not for_video,
     )  # fmt: skip
     env = HostSceneEnv(manifest.scene_id, manifest.reward.source, env_config, num_envs=num_envs, seed=seed)
+    if env.observation_size != manifest.observation_size:
+        # Floating-base robots observed their world orientation (a quaternion, 4 values) before they
+        # observed gravity in the base frame (3): such a policy cannot run in today's env.
+        raise TabRLError(
+            f"policy {manifest.id} reads {manifest.observation_size} observation values but {manifest.scene_id} "
+            f"now gives {env.observation_size} (it was trained by an older TabRL, whose observation differs); "
+            "train it again"
+        )
     if getattr(manifest, "commands", None) and env.conventions.commands:
         from tabrl.rewards.commands import compile_commands
 
