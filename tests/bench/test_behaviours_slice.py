@@ -9,6 +9,7 @@ must still do. Heavy: real training, several minutes on 2 cores.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ def _bench():
     spec = importlib.util.spec_from_file_location("tabrl_bench_behaviours", _BENCH)
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
     spec.loader.exec_module(module)
     return module
 
