@@ -67,3 +67,17 @@ def test_the_batch_is_ranked_by_its_verdicts(client) -> None:
 def test_unknown_batch_is_404(client) -> None:
     resp = client.get("/api/training/batch/batch_0123abcd")
     assert resp.status_code == 404 and "POST /api/training/batch" in resp.text
+
+
+def test_a_success_check_is_checked_on_its_own(client) -> None:
+    ok = client.post("/api/rewards/check-success", json={"scene_id": SCENE, "code": CHECK})
+    assert ok.status_code == 200 and ok.json()["valid"] and ok.json()["terms"] == ["up"]
+    bad = client.post(
+        "/api/rewards/check-success", json={"scene_id": SCENE, "code": CHECK.replace("pole_1", "pole_9")}
+    )
+    body = bad.json()
+    assert bad.status_code == 200 and not body["valid"] and body["errors"][0]["line"] == 2
+    assert "pole_9" in body["errors"][0]["message"]
+    assert (
+        client.post("/api/rewards/check-success", json={"scene_id": "Nope", "code": CHECK}).status_code == 404
+    )

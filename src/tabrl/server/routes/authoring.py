@@ -92,3 +92,32 @@ def _check(body: RewardCheckRequest) -> RewardCheckResponse:
 async def check(body: RewardCheckRequest) -> RewardCheckResponse:
     """Compile reward code against a scene: valid or not, its terms, errors with line numbers."""
     return await run_in_threadpool(_check, body)
+
+
+def _check_success(body: RewardCheckRequest) -> RewardCheckResponse:
+    import time
+
+    from tabrl.rewards.checks import check_success
+    from tabrl.rewards.compiler import compile_measure
+    from tabrl.scenes import get_spec
+
+    get_spec(body.scene_id)  # unknown scene: 404, not a check error
+    start = time.perf_counter()
+    errors = check_success(body.code, body.scene_id)
+    measure, _ = compile_measure(body.code, body.scene_id) if not errors else (None, [])
+    return RewardCheckResponse(
+        valid=not errors, terms=list(measure.terms) if measure else [], errors=[e.to_dict() for e in errors],
+        duration_s=time.perf_counter() - start,
+    )  # fmt: skip
+
+
+@router.post(
+    "/rewards/check-success",
+    response_model=RewardCheckResponse,
+    responses=_ERRORS,
+    summary="Check a success check",
+)
+async def check_success_code(body: RewardCheckRequest) -> RewardCheckResponse:
+    """Compile a success check (measure(s), GOALS, SETTLE_S) against a scene: valid or not, its
+    measures (as `terms`), errors with line numbers."""
+    return await run_in_threadpool(_check_success, body)
