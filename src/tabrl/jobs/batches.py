@@ -44,12 +44,18 @@ class BatchItem:
         )
 
 
-def joystick_base(scene_id: str, base_id: str | None) -> Any:
-    """The joystick base policy a command program plays on (the named one, else the scene's)."""
+def joystick_base(scene_id: str | None, base_id: str | None) -> Any:
+    """The joystick base policy a command program plays on: the named one (which must be the scene's,
+    when a scene is given), else the scene's."""
     from tabrl.scenes.bases import get_base, scene_base
 
-    base = get_base(base_id) if base_id else scene_base(scene_id)
-    if base is None or base.scene_id != scene_id or base.command_range is None:
+    base = get_base(base_id) if base_id else scene_base(scene_id) if scene_id else None
+    if base is not None and base.command_range is None:
+        raise UnavailableError(
+            f"base policy {base.id} follows its task, not velocity commands; command programs need a "
+            "joystick base policy (GET /api/bases or `tabrl base list` shows them with kind joystick)"
+        )
+    if base is None or (scene_id is not None and base.scene_id != scene_id):
         raise UnavailableError(
             f"{scene_id} has no joystick base policy{f' {base_id}' if base_id else ''} to play a command "
             "program on; GET /api/bases (or `tabrl base list`) lists them, or train the approach as a reward"

@@ -34,23 +34,11 @@ async def list_bases(
     return await run_in_threadpool(_bases, scene_id)
 
 
-def _joystick(base_id: str) -> tuple[object, tuple[float, float, float]]:
-    from tabrl.errors import UnavailableError
-    from tabrl.scenes.bases import get_base
-
-    base = get_base(base_id)
-    if base.command_range is None:
-        raise UnavailableError(
-            f"base policy {base.id} follows its task, not velocity commands; command programs need a "
-            "joystick base policy (GET /api/bases lists them with kind=joystick)"
-        )
-    return base, base.command_range
-
-
 def _check(body: CommandCheckRequest) -> CommandCheckResponse:
+    from tabrl.jobs.batches import joystick_base
     from tabrl.rewards.commands import check_commands, compile_commands
 
-    _, limits = _joystick(body.base_id)
+    limits = joystick_base(None, body.base_id).command_range
     result = check_commands(body.code, limits)
     preview: list[list[float]] = []
     if result.valid:
@@ -73,11 +61,12 @@ async def check_commands(body: CommandCheckRequest) -> CommandCheckResponse:
 
 
 def _play(body: PlayRequest, jobs: Jobs) -> PlayOut:
+    from tabrl.jobs.batches import joystick_base
     from tabrl.jobs.tasks import play_commands
     from tabrl.policies import read_manifest
     from tabrl.server.routes.models import model_out
 
-    base, _ = _joystick(body.base_id)
+    base = joystick_base(None, body.base_id)
     path = play_commands(base.dir, body.commands, name=body.name or "command program")  # type: ignore[attr-defined]
     manifest = read_manifest(path)
     job = jobs.store.create(
