@@ -81,3 +81,6 @@ def test_card_cache_is_reused(tmp_path, monkeypatch) -> None:
     # A cached card must not need the model: break loading and read it again.
     monkeypatch.setattr("tabrl.scenes.cards.load_scene", lambda *_: pytest.fail("card not cached"))
     assert robot_card("PendulumSwingup") == first
+    # A scene already loaded reads the same cache (building a Playground card traces a reset: seconds).
+    monkeypatch.setattr("tabrl.scenes.cards.build_card", lambda *_: pytest.fail("card rebuilt"))
+    assert robot_card(load_scene("PendulumSwingup")) == first

@@ -84,6 +84,9 @@ def scene_context(scene: str | LoadedScene) -> SceneContext:
     configure_jax()
     key = scene if isinstance(scene, str) else id(scene)
     ctx = _CONTEXTS.get(key)
+    if ctx is None and not isinstance(scene, str):
+        # A scene loaded by id reaches here as the LoadedScene of that id's context.
+        ctx = _CONTEXTS.get(scene.spec.id)
     if ctx is not None and (isinstance(scene, str) or ctx.loaded is scene):
         return ctx
     from tabrl.scenes import load_scene, robot_card

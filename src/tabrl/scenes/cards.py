@@ -428,14 +428,14 @@ def _cache_file(spec: SceneSpec) -> Path:
 
 def robot_card(scene: str | SceneSpec | LoadedScene) -> RobotCard:
     """The card of a scene, from the disk cache when possible (loads the scene otherwise)."""
-    if isinstance(scene, LoadedScene):
-        return build_card(scene)
-    spec = get_spec(scene) if isinstance(scene, str) else scene
+    loaded = scene if isinstance(scene, LoadedScene) else None
+    spec = loaded.spec if loaded else get_spec(scene) if isinstance(scene, str) else scene
     path = _cache_file(spec)
     if path.is_file():
         card = RobotCard.from_dict(json.loads(path.read_text()))
     else:
-        card = build_card(load_scene(spec))
+        # Building traces a Playground reset (seconds): done once per scene version, then cached.
+        card = build_card(loaded or load_scene(spec))
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(card.to_dict()))
         tmp.replace(path)

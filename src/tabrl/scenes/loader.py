@@ -71,14 +71,12 @@ def playground_config(env_name: str) -> Any:
     return cfg
 
 
-def _load_playground(spec: SceneSpec, config_overrides: dict[str, Any] | None) -> LoadedScene:
+def _load_playground(spec: SceneSpec) -> LoadedScene:
     menagerie.point_playground_at(spec.requires)
     compat.apply()
     from mujoco_playground import registry
 
     cfg = playground_config(spec.target)
-    for key, value in (config_overrides or {}).items():
-        cfg[key] = value
     try:
         env = registry.load(spec.target, config=cfg)
     except ValueError as exc:
@@ -99,11 +97,11 @@ def _menagerie_xml(robot_name: str) -> Path:
     return path
 
 
-def load_scene(scene: str | SceneSpec, config_overrides: dict[str, Any] | None = None) -> LoadedScene:
+def load_scene(scene: str | SceneSpec) -> LoadedScene:
     """Load `scene` (an id, a path to an MJCF file, or a spec)."""
     spec = get_spec(scene) if isinstance(scene, str) else scene
     if spec.source == "playground":
-        return _load_playground(spec, config_overrides)
+        return _load_playground(spec)
     xml = _menagerie_xml(spec.target) if spec.source == "menagerie" else Path(spec.target)
     model = _compile(xml)
     sim_dt = float(model.opt.timestep)
