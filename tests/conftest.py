@@ -21,6 +21,9 @@ if "MENAGERIE_ROOT" not in os.environ and _shared.is_dir():
 os.environ.setdefault("TABRL_CACHE_DIR", str(REPO / ".cache" / "tabrl-test"))
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
+# TabRL picks MuJoCo's headless GL (EGL) when it is imported: before any test module imports mujoco.
+import tabrl  # noqa: E402, F401
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _tabrl_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
