@@ -270,16 +270,18 @@ def _render(ctx: JobContext, model_dir: Path, seed: int, seconds: float | None =
 
 def render_task(ctx: JobContext) -> dict[str, Any]:
     """Render a video of an existing model (`POST /api/training/render`); a command program's model
-    with a success check is judged on it first (it had no training to judge it after)."""
+    with a success check is judged on it next (it had no training to judge it after). The video
+    comes first: it is what the person is waiting for (level 1 promises one in seconds)."""
     path = model_dir(ctx.request["model_id"])
     result: dict[str, Any] = {"model_id": ctx.request["model_id"]}
+    video_id = _render(ctx, path, seed=int(ctx.request.get("seed", 0)), seconds=ctx.request.get("seconds"))
+    result["video_id"] = video_id
+    ctx.store.update_result(ctx.job_id, **result)
     if ctx.request.get("success_check"):
         from tabrl.training.runner import judge_policy
 
         result["check"], _ = judge_policy(path, ctx.request["success_check"])
-        ctx.store.update_result(ctx.job_id, **result)
-    video_id = _render(ctx, path, seed=int(ctx.request.get("seed", 0)), seconds=ctx.request.get("seconds"))
-    return {**result, "video_id": video_id}
+    return result
 
 
 TASKS: dict[str, Callable[[JobContext], dict[str, Any]]] = {"train": train_task, "render": render_task}
