@@ -152,6 +152,8 @@ def test_every_routine_compiles_within_the_go1_range(routine) -> None:
         ("walk in a square", "square"),
         ("zigzag across the room", "zigzag"),
         ("walk in a circle", "circle"),
+        ("walk in a clockwise circle", "circle_clockwise"),
+        ("spin clockwise on the spot", "spin_clockwise"),
         ("spin on the spot, then walk away", "spin_then_walk"),
         ("dance", "dance"),
         ("keep shaking your hips aloha dude!", "hula"),

@@ -51,16 +51,17 @@ def test_go1_joystick_follows_commands(tmp_path, command, forward, sideways) -> 
     assert sideways[0] <= side <= sideways[1], side
 
 
-def test_go1_joystick_turns_counter_clockwise(tmp_path) -> None:
-    """A yaw command turns it (on the spot, and while walking): it observes gravity in its own frame,
-    not its world heading, so a turned robot sees what it trained on. Clockwise it hardly turns
-    (recorded as turns=false in its manifest)."""
-    on_spot = _play(tmp_path, "def command(t):\n    return (0.0, 0.0, 1.0)\n")
-    walking = _play(tmp_path, "def command(t):\n    return (0.5, 0.0, 0.5)\n")
+@pytest.mark.parametrize("direction", [1.0, -1.0], ids=["counter-clockwise", "clockwise"])
+def test_go1_joystick_turns_both_ways(tmp_path, direction: float) -> None:
+    """A yaw command turns it, on the spot and while walking, both ways: it observes gravity in its
+    own frame, not its world heading, so a turned robot sees what it trained on; and its last stage
+    taught it its own mirror image, so it turns clockwise as it turns counter-clockwise."""
+    on_spot = _play(tmp_path, f"def command(t):\n    return (0.0, 0.0, {direction})\n")
+    walking = _play(tmp_path, f"def command(t):\n    return (0.5, 0.0, {0.5 * direction})\n")
     assert on_spot.fell.sum() == 0 and walking.fell.sum() == 0
-    assert float(np.median(on_spot.yaw_rate)) > 0.4, on_spot.yaw_rate
-    assert float(np.median(walking.yaw_rate)) > 0.35, walking.yaw_rate
-    assert not get_base("go1-joystick").turns
+    assert float(np.median(on_spot.yaw_rate)) * direction > 0.4, on_spot.yaw_rate
+    assert float(np.median(walking.yaw_rate)) * direction > 0.35, walking.yaw_rate
+    assert get_base("go1-joystick").turns
 
 
 def test_walk_in_a_circle_traces_a_loop(tmp_path) -> None:

@@ -24,6 +24,7 @@ def test_shipped_artifact_matches_its_recipe(base_id: str) -> None:
     stages = manifest["base"]["stages"]
     assert [s["name"] for s in stages] == [s.name for s in recipe.stages]
     assert [s["reward"] for s in stages] == [s.reward for s in recipe.stages]
+    assert [s.get("method", "ppo") for s in stages] == [s.method for s in recipe.stages]
     # Whole updates: each stage trains at least its budget, by less than one evaluation interval more.
     for done, planned in zip(stages, recipe.stages, strict=True):
         assert planned.steps <= done["steps"] <= planned.steps * 1.1

@@ -31,6 +31,9 @@ class Stage:
     reward: str | None
     steps: int
     overrides: dict[str, Any] = field(default_factory=dict)
+    #: "ppo"; or "mirror": the previous policy learns its own mirror image for clockwise yaw commands
+    #: (`tabrl.training.symmetry.mirror_distill`; no reward, `steps` simulated steps to learn from).
+    method: str = "ppo"
 
 
 @dataclass(frozen=True)
@@ -76,8 +79,8 @@ BASE_RECIPES: dict[str, BaseRecipe] = {
             kind="joystick",
             description=(
                 "Walks at the commanded forward and sideways speed (forward +-1.0 m/s, sideways +-0.5 m/s), "
-                "stands still at zero, and turns counter-clockwise (about 0.6 rad/s for a 1.0 rad/s command, "
-                "on the spot or while walking); it hardly turns clockwise."
+                "stands still at zero, and turns both ways (about 0.6 rad/s for a +-1.0 rad/s command, on the "
+                "spot or while walking; small yaw commands, under 0.3 rad/s, hardly turn it)."
             ),
             # Measured on 2 cores: from scratch on random commands the Go1 kept standing (6 M steps:
             # standing scores well on the many small commands). So: walk forward first (the reward
@@ -85,19 +88,20 @@ BASE_RECIPES: dict[str, BaseRecipe] = {
             # forward, backward, sideways and standing by 10 M steps; then the same tracking with
             # turning weighted up. With the heading in the observation (a world quaternion) it never
             # turned (0.03 rad/s for a 1.0 command): a turning robot saw states it had not trained on.
-            # With gravity in the base frame instead it turns counter-clockwise (0.60 rad/s) but not
-            # clockwise (-0.10); 4 M more steps of the turning stage did not change that and made it
-            # fall when standing (4 of 8), so the recipe stops here. `turns=False`: it does not follow
-            # yaw commands both ways.
+            # With gravity in the base frame instead it turned counter-clockwise (0.60 rad/s) but not
+            # clockwise (-0.10); 4 M more steps of the turning stage did not change that, and a PPO
+            # mirror loss (symmetry_cost 0.2 and 1.0) unlearned walking backwards and sideways within
+            # 0.7 M steps. The last stage instead teaches it its own mirror image for clockwise
+            # commands (supervised, on its own states: nothing else changes): yaw -1.0 -> -0.56 rad/s.
             # Every stage sees random commands, so the observation normaliser knows their spread (after a constant command, any other one was scaled by a
             # near-zero std and the robot fell at once).
             stages=(
                 Stage("walk", "go1_walk_forward", 2_500_000),
                 Stage("track", "go1_joystick", 10_000_000, _LEARN),
                 Stage("turn", "go1_joystick_turn", 4_000_000, _LEARN),
+                Stage("mirror", None, 800_000, method="mirror"),
             ),
             overrides={"backend": "mujoco", "command_range": (1.0, 0.5, 1.0), "command_resample_s": 5.0},
-            turns=False,
         ),
         BaseRecipe(
             id="cartpole-balance",
@@ -157,7 +161,7 @@ def train_base(
         previous = _copy(start_from, work / "start")
         earlier = json.loads((previous / "manifest.json").read_text())
         done = [
-            {"name": st.name, "reward": st.reward, "steps": int(d["steps"]), "overrides": st.overrides}
+            _stage_entry(st, int(d["steps"]))
             for st, d in zip(
                 recipe.stages[:start_stage], earlier[BASE_MANIFEST_KEY]["stages"][:start_stage], strict=True
             )
@@ -173,8 +177,7 @@ def train_base(
         manifest = json.loads((policy / "manifest.json").read_text())
         offset = sum(int(s["steps"]) for s in done)
         curve += [{**m, "step": m["step"] + offset} for m in manifest.get("metrics", [])]
-        done.append({"name": stage.name, "reward": stage.reward, "steps": int(manifest["steps"]),
-                     "overrides": stage.overrides})  # fmt: skip
+        done.append(_stage_entry(stage, int(manifest["steps"])))
         previous = policy
     assert previous is not None
     custom = steps if steps not in (None, recipe.stages[-1].steps) else None
@@ -192,6 +195,12 @@ def _run_stage(
     on_event: Callable[[Any], None] | None,
 ) -> Path:
     """One stage: from scratch, or continuing `previous` with random commands; its policy folder."""
+    if stage.method == "mirror":
+        from tabrl.training.symmetry import mirror_distill
+
+        if previous is None:
+            raise TabRLError(f"stage {stage.name} mirrors the previous stage's policy: it cannot come first")
+        return mirror_distill(previous, out_dir, steps=steps, seed=recipe.seed)
     from tabrl.rewards.reference import get_reference
     from tabrl.runtime import device_kind
     from tabrl.training.config import resolve_config
@@ -210,6 +219,12 @@ def _run_stage(
         random_commands=previous is not None,
     )  # fmt: skip
     return run_training(request, on_event=on_event).policy_dir
+
+
+def _stage_entry(stage: Stage, steps: int) -> dict[str, Any]:
+    """What the installed manifest records of a stage it went through."""
+    entry = {"name": stage.name, "reward": stage.reward, "steps": steps, "overrides": stage.overrides}
+    return entry if stage.method == "ppo" else {**entry, "method": stage.method}
 
 
 def _copy(folder: Path, to: Path) -> Path:

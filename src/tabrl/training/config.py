@@ -124,6 +124,11 @@ class TrainConfig:
     command_range: tuple[float, ...] | None = None
     #: Seconds between command draws in an episode.
     command_resample_s: float = 5.0
+    #: Left-right mirror loss (mujoco backend, symmetric legged robots): weight of the mean squared
+    #: difference between the policy's mean action for a mirrored observation and its mirrored mean
+    #: action (`tabrl.training.symmetry`). 0: off. For training from scratch: continuing the Go1 joystick
+    #: base with it (0.2 and 1.0) unlearned walking backwards and sideways within 0.7 M steps.
+    symmetry_cost: float = 0.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -179,6 +184,8 @@ class TrainConfig:
             )
         if self.command_resample_s <= 0:
             raise ConfigError(f"command_resample_s must be > 0, got {self.command_resample_s}")
+        if not 0 <= self.symmetry_cost <= 100:
+            raise ConfigError(f"symmetry_cost must be in [0, 100], got {self.symmetry_cost}")
 
     @property
     def randomized(self) -> bool:

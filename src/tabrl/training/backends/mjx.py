@@ -105,6 +105,10 @@ class MjxBackend:
             raise TabRLError(
                 "velocity commands and command programs run on the mujoco backend: set backend=mujoco"
             )
+        if session.config.symmetry_cost > 0:
+            raise TabRLError(
+                "symmetry_cost runs on the mujoco backend: set backend=mujoco or symmetry_cost=0"
+            )
         tenv = make_training_env(scene_id, reward_source, reward_name)
         # The observation size below and the evaluator share one trace of reset (SharedTraceEnv).
         self.env = SharedTraceEnv(tenv.env)

@@ -27,6 +27,7 @@ from tabrl.errors import TabRLError
 from tabrl.training.config import TrainConfig
 from tabrl.training.evaluation import EvalResult
 from tabrl.training.session import EnvSpec, TrainingSession
+from tabrl.training.symmetry import MirrorMaps, mirror_maps
 
 
 def env_config_for(config: TrainConfig, episode_length: int | None) -> Any:
@@ -140,7 +141,8 @@ class MujocoBackend:
         import jax
 
         session, config = self.session, self.session.config
-        learner = _Learner(config, self.env.observation_size, self.env.action_size, session)
+        mirror = mirror_maps(self.env.conventions) if config.symmetry_cost > 0 else None
+        learner = _Learner(config, self.env.observation_size, self.env.action_size, session, mirror)
         key = jax.random.PRNGKey(config.seed)
         unrolls_per_env = (config.batch_size * config.num_minibatches) // config.num_envs
         updates = session.planned // config.steps_per_update
@@ -233,7 +235,12 @@ class _Learner:
     """Brax's PPO networks, normaliser and loss, with optax Adam; jitted acting and learning."""
 
     def __init__(
-        self, config: TrainConfig, obs_size: int, action_size: int, session: TrainingSession
+        self,
+        config: TrainConfig,
+        obs_size: int,
+        action_size: int,
+        session: TrainingSession,
+        mirror: MirrorMaps | None = None,
     ) -> None:
         import jax
         import jax.numpy as jnp
@@ -272,13 +279,25 @@ class _Learner:
         def act_det(normalizer: Any, policy: Any, obs: Any) -> Any:
             return make_policy((normalizer, policy), deterministic=True)(obs, jax.random.PRNGKey(0))[0]
 
+        def mean_action(normalizer: Any, policy: Any, obs: Any) -> Any:
+            # Brax's policy network outputs the tanh-normal's (loc, raw scale); tanh is odd, so
+            # mirroring the pre-tanh mean mirrors the deterministic action.
+            return net.policy_network.apply(normalizer, policy, obs)[..., :action_size]
+
         def loss_fn(params: Any, normalizer: Any, data: Any, key: Any) -> Any:
-            return ppo_losses.compute_ppo_loss(
+            loss, metrics = ppo_losses.compute_ppo_loss(
                 params, normalizer, data, key, net, entropy_cost=config.entropy_cost,
                 discounting=config.discounting, reward_scaling=config.reward_scaling,
                 gae_lambda=config.gae_lambda, clipping_epsilon=config.clipping_epsilon,
                 normalize_advantage=True,
             )  # fmt: skip
+            if mirror is None:
+                return loss, metrics
+            obs = data.observation
+            seen = mean_action(normalizer, params.policy, mirror.mirror_obs(obs))
+            done = mirror.mirror_action(mean_action(normalizer, params.policy, obs))
+            symmetry = jnp.mean(jnp.sum(jnp.square(seen - done), axis=-1))
+            return loss + config.symmetry_cost * symmetry, {**metrics, "symmetry_loss": symmetry}
 
         grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
