@@ -80,6 +80,9 @@ def test_feedback_names_each_figure() -> None:
     assert "balance 150 (79%, dominated)" in text
     assert "smoothness -0.3 (0%, near zero)" in text
     assert "eval reward: 94.8 -> 190 over 2 evaluations (still rising)" in text
+    # The provider writes the next round in a fresh conversation: it sees what it is improving.
+    assert STAND_TALL.strip() in text and CHECK.strip() in text
+    assert STAND_TALL.strip() not in feedback_text([o], with_code=False)
     # Into the same user prompt a first round uses, asking for improved approaches.
     prompt = user_prompt("keep the cart right", 2, feedback=text)
     assert "improved approaches" in prompt and "cart_x > 0.3: 0.02" in prompt and '"approaches"' in prompt

@@ -128,9 +128,10 @@ def _trend(curve: list[tuple[int, float]]) -> str:
     return f"{_fmt(first)} -> {_fmt(last)} over {len(curve)} evaluations ({rising})"
 
 
-def feedback_text(outcomes: Sequence[Outcome]) -> str:
+def feedback_text(outcomes: Sequence[Outcome], *, with_code: bool = True) -> str:
     """A concise section for a provider's prompt: each approach's figures, failed goals by how
-    much, dominant and near-zero reward terms, its evaluation reward curve."""
+    much, dominant and near-zero reward terms, its evaluation reward curve, and (`with_code`) its
+    reward and check, since the provider writes the next round in a fresh conversation."""
     rnd = max((o.round for o in outcomes), default=1)
     lines = [
         f"## Results of round {rnd}",
@@ -166,6 +167,10 @@ def feedback_text(outcomes: Sequence[Outcome]) -> str:
         trend = _trend(o.curve)
         if trend:
             lines.append(f"- eval reward: {trend}")
+        if with_code and a.reward_code:
+            lines.append(f"reward_code:\n```python\n{a.reward_code.strip()}\n```")
+        if with_code and a.success_check:
+            lines.append(f"success_check:\n```python\n{a.success_check.strip()}\n```")
     return "\n".join(lines)
 
 
