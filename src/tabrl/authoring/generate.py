@@ -204,6 +204,7 @@ def generate_approaches(
     timeout_s: float | None = None,
     env_check: bool | None = None,
     budget: str = "minutes",
+    feedback: str | None = None,
 ) -> GenerationResult:
     """`n` reward approaches for `prompt` on `scene_id`, each checked by the reward compiler.
 
@@ -213,6 +214,9 @@ def generate_approaches(
     whose primitives are compiled and evaluated on real states either way).
     `budget` (instant / minutes / unlimited) sets each approach's level (`tabrl.authoring.levels`):
     level-1 approaches are command programs for the scene's joystick base policy.
+    `feedback` (`tabrl.authoring.reflection.feedback_text`): the previous round's results, put in
+    an LLM's prompt so it answers with improved approaches; the offline composer has no use for
+    text (`tabrl.authoring.reflection.reflect` applies its rules to the results themselves).
     Raises TabRLError subclasses for bad arguments, missing keys, refusals, timeouts.
     """
     from tabrl.authoring.levels import BUDGETS
@@ -250,6 +254,7 @@ def generate_approaches(
             repair_rounds,
             timeout_s,
             env_check=True if env_check is None else env_check,
+            feedback=feedback,
         )
     result.latency_s = time.perf_counter() - start
     result.scene = card.id
@@ -426,11 +431,12 @@ def _llm(
     timeout_s: float | None,
     *,
     env_check: bool,
+    feedback: str | None = None,
 ) -> GenerationResult:
     client = make_client(provider, model, base_url, timeout_s=timeout_s)
     n = plan.n
     system = prompts.system_prompt(card, plan.limits)
-    user = prompts.user_prompt(task, n, [(p.level, p.why) for p in plan.levels])
+    user = prompts.user_prompt(task, n, [(p.level, p.why) for p in plan.levels], feedback)
     messages: list[dict[str, str]] = [{"role": "user", "content": user}]
     calls: list[dict[str, Any]] = []
     repairs: list[str] = []

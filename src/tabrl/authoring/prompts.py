@@ -171,15 +171,28 @@ def commands_section(limits: tuple[float, float, float]) -> str:
     return _COMMANDS.format(limits=text)
 
 
-def user_prompt(task: str, n: int, levels: list[tuple[str, str]] | None = None) -> str:
-    """The person's task, asking for `n` distinct approaches; `levels`: (level, why) per approach."""
+def user_prompt(
+    task: str, n: int, levels: list[tuple[str, str]] | None = None, feedback: str | None = None
+) -> str:
+    """The person's task, asking for `n` distinct approaches; `levels`: (level, why) per approach.
+
+    `feedback` (`tabrl.authoring.reflection.feedback_text`): what the previous round's approaches
+    got; the answer is then the next round's improved approaches, in the same JSON form.
+    """
     plan = ""
     if levels:
         lines = "\n".join(f"- approach {i + 1}: level {lv!r} ({why})" for i, (lv, why) in enumerate(levels))
         plan = f"\n\nLevels to use, in this order:\n{lines}"
+    ask = f"Write {n} distinct approaches for this robot"
+    if feedback:
+        plan = f"{plan}\n\n{feedback.strip()}"
+        ask = (
+            f"Using the results below, write {n} improved approaches for this robot (fix each failed "
+            "goal: a term that measures it, scaled so it matters; keep what worked)"
+        )
     return (
         f"Task from the person: {json.dumps(task.strip())}\n\n"
-        f"Write {n} distinct approaches for this robot, as the JSON object described above "
+        f"{ask}, as the JSON object described above "
         f'(exactly {n} items in "approaches").{plan}'
     )
 

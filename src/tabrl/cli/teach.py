@@ -3,7 +3,10 @@
 A thin shell over the same parts the web UI uses: `generate_approaches` writes the approaches,
 `tabrl.jobs.batches.submit_batch` checks and queues them as jobs in the job store (the server's
 database), the job scheduler runs them in worker processes, and `rank_jobs` orders them by their
-success checks. The jobs stay in the library: `tabrl models list`, the web UI and the API see them.
+success checks. With `--rounds N`, while the best approach fails its check, the next round is
+written from the results (`tabrl.authoring.reflection.reflect`: feedback to an LLM provider, or
+the offline rules), trained with the same per-approach steps, judged and ranked with the earlier
+rounds; it stops once an approach passes. The jobs stay in the library: `tabrl models list`, the web UI and the API see them.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import replace
 from typing import Any
 
 import typer
@@ -18,6 +22,8 @@ import typer
 from tabrl.cli._common import console
 
 _TERMINAL = {"succeeded", "failed", "cancelled", "interrupted"}
+#: Most rounds one `tabrl teach` may run (each one trains every approach again).
+MAX_ROUNDS = 5
 
 
 def register(app: typer.Typer) -> None:
@@ -48,12 +54,21 @@ def teach_cmd(
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Training and video seed (same for every approach)."),
     as_json: bool = typer.Option(False, "--json", help="Print the ranked result as one JSON document."),
+    rounds: int = typer.Option(
+        1,
+        "--rounds",
+        min=1,
+        max=MAX_ROUNDS,
+        help="Rounds at most: while the best approach fails its check, write the next round from the "
+        "results (feedback to the provider, or the offline rules) and train it with the same steps.",
+    ),
 ) -> None:
-    """Teach a robot a behaviour end to end: approaches, parallel training, success checks, a ranking."""
+    """Teach a robot a behaviour end to end: approaches, parallel training, success checks, a ranking
+    (and, with --rounds, refined rounds until an approach passes)."""
     from tabrl.authoring import generate_approaches
+    from tabrl.authoring.reflection import reflect
     from tabrl.errors import TabRLError
-    from tabrl.jobs.batches import BatchItem, rank_jobs, submit_batch
-    from tabrl.jobs.scheduler import Scheduler
+    from tabrl.jobs.batches import job_outcome, rank_jobs
     from tabrl.jobs.store import JobStore
     from tabrl.training.config import parse_override
 
@@ -66,33 +81,83 @@ def teach_cmd(
             "no approach passed the checks: "
             + "; ".join(f"{a.name}: {_first_error(a)}" for a in result.approaches)
         )
-    if not as_json:
-        for a in result.approaches:
-            state = "[green]ok[/]" if a.valid else f"[red]refused[/] ({_first_error(a)})"
-            console.print(f"- {a.name} [dim]({a.level}, {a.steps:,} steps)[/] {state}")
     store = JobStore()
+    settings = {"steps": steps, "overrides": dict(parse_override(o) for o in overrides), "seed": seed,
+                "concurrent": concurrent}  # fmt: skip
+    batches: list[str] = []
+    judged: list[tuple[int, Any]] = []  # (round, job) of every round
+    for rnd in range(1, rounds + 1):
+        if not as_json:
+            if rounds > 1:
+                console.print(f"[bold]Round {rnd}[/]")
+            for a in result.approaches:
+                state = "[green]ok[/]" if a.valid else f"[red]refused[/] ({_first_error(a)})"
+                shown = steps if steps and a.level != "command" else a.steps
+                console.print(f"- {a.name} [dim]({a.level}, {shown:,} steps)[/] {state}")
+        lineage = {"round": rnd, "parent_batch_id": batches[-1] if batches else None, "prompt": prompt}
+        batch_id, jobs = _train_round(store, scene, valid, {**settings, **lineage}, quiet=as_json)
+        batches.append(batch_id)
+        ranked = rank_jobs(jobs)
+        judged += [(rnd, j) for j in ranked]
+        best = ranked[0].result or {}
+        if (best.get("check") or {}).get("passed") or rnd == rounds:
+            break
+        approach_of = {j.id: a for j, a in zip(jobs, valid, strict=True)}
+        outcomes = [job_outcome(j, approach_of[j.id], rnd) for j in ranked]
+        result = reflect(scene, prompt, outcomes, provider=provider, model=model, base_url=base_url,
+                         n=n, budget=budget)  # fmt: skip
+        valid = [a for a in result.approaches if a.valid]
+        if not valid:
+            if not as_json:
+                console.print(f"[yellow]No round {rnd + 1}[/]: {_no_next_round(result)}")
+            break
+    round_of = {job.id: rnd for rnd, job in judged}
+    ranked = rank_jobs([job for _, job in judged])
+    rows = [{**_row(i + 1, job), "round": round_of[job.id]} for i, job in enumerate(ranked)]
+    if as_json:
+        sys.stdout.write(
+            json.dumps({"batch_id": batches[0], "batch_ids": batches, "rounds": len(batches), "scene_id": scene,
+                        "prompt": prompt, "ranking": rows, "best": rows[0]}) + "\n"
+        )  # fmt: skip
+        return
+    _print_table(rows, rounds=len(batches))
+
+
+def _train_round(
+    store: Any, scene: str, approaches: list[Any], settings: dict[str, Any], *, quiet: bool
+) -> tuple[str, list[Any]]:
+    """Submit one round's approaches as a batch, run them in worker processes, return (batch id,
+    the jobs as they ended, in the approaches' order)."""
+    from tabrl.jobs.batches import BatchItem, submit_batch
+    from tabrl.jobs.scheduler import Scheduler
+
+    items = [BatchItem.from_approach(a) for a in approaches]
+    if settings["steps"]:
+        # --steps replaces each approach's own plan (submit_batch lets an item's steps win).
+        items = [replace(i, steps=settings["steps"]) if i.level != "command" else i for i in items]
     batch_id, jobs = submit_batch(
-        store, scene, [BatchItem.from_approach(a) for a in valid], steps=steps,
-        overrides=dict(parse_override(o) for o in overrides), seed=seed,
+        store, scene, items, steps=settings["steps"],
+        overrides=settings["overrides"], seed=settings["seed"], round=settings.get("round", 1),
+        parent_batch_id=settings.get("parent_batch_id"), prompt=settings.get("prompt"),
     )  # fmt: skip
-    scheduler = Scheduler(store, max_concurrent=concurrent or len(jobs), resume_interrupted=False)
+    concurrent = settings["concurrent"] or len(jobs)
+    scheduler = Scheduler(store, max_concurrent=concurrent, resume_interrupted=False)
     scheduler.start()
     try:
-        _wait(store, [j.id for j in jobs], quiet=as_json)
+        _wait(store, [j.id for j in jobs], quiet=quiet)
     except KeyboardInterrupt:
         for job in jobs:
             store.request_cancel(job.id)
         raise
     finally:
         scheduler.stop(interrupt_running=True)
-    ranked = rank_jobs([store.get(j.id) for j in jobs])
-    rows = [_row(i + 1, job) for i, job in enumerate(ranked)]
-    if as_json:
-        sys.stdout.write(
-            json.dumps({"batch_id": batch_id, "scene_id": scene, "prompt": prompt, "ranking": rows}) + "\n"
-        )
-        return
-    _print_table(rows)
+    return batch_id, [store.get(j.id) for j in jobs]
+
+
+def _no_next_round(result: Any) -> str:
+    if not result.approaches:
+        return "the rules found nothing to change (no failed goal they can act on)"
+    return "; ".join(f"{a.name}: {_first_error(a)}" for a in result.approaches)
 
 
 def _first_error(approach: Any) -> str:
@@ -145,11 +210,12 @@ def _row(rank: int, job: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _print_table(rows: list[dict[str, Any]]) -> None:
+def _print_table(rows: list[dict[str, Any]], *, rounds: int = 1) -> None:
     from rich.table import Table
 
-    table = Table(title="Ranked by success check", show_lines=True)
-    for column in ("#", "approach", "check", "eval reward", "policy / video"):
+    title = "Ranked by success check" + (f", across {rounds} rounds" if rounds > 1 else "")
+    table = Table(title=title, show_lines=True)
+    for column in ("#", "round", "approach", "check", "eval reward", "policy / video"):
         table.add_column(column)
     for r in rows:
         check = r["check"]
@@ -160,5 +226,5 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
             verdict = f"{mark} {check['figure']}"
         reward = f"{r['eval_reward']:.1f}" if r["eval_reward"] is not None else "-"
         where = "\n".join(p for p in (r["policy_dir"], r["video"]) if p) or "-"
-        table.add_row(str(r["rank"]), r["name"], verdict, reward, where)
+        table.add_row(str(r["rank"]), str(r["round"]), r["name"], verdict, reward, where)
     console.print(table)

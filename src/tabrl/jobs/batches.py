@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tabrl.errors import UnavailableError
-from tabrl.jobs.models import Job
+from tabrl.jobs.models import TERMINAL, Job
 from tabrl.jobs.store import JobStore, new_id
 
 
@@ -84,8 +84,14 @@ def submit_batch(
     preset: str | None = None,
     overrides: Mapping[str, Any] | None = None,
     seed: int = 0,
+    round: int = 1,
+    parent_batch_id: str | None = None,
+    prompt: str | None = None,
 ) -> tuple[str, list[Job]]:
-    """Check every item, then create its job; (batch id, jobs in the items' order)."""
+    """Check every item, then create its job; (batch id, jobs in the items' order).
+
+    `round` and `parent_batch_id` (a refined round, `refine_batch`) and the person's `prompt` are
+    kept in each job's request: the batch's rounds are read back from there (`batch_round`)."""
     from tabrl.jobs.tasks import plan_training
 
     overrides = dict(overrides or {})
@@ -106,16 +112,18 @@ def submit_batch(
         )  # fmt: skip
         plans.append(plan)
     batch_id = new_id("batch")
+    lineage = {"round": round, "parent_batch_id": parent_batch_id, "prompt": prompt}
     created = []
     for i, (item, (total, estimate)) in enumerate(zip(items, plans, strict=True)):
         name = item.name or f"approach {i + 1}"
         if item.level == "command":
-            created.append(_play(store, scene_id, item, name, batch_id, seed))
+            created.append(_play(store, scene_id, item, name, batch_id, seed, lineage))
             continue
         request = {
             "scene_id": scene_id, "seed": seed, "overrides": overrides, "reward_code": item.reward_code,
             "steps": total, "from_scratch": item.level == "from_scratch", "name": name,
             "base_id": item.base_id, "commands": item.commands, "success_check": item.success_check,
+            "level": item.level, **lineage,
         }  # fmt: skip
         job = store.create(
             kind="train",
@@ -129,14 +137,23 @@ def submit_batch(
     return batch_id, created
 
 
-def _play(store: JobStore, scene_id: str, item: BatchItem, name: str, batch_id: str, seed: int) -> Job:
+def _play(
+    store: JobStore,
+    scene_id: str,
+    item: BatchItem,
+    name: str,
+    batch_id: str,
+    seed: int,
+    lineage: dict[str, Any],
+) -> Job:
     from tabrl.jobs.tasks import play_commands
     from tabrl.policies import read_manifest
 
     base = joystick_base(scene_id, item.base_id)
     path = play_commands(base.dir, item.commands or "", name=name)
     request = {"model_id": read_manifest(path).id, "seed": seed, "level": "command",
-               "success_check": item.success_check}  # fmt: skip
+               "success_check": item.success_check, "commands": item.commands, "base_id": item.base_id,
+               **lineage}  # fmt: skip
     return store.create(kind="render", scene_id=scene_id, request=request, name=name, batch_id=batch_id,
                         estimate_s=None)  # fmt: skip
 
@@ -154,4 +171,106 @@ def rank_jobs(jobs: Sequence[Job]) -> list[Job]:
     return sorted(jobs, key=key, reverse=True)
 
 
-__all__ = ["BatchItem", "check_program", "joystick_base", "rank_jobs", "submit_batch"]
+def batch_round(jobs: Sequence[Job]) -> tuple[int, str | None]:
+    """(round, parent batch id) of a batch's jobs: round 1 and no parent unless refined."""
+    request = jobs[0].request if jobs else {}
+    return int(request.get("round") or 1), request.get("parent_batch_id")
+
+
+def job_outcome(job: Job, approach: Any = None, round: int | None = None) -> Any:
+    """What a job's approach got, for reflection (`tabrl.authoring.reflection.Outcome`): its
+    verdict and its policy's evaluation history; the approach is rebuilt from the job's request
+    when not given."""
+    from tabrl.authoring.generate import Approach
+    from tabrl.authoring.reflection import Outcome
+    from tabrl.jobs.tasks import policies_dir
+    from tabrl.policies import read_manifest
+    from tabrl.rewards.checks import Verdict
+
+    req, result = job.request, job.result or {}
+    if approach is None:
+        approach = Approach(
+            name=job.name, description="", reward_code=req.get("reward_code") or "", valid=True, errors=[],
+            level=req.get("level") or ("from_scratch" if req.get("from_scratch", True) else "fine_tune"),
+            steps=int(req.get("steps") or 0), commands=req.get("commands"), base_id=req.get("base_id"),
+            success_check=req.get("success_check"),
+        )  # fmt: skip
+    check, history = result.get("check"), []
+    if result.get("model_id"):
+        try:
+            history = list(read_manifest(policies_dir() / result["model_id"]).metrics)
+        except (OSError, ValueError):
+            history = []  # a policy removed meanwhile: reflect on the verdict alone
+    return Outcome(
+        approach,
+        Verdict.from_dict(check) if check else None,
+        history,
+        error=job.error or (None if check else job.status),
+        round=round if round is not None else int(req.get("round") or 1),
+    )
+
+
+def refine_batch(
+    store: JobStore,
+    batch_id: str,
+    *,
+    prompt: str | None = None,
+    provider: str | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+    n: int | None = None,
+) -> tuple[str, list[Job], Any]:
+    """The next round of a finished batch: reflect on its jobs' results (`tabrl.authoring.reflection`)
+    and submit the improved approaches as a new batch linked to it, same scene, seed, overrides and
+    per-approach steps; (new batch id, its jobs, the GenerationResult)."""
+    from tabrl.authoring.reflection import reflect
+    from tabrl.errors import NotFoundError, TabRLError
+
+    jobs = store.list(batch_id=batch_id)
+    if not jobs:
+        raise NotFoundError(f"no batch {batch_id}; POST /api/training/batch creates one")
+    busy = [j.name for j in jobs if j.status not in (*TERMINAL, "interrupted")]
+    if busy:
+        raise UnavailableError(
+            f"batch {batch_id} is still training ({', '.join(busy)}); refine it once every job has ended"
+        )
+    rnd, _ = batch_round(jobs)
+    first = jobs[0].request
+    prompt = prompt or first.get("prompt")
+    ranked = rank_jobs(jobs)
+    outcomes = [job_outcome(j, round=rnd) for j in ranked]
+    # A batch submitted without its prompt: its success checks still say what was asked.
+    task = prompt or "the behaviour the success checks below measure"
+    result = reflect(
+        jobs[0].scene_id, task, outcomes, provider=provider,
+        model=model, base_url=base_url, n=n or len(jobs),
+    )  # fmt: skip
+    valid = [a for a in result.approaches if a.valid]
+    if not valid:
+        why = "; ".join(f"{a.name}: {(a.errors or a.check_errors or [{'message': 'invalid'}])[0]['message']}"
+                        for a in result.approaches)  # fmt: skip
+        raise TabRLError(
+            f"no next round for batch {batch_id}: "
+            + (
+                why
+                or "the rules found nothing to change (every approach passed, or no failed goal they can act on)"
+            )
+        )
+    new_id_, created = submit_batch(
+        store, jobs[0].scene_id, [BatchItem.from_approach(a) for a in valid],
+        overrides=first.get("overrides") or {}, seed=int(first.get("seed") or 0), round=rnd + 1,
+        parent_batch_id=batch_id, prompt=prompt or None,
+    )  # fmt: skip
+    return new_id_, created, result
+
+
+__all__ = [
+    "BatchItem",
+    "batch_round",
+    "check_program",
+    "job_outcome",
+    "joystick_base",
+    "rank_jobs",
+    "refine_batch",
+    "submit_batch",
+]

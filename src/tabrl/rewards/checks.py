@@ -138,6 +138,23 @@ class Verdict:
             "seconds": self.seconds,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        """Back from `to_dict()` (a job's or a manifest's stored verdict)."""
+        return cls(
+            passed=bool(data.get("passed")),
+            score=float(data.get("score") or 0.0),
+            values={
+                k: float(v) if v is not None else float("nan") for k, v in (data.get("values") or {}).items()
+            },
+            goals=dict(data.get("goals") or {}),
+            met={k: bool(v) for k, v in (data.get("met") or {}).items()},
+            fell=float(data.get("fell") or 0.0),
+            rollouts=int(data.get("rollouts") or 0),
+            seconds=float(data.get("seconds") or 0.0),
+            pass_rate=float(data.get("pass_rate") or 0.0),
+        )
+
 
 def rank_key(verdict: dict[str, Any] | None) -> tuple[float, float, float]:
     """Sort key (larger first) of a verdict's `to_dict()`: passed, then score, then pass rate; an

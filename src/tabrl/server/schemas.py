@@ -177,6 +177,9 @@ class TrainBatchRequest(BaseModel):
         default="auto", description="Physics backend: mjx, mujoco (MuJoCo C on CPU threads) or auto."
     )
     overrides: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    prompt: str | None = Field(
+        default=None, max_length=2_000, description="The person's words, kept for refining the batch."
+    )
 
 
 class Progress(BaseModel):
@@ -251,6 +254,8 @@ class BatchOut(BaseModel):
 
     batch_id: str
     jobs: list[JobOut]
+    round: int = Field(default=1, ge=1, description="1, or the refinement round this batch is.")
+    parent_batch_id: str | None = Field(default=None, description="The batch this round refined.")
 
 
 # --- Authoring -------------------------------------------------------------------------
@@ -279,6 +284,24 @@ class GenerateRequest(BaseModel):
         description="Time the person gives: instant (command programs on a joystick base policy), "
         "minutes (fine-tuning a base policy, or a short run) or unlimited (training from scratch).",
     )
+
+
+class RefineRequest(BaseModel):
+    """Write and train the next round of a finished batch from its results."""
+
+    model_config = {"extra": "forbid"}
+
+    prompt: str | None = Field(
+        default=None,
+        max_length=2_000,
+        description="The person's words (default: the batch's, if it kept them).",
+    )
+    provider: ProviderName | None = Field(
+        default=None, description="Who writes the round: an LLM gets the results as feedback; offline, rules."
+    )
+    model: str | None = Field(default=None, max_length=200)
+    base_url: str | None = Field(default=None, max_length=300, pattern=LOCAL_URL)
+    n: int | None = Field(default=None, ge=1, le=6, description="Approaches (default: as many as the batch).")
 
 
 class RewardErrorOut(BaseModel):

@@ -3,10 +3,11 @@
  * base policy (level 1: render jobs, done in seconds), side by side. State always comes from the server (GET /api/training?batch_id=…),
  * so a reload picks up where it was; each job then follows its WebSocket event stream, with polling as
  * the fallback when a socket drops. As jobs finish, GET /api/training/batch/{id} brings their success-check verdicts
- * and ranks; once all are done, the panels and videos line up best first.
+ * and ranks; once all are done, the panels and videos line up best first. A finished batch can be refined:
+ * POST /api/training/batch/{id}/refine writes the next round from its results (Round 1, Round 2, …).
  */
 import { useCallback, useEffect, useRef, useState } from "react";
-import { absUrl, api, unwrap, type Job, type RankedBatch } from "../api/client";
+import { absUrl, api, errorMessage, unwrap, type Job, type RankedBatch } from "../api/client";
 import { applyEvent, followJob, isTerminal } from "../api/ws";
 import { CheckVerdict } from "../components/CheckVerdict";
 import { Busy, ErrorBanner } from "../components/Feedback";
@@ -14,7 +15,7 @@ import { isPlayJob, JobPanel } from "../components/JobPanel";
 import { VideoGrid } from "../components/VideoGrid";
 import { formatDuration, formatNumber, formatSteps, plural } from "../lib/format";
 import { levelBadge } from "../lib/levels";
-import { href } from "../lib/router";
+import { href, navigate } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 
 const POLL_MS = 2500;
@@ -127,6 +128,26 @@ export function Batch({ batchId }: { batchId: string }) {
     null,
   );
 
+  const round = ranking?.batchId === batchId ? ranking.batch.round ?? 1 : null;
+  const parent = ranking?.batchId === batchId ? ranking.batch.parent_batch_id ?? null : null;
+  const [refining, setRefining] = useState(false);
+  const [refineError, setRefineError] = useState<string | null>(null);
+  async function refine() {
+    setRefining(true);
+    setRefineError(null);
+    try {
+      const next = unwrap(
+        await api.POST("/api/training/batch/{batch_id}/refine", { params: { path: { batch_id: batchId } }, body: {} }),
+        "Refining the batch",
+      );
+      navigate(href.batch(next.batch_id));
+    } catch (e) {
+      setRefineError(errorMessage(e));
+    } finally {
+      setRefining(false);
+    }
+  }
+
   return (
     <section aria-labelledby="batch-title">
       {sceneId && (
@@ -135,6 +156,28 @@ export function Batch({ batchId }: { batchId: string }) {
         </a>
       )}
       <h1 id="batch-title">{done ? "Results" : trains.length ? "Training" : "Playing"}</h1>
+      {round != null && (
+        <p className="muted" data-testid="batch-round">
+          Round {round}
+          {parent && (
+            <>
+              {" · "}
+              <a href={href.batch(parent)}>← Round {round - 1}</a>
+            </>
+          )}
+        </p>
+      )}
+      {byRank && round != null && (
+        <p>
+          <button type="button" className="btn" onClick={() => void refine()} disabled={refining}>
+            {refining ? "Writing the next round…" : `Refine: Round ${round + 1}`}
+          </button>{" "}
+          <span className="muted small">
+            the next round is written from these results (each check's figures and reward terms) and trained again
+          </span>
+        </p>
+      )}
+      <ErrorBanner error={refineError} />
       <Busy label="Loading the batch…" active={initial.loading} />
       <ErrorBanner error={initial.error} onRetry={initial.reload} />
       {!initial.loading && !initial.error && jobs.length === 0 && <p className="muted">This batch has no jobs.</p>}

@@ -184,6 +184,8 @@ export function Compose({ sceneId }: { sceneId: string }) {
             ),
             seed: 0,
             backend,
+            // kept with the batch, for refining it into a next round
+            prompt: prompt.trim() || null,
           },
         }),
         selectedTrains.length ? "Starting training" : "Starting the command programs",

@@ -182,6 +182,46 @@ describe("Batch (training + results)", () => {
     expect(within(screen.getAllByTestId("result-video")[1].closest("figure") as HTMLElement).getByText("best")).toBeInTheDocument();
   });
 
+  it("offers a refine for a finished, ranked batch: the next round opens, its rounds linked", async () => {
+    const failed = verdict({ passed: false, score: 0.4, figure: "cart_x 0.01 (> 0.3 ✗)" });
+    const jobs = [job({ id: "a", name: "Stand tall", status: "succeeded", check: failed })];
+    const { calls } = fakeApi({
+      "GET /api/training": () => jobs,
+      "GET /api/training/batch/b1": () => ({ batch_id: "b1", round: 1, parent_batch_id: null, jobs: [{ ...jobs[0], rank: 1 }] }),
+      "POST /api/training/batch/b1/refine": () => ({
+        status: 201,
+        json: { batch_id: "b2", round: 2, parent_batch_id: "b1", jobs: [{ ...jobs[0], id: "n", batch_id: "b2", status: "queued" }] },
+      }),
+    });
+    installFakeSockets();
+    const user = userEvent.setup();
+    render(<Batch batchId="b1" />);
+    expect(await screen.findByTestId("batch-round")).toHaveTextContent("Round 1");
+    await user.click(await screen.findByRole("button", { name: "Refine: Round 2" }));
+    await waitFor(() => expect(window.location.hash).toBe("#/batch/b2"));
+    expect(calls.find((c) => c.method === "POST")?.path).toBe("/api/training/batch/b1/refine");
+  });
+
+  it("shows a refined round with a link back to the previous one, and a refusal in words", async () => {
+    const jobs = [job({ id: "n", batch_id: "b2", name: "Stand tall (+cart_x term)", status: "succeeded", check: verdict({ passed: false }) })];
+    fakeApi({
+      "GET /api/training": () => jobs,
+      "GET /api/training/batch/b2": () => ({ batch_id: "b2", round: 2, parent_batch_id: "b1", jobs: [{ ...jobs[0], rank: 1 }] }),
+      "POST /api/training/batch/b2/refine": () => ({
+        status: 400,
+        json: { error: "tab_r_l", message: "no next round for batch b2: the rules found nothing to change" },
+      }),
+    });
+    installFakeSockets();
+    const user = userEvent.setup();
+    render(<Batch batchId="b2" />);
+    const round = await screen.findByTestId("batch-round");
+    expect(round).toHaveTextContent("Round 2");
+    expect(within(round).getByRole("link", { name: "← Round 1" })).toHaveAttribute("href", "#/batch/b1");
+    await user.click(await screen.findByRole("button", { name: "Refine: Round 3" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("the rules found nothing to change");
+  });
+
   it("shows why a job failed", async () => {
     fakeApi({ "GET /api/training": () => [job({ status: "failed", error: "the reward returned NaN at step 1200: check divisions by zero (line 4)" })] });
     installFakeSockets();

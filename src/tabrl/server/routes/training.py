@@ -24,6 +24,7 @@ from tabrl.server.schemas import (
     JobOut,
     PresetOut,
     PresetsOut,
+    RefineRequest,
     TrainBatchRequest,
     TrainStartRequest,
 )
@@ -176,7 +177,7 @@ def _batch(body: TrainBatchRequest, jobs: Jobs) -> BatchOut:
     items = [BatchItem(**a.model_dump()) for a in body.approaches]
     batch_id, created = submit_batch(
         jobs.store, body.scene_id, items, steps=body.steps, preset=body.preset, overrides=_overrides(body),
-        seed=body.seed,
+        seed=body.seed, prompt=body.prompt,
     )  # fmt: skip
     return BatchOut(batch_id=batch_id, jobs=[jobs.submitted(j) for j in created])
 
@@ -198,13 +199,42 @@ async def batch_ranking(
     """The batch's jobs ranked by their success checks (passed, then score; unjudged last), then by
     evaluation reward, each with its `rank`."""
     from tabrl.errors import NotFoundError
-    from tabrl.jobs.batches import rank_jobs
+    from tabrl.jobs.batches import batch_round, rank_jobs
 
     found = jobs.store.list(batch_id=batch_id)
     if not found:
         raise NotFoundError(f"no batch {batch_id}; POST /api/training/batch creates one")
     ranked = [jobs.out(j).model_copy(update={"rank": i + 1}) for i, j in enumerate(rank_jobs(found))]
-    return BatchOut(batch_id=batch_id, jobs=ranked)
+    rnd, parent = batch_round(found)
+    return BatchOut(batch_id=batch_id, jobs=ranked, round=rnd, parent_batch_id=parent)
+
+
+@router.post(
+    "/batch/{batch_id}/refine", response_model=BatchOut, status_code=201, responses=_ERRORS,
+    summary="Train the next round of a batch",
+)  # fmt: skip
+async def refine(
+    batch_id: Annotated[str, PathParam(max_length=40, pattern=JOB_ID)],
+    body: RefineRequest | None = None,
+    jobs: Jobs = Depends(get_jobs),
+) -> BatchOut:
+    """Reflect on a finished batch (each approach's success check, per-term reward statistics and
+    reward curve) and submit the next round as a new batch linked to it: an LLM provider gets the
+    results as feedback; offline, rules adjust weights, bands and margins. 409 while it trains."""
+    return await run_in_threadpool(_refine, batch_id, body or RefineRequest(), jobs)
+
+
+def _refine(batch_id: str, body: RefineRequest, jobs: Jobs) -> BatchOut:
+    from tabrl.jobs.batches import refine_batch
+
+    new_batch, created, _ = refine_batch(
+        jobs.store, batch_id, prompt=body.prompt, provider=body.provider, model=body.model,
+        base_url=body.base_url, n=body.n,
+    )  # fmt: skip
+    rnd = int(created[0].request.get("round") or 2)
+    return BatchOut(
+        batch_id=new_batch, jobs=[jobs.submitted(j) for j in created], round=rnd, parent_batch_id=batch_id
+    )
 
 
 @router.get("/{job_id}/status", response_model=JobOut, responses=_ERRORS, summary="A job's status")
