@@ -85,7 +85,7 @@ def test_walk_in_a_circle_traces_a_loop(tmp_path) -> None:
     length = np.linalg.norm(np.diff(xy, axis=0), axis=2).sum(axis=0)
     spread = xy.max(axis=0) - xy.min(axis=0)
     back = np.linalg.norm(xy[-1] - xy[0], axis=1)
-    # The program asks for 2.4 m at 0.3 m/s; the base tracks sideways and diagonal commands at ~75 %.
+    # The program asks for 3.2 m at 0.4 m/s while turning 0.8 rad/s (a lap of radius 0.5 m).
     assert (length > 1.2).all() and (spread > 0.4).all(), (length, spread)
     assert (back < 0.5 * length).all(), (back, length)
 
