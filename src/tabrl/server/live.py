@@ -5,14 +5,17 @@ Why here and not in the page: a round trip per control step (the page simulating
 computing the observation and the action) capped the view at 10-16 actions/s (x0.10-0.16 real
 time); stepping on the server takes 1-3 ms of a 10-20 ms control period, so only the state travels,
 once per step, and nothing waits for the network. With `actions="browser"` the ONNX export in the
-page acts instead: each state frame carries the observation and the loop waits for the action.
+page acts instead: each state frame carries the observation, and each step takes the page's newest
+answer when its time comes (pipelined: the simulation never waits on the network while the page
+keeps up; an answer that misses its step acts one step later, and the frames say how often).
 
 Protocol (JSON text frames; every bad frame gets `{"type": "error", "error": ...}` and the loop
 goes on):
 
 - server: `{"type": "loading"}`, then `{"type": "ready", "dt", "nq", "command_range", "program",
   "actions", "obs_size", "action_size", "scene_id"}`, then one `{"type": "state", "step", "t",
-  "qpos", "rtf", "capacity", "command", "driver", "fell", "paused", "seq", "obs"?}` per control step;
+  "qpos", "rtf", "capacity", "command", "driver", "fell", "paused", "seq"}` per
+  control step, with `"obs", "answer_ms", "on_time"` for browser actions;
 - client: `{"type": "pause"}`, `{"type": "resume"}`, `{"type": "reset"}`,
   `{"type": "push", "strength"?: m/s, "direction"?: rad}`,
   `{"type": "command", "value": [forward m/s, sideways m/s, yaw rad/s] | null}` (null: back to the
@@ -37,9 +40,16 @@ from fastapi.concurrency import run_in_threadpool
 from tabrl.errors import TabRLError
 from tabrl.policies.live import LiveSim
 
-#: Behind real time by more than this (a slow machine, a late browser action), the schedule restarts
-#: from now instead of bursting to catch up.
-MAX_LAG_S = 0.25
+#: Behind real time by up to this much (the process was not scheduled for a while on a busy machine),
+#: the loop catches up, `MAX_BATCH` steps at a time; further behind (a late browser action, a machine
+#: too slow for this scene), the schedule restarts from now.
+MAX_LAG_S = 1.0
+MAX_BATCH = 8
+#: Browser actions: with no answer from the page for this long (s), the loop waits for one.
+MAX_STALE_S = 0.25
+#: States are sent at most this often (60 a second) with the server's actions: a page draws no faster.
+#: Browser actions need every state (its observation).
+MIN_FRAME_S = 1 / 60
 #: The real-time factor is measured over this much wall time.
 RTF_WINDOW_S = 2.0
 #: Longest JSON control frame (characters).
@@ -111,10 +121,15 @@ class LiveLoop:
         self._pending: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
         self._ready_action: np.ndarray | None = None
+        self._ready_seq = 0  # the frame the ready action answers
+        self._answer_at = 0.0
         self._seq = 0
+        self._on_time = 0.0
         self._window: deque[tuple[float, int]] = deque()
         self._compute_s = 0.0
         self.rtf = 0.0
+        self._sent_at = 0.0
+        self._answer_s = 0.0
 
     @property
     def capacity(self) -> float:
@@ -131,10 +146,12 @@ class LiveLoop:
                 action = self.sim.checked_action(control["value"])
             except TabRLError as exc:
                 return str(exc)
-            # Only the answer to the latest frame acts: one computed on an older observation (before a
-            # reset or a push) is dropped.
-            if control.get("seq") == self._seq:
-                self._ready_action = action
+            # The newest answer acts; an older one (overtaken, or computed before a reset) is dropped.
+            seq = control.get("seq")
+            if isinstance(seq, int) and self._ready_seq < seq <= self._seq:
+                self._ready_action, self._ready_seq, self._answer_at = action, seq, self.clock()
+                if seq == self._seq:
+                    self._answer_s = self._ema(self._answer_s, self.clock() - self._sent_at)
                 self._wake.set()
             return None
         if kind == "command" and control["value"] is not None and self.sim.command_range is None:
@@ -179,21 +196,42 @@ class LiveLoop:
                 continue
             action = None
             if self.actions == "browser":
-                if self._ready_action is None:
+                # Pipelined: a step takes the page's newest answer when its time comes, so the
+                # simulation keeps real time; an answer that misses its step acts a step late (counted
+                # in `on_time`). With no answer for a while (or none yet), the loop waits for one.
+                if self._ready_action is None or self.clock() - self._answer_at > MAX_STALE_S:
                     await self._wait(None)  # the page's answer, or a control
+                    due = self.clock()  # time spent waiting for the page is not caught up
                     continue
-                action, self._ready_action = self._ready_action, None
+                action = self._ready_action
+            # Behind the clock (a busy machine): the steps due run in one go.
+            n = min(MAX_BATCH, 1 + int((self.clock() - due) / dt))
+            if action is not None:
+                self._on_time = self._ema(
+                    self._on_time, float(n == 1 and self._ready_seq == self._seq), first=False
+                )
             start = self.clock()
-            fell = await run_in_threadpool(self.sim.step, action)
-            took = self.clock() - start
-            self._compute_s = took if self._compute_s == 0 else 0.9 * self._compute_s + 0.1 * took
-            self.steps += 1
-            due += dt
+            fell = await run_in_threadpool(self._steps, n, action)
+            self._compute_s = self._ema(self._compute_s, (self.clock() - start) / n)
+            self.steps += n
+            due += n * dt
             now = self.clock()
             if now - due > MAX_LAG_S:
-                due = now  # no catch-up burst after a stall
+                due = now  # a long stall is not caught up
             self._measure(now)
-            await self._send_state(fell=fell)
+            if self.actions == "browser" or fell or now - self._sent_at >= MIN_FRAME_S:
+                await self._send_state(fell=fell)
+
+    @staticmethod
+    def _ema(average: float, value: float, *, first: bool = True) -> float:
+        """An exponential moving average (the first value taken as is when `first`)."""
+        return value if first and average == 0 else 0.9 * average + 0.1 * value
+
+    def _steps(self, n: int, action: np.ndarray | None) -> bool:
+        fell = False
+        for _ in range(n):
+            fell = self.sim.step(action) or fell
+        return fell
 
     async def _wait(self, timeout: float | None) -> None:
         if self._wake.is_set() or self.closed:
@@ -243,6 +281,9 @@ class LiveLoop:
             frame["driver"] = sim.driver
         if self.actions == "browser":
             frame["obs"] = sim.observation.tolist()
+            frame["answer_ms"] = round(self._answer_s * 1000, 2)  # the page's time to answer
+            frame["on_time"] = round(self._on_time, 3)  # share of steps that had the answer to their state
+        self._sent_at = self.clock()
         await self.send(frame)
 
 
