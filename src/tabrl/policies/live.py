@@ -211,10 +211,20 @@ class JaxLiveSim(LiveSim):
         def obs_of(state: Any) -> Any:
             return state.obs[key] if isinstance(state.obs, dict) else state.obs
 
+        from tabrl.policies.inference import build_apply
+
+        apply = build_apply(manifest)
+
+        def step_policy(state: Any, params: Any) -> Any:
+            return env.step(state, apply(params, obs_of(state)[None])[0])
+
         self._obs_of = obs_of
         self._reset = jax.jit(env.reset)
-        # The policy fused into the env's step: one jitted call per control step.
-        self._step_policy = jax.jit(lambda state: env.step(state, policy(obs_of(state))))
+        # The policy fused into the env's step: one jitted call per control step. The parameters are an
+        # argument, not a constant, so every policy of a scene and network shares one compiled program
+        # (the persistent cache has it after the first: a new model's view starts in seconds).
+        self._params = policy.params
+        self._step_policy = jax.jit(step_policy)
         self._step_action = jax.jit(env.step)
         self._key = jax.random.PRNGKey(seed)
         self._resets = 0
@@ -238,7 +248,7 @@ class JaxLiveSim(LiveSim):
 
     def step(self, action: np.ndarray | None = None) -> bool:
         if action is None:
-            state = self._step_policy(self._state)
+            state = self._step_policy(self._state, self._params)
         else:
             state = self._step_action(self._state, np.asarray(action, np.float32))
         # Playground envs do not reset themselves: a fall or a blow-up starts a new episode here.

@@ -47,6 +47,8 @@ MAX_LAG_S = 1.0
 MAX_BATCH = 8
 #: Browser actions: with no answer from the page for this long (s), the loop waits for one.
 MAX_STALE_S = 0.25
+#: With the server's actions the loop wakes at most this often (s), stepping every control step due.
+MIN_TICK_S = 1 / 50
 #: States are sent at most this often (60 a second) with the server's actions: a page draws no faster.
 #: Browser actions need every state (its observation).
 MIN_FRAME_S = 1 / 60
@@ -129,6 +131,7 @@ class LiveLoop:
         self._compute_s = 0.0
         self.rtf = 0.0
         self._sent_at = 0.0
+        self._per_tick = max(1, round(MIN_TICK_S / sim.dt))
         self._answer_s = 0.0
 
     @property
@@ -204,8 +207,12 @@ class LiveLoop:
                     due = self.clock()  # time spent waiting for the page is not caught up
                     continue
                 action = self._ready_action
-            # Behind the clock (a busy machine): the steps due run in one go.
-            n = min(MAX_BATCH, 1 + int((self.clock() - due) / dt))
+            # The steps due run in one go: at least a tick's worth with the server's actions (the page
+            # draws no faster, and each wake-up costs), more when behind the clock (a busy machine).
+            n = min(
+                MAX_BATCH,
+                max(1 + int((self.clock() - due) / dt), 1 if action is not None else self._per_tick),
+            )
             if action is not None:
                 self._on_time = self._ema(
                     self._on_time, float(n == 1 and self._ready_seq == self._seq), first=False
