@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict, deque
@@ -45,8 +46,9 @@ from tabrl.policies.live import LiveSim
 #: too slow for this scene), the schedule restarts from now.
 MAX_LAG_S = 1.0
 MAX_BATCH = 8
-#: Browser actions: with no answer from the page for this long (s), the loop waits for one.
-MAX_STALE_S = 0.25
+#: Browser actions: an answer acts at most this many steps after the state it answers; later, the loop
+#: waits for a newer one (measured: a cartpole acting on answers up to 0.25 s old fell over).
+MAX_LATE_STEPS = 2
 #: With the server's actions the loop wakes at most this often (s), stepping every control step due.
 MIN_TICK_S = 1 / 50
 #: States are sent at most this often (60 a second) with the server's actions: a page draws no faster.
@@ -58,6 +60,7 @@ RTF_WINDOW_S = 2.0
 MAX_CONTROL_FRAME = 16 * 1024
 ACTIONS = ("server", "browser")
 _CONTROLS = "pause, resume, reset, push, command, action"
+log = logging.getLogger(__name__)
 
 
 def parse_control(text: str) -> dict[str, Any]:
@@ -124,7 +127,6 @@ class LiveLoop:
         self._wake = asyncio.Event()
         self._ready_action: np.ndarray | None = None
         self._ready_seq = 0  # the frame the ready action answers
-        self._answer_at = 0.0
         self._seq = 0
         self._on_time = 0.0
         self._window: deque[tuple[float, int]] = deque()
@@ -152,7 +154,7 @@ class LiveLoop:
             # The newest answer acts; an older one (overtaken, or computed before a reset) is dropped.
             seq = control.get("seq")
             if isinstance(seq, int) and self._ready_seq < seq <= self._seq:
-                self._ready_action, self._ready_seq, self._answer_at = action, seq, self.clock()
+                self._ready_action, self._ready_seq = action, seq
                 if seq == self._seq:
                     self._answer_s = self._ema(self._answer_s, self.clock() - self._sent_at)
                 self._wake.set()
@@ -201,8 +203,8 @@ class LiveLoop:
             if self.actions == "browser":
                 # Pipelined: a step takes the page's newest answer when its time comes, so the
                 # simulation keeps real time; an answer that misses its step acts a step late (counted
-                # in `on_time`). With no answer for a while (or none yet), the loop waits for one.
-                if self._ready_action is None or self.clock() - self._answer_at > MAX_STALE_S:
+                # in `on_time`). With no recent answer (or none yet), the loop waits for one.
+                if self._ready_action is None or self._seq - self._ready_seq > MAX_LATE_STEPS:
                     await self._wait(None)  # the page's answer, or a control
                     due = self.clock()  # time spent waiting for the page is not caught up
                     continue
@@ -336,9 +338,14 @@ class LiveSims:
         return live_sim(directory)
 
     def release(self, directory: Path, sim: LiveSim) -> None:
-        """Give a simulation back (reset, joystick released) for the next session."""
-        sim.set_command(None)
-        sim.reset()
+        """Give a simulation back (reset, joystick released) for the next session; one that cannot be
+        reset is dropped."""
+        try:
+            sim.set_command(None)
+            sim.reset()
+        except Exception as exc:  # a broken simulation is not worth keeping, nor worth a failure
+            log.warning("live simulation dropped: %s: %s", type(exc).__name__, exc)
+            return
         key = self._key(directory)
         with self._lock:
             self._idle.setdefault(key, []).append(sim)

@@ -205,6 +205,11 @@ async def live(websocket: WebSocket, model_id: str, actions: str = "server") -> 
         return
     except WebSocketDisconnect:
         return
+    except Exception as exc:  # building the simulation failed in a way TabRL does not name
+        log.exception("live view of %s could not start", model_id)
+        why = f"the simulation could not start ({type(exc).__name__}: {exc}); see the server log"
+        await _close_with(websocket, {"type": "error", "error": why}, 1011)
+        return
     lock = asyncio.Lock()
 
     async def send(payload: dict[str, Any]) -> None:
