@@ -40,7 +40,7 @@ export type LiveProbe = {
   frames: number;
   conn: ConnState;
   source: SourceKind;
-  /** Real-time factor measured in this page (simulated s per wall s over the last 2 s). */
+  /** Real-time factor measured in this page (simulated s per wall s over the last 4 s). */
   rtf: number;
   /** Simulated seconds since the session began (monotonic across resets) and the wall clock (s) it arrived. */
   simSeconds: number;
@@ -150,7 +150,7 @@ export function Live({ modelId, sceneId: sceneParam }: { modelId: string | null;
     let dt = sim.ctrlDt;
     let serverRtf = 0;
     let capacity = 0;
-    const meter = new RtfMeter(2);
+    const meter = new RtfMeter();
     const live: LiveProbe = {
       steps: 0, qpos: [], fps: 0, frames: 0, conn: "local", source, rtf: 0, simSeconds: 0, wallSeconds: 0,
       serverRtf: 0, capacity: 0, command: null, driver: "", samples: [],

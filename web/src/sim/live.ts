@@ -126,10 +126,14 @@ export class LiveProtocol {
   }
 }
 
-/** Real-time factor from the frames' arrival: simulated seconds per wall second over a window. */
+/**
+ * Real-time factor from the frames' arrival: simulated seconds per wall second over a window. A page busy
+ * drawing handles its messages late, so the frames that arrived soonest near each end of the window bound
+ * the clock offset (their own delays drop out) rather than the first and last frames.
+ */
 export class RtfMeter {
   private samples: { wall: number; sim: number }[] = [];
-  constructor(private readonly windowS = 2) {}
+  constructor(private readonly windowS = 4) {}
 
   /** A frame arrived at `wallS` (seconds) showing `simS` simulated seconds since the session began. */
   add(wallS: number, simS: number): void {
@@ -143,10 +147,28 @@ export class RtfMeter {
   }
 
   get value(): number {
-    if (this.samples.length < 2) return 0;
-    const a = this.samples[0];
-    const b = this.samples[this.samples.length - 1];
-    return b.wall > a.wall ? (b.sim - a.sim) / (b.wall - a.wall) : 0;
+    const s = this.samples;
+    if (s.length < 2) return 0;
+    const a = s[0];
+    const b = s[s.length - 1];
+    const simSpan = b.sim - a.sim;
+    let rate = simSpan / (b.wall - a.wall);
+    if (!(rate > 0)) return 0;
+    // Offsets from the clock at the current estimate of the rate; twice, as each pass refines it.
+    const edge = Math.min(0.5, (b.wall - a.wall) / 8);
+    for (let pass = 0; pass < 2; pass++) {
+      let head = Infinity;
+      let tail = Infinity;
+      for (const x of s) {
+        const offset = x.wall - x.sim / rate;
+        if (x.wall - a.wall <= edge) head = Math.min(head, offset);
+        if (b.wall - x.wall <= edge) tail = Math.min(tail, offset);
+      }
+      const wallSpan = simSpan / rate + tail - head;
+      if (!(wallSpan > 0)) break;
+      rate = simSpan / wallSpan;
+    }
+    return rate;
   }
 }
 

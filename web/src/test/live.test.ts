@@ -38,6 +38,13 @@ describe("real-time factor", () => {
     m.clear();
     expect(m.value).toBe(0);
   });
+
+  it("is not fooled by frames the page handled late", () => {
+    const m = new RtfMeter(4);
+    // Real time, but every third frame is handled 80 ms late (the page was drawing), the last one too.
+    for (let i = 0; i <= 400; i++) m.add(i * 0.01 + (i % 3 === 0 || i === 400 ? 0.08 : 0), i * 0.01);
+    expect(m.value).toBeCloseTo(1, 3);
+  });
 });
 
 describe("live protocol", () => {
