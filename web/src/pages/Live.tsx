@@ -248,16 +248,24 @@ export function Live({ modelId, sceneId: sceneParam }: { modelId: string | null;
     }
 
     let raf = 0;
+    let drawMs = 0;
+    let drawnAt = 0;
     const draw = () => {
+      raf = requestAnimationFrame(draw);
+      // Software rendering (no GPU) can take most of a second per frame for a detailed robot: drawing then
+      // waits so that it takes at most half of this thread, which also handles the simulation's states.
+      const now = performance.now();
+      if (now - drawnAt < drawMs) return;
       if (fresh && latest) {
         fresh = false;
         sim.show(latest.qpos, latest.t);
       }
       viewRef.current?.update();
       viewRef.current?.render();
+      drawnAt = performance.now();
+      drawMs = drawnAt - now;
       frames++;
       live.frames++;
-      raf = requestAnimationFrame(draw);
     };
     raf = requestAnimationFrame(draw);
 
