@@ -10,11 +10,11 @@
 //      TABRL_E2E_UNTIL=approaches (stop before training: the fast tier), CHROMIUM (default /usr/bin/chromium).
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { CHROMIUM_ARGS, freePort, waitForHealth } from "./lib.mjs";
 
 const web = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = resolve(web, "..");
@@ -32,32 +32,6 @@ const step = (name) => {
   summary.timings[name] = +((Date.now() - t0) / 1000).toFixed(1);
   log(`ok: ${name}`);
 };
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-    s.on("error", rej);
-  });
-}
-
-async function waitForHealth(base, proc, timeoutS = 180) {
-  const until = Date.now() + timeoutS * 1000;
-  while (Date.now() < until) {
-    if (proc && proc.exitCode != null) throw new Error(`the server exited early (code ${proc.exitCode})`);
-    try {
-      const r = await fetch(`${base}/api/health`);
-      if (r.ok) return r.json();
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`the server did not answer /api/health within ${timeoutS} s`);
-}
 
 let serverProc = null;
 let home = null;
@@ -107,11 +81,7 @@ async function main() {
   const ctx = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--no-first-run", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-      "--autoplay-policy=no-user-gesture-required",
-    ],
+    args: CHROMIUM_ARGS,
     viewport: { width: 1366, height: 900 },
   });
   const page = ctx.pages()[0] ?? (await ctx.newPage());

@@ -294,9 +294,28 @@ class HostSceneEnv:
         """Set every simulation's command now (a joystick); it holds until the next draw or reset."""
         self.commands[:] = np.asarray(commands, np.float32)
 
+    @property
+    def program(self) -> Any | None:
+        """The command program the env follows (`follow`), or None."""
+        return self._commands.program
+
     def qpos(self) -> np.ndarray:
         """A copy of every simulation's qpos."""
         return np.array(self._qpos)
+
+    def qvel(self) -> np.ndarray:
+        """A copy of every simulation's qvel."""
+        return np.array(self._qvel)
+
+    def time(self) -> np.ndarray:
+        """Every simulation's time (seconds since its episode started)."""
+        return np.array(self._native["time"])
+
+    def kick(self, dqvel: np.ndarray) -> None:
+        """Add `dqvel` (num_envs, nv) to every simulation's velocities now (a push), keeping what
+        derives from the state consistent; the next `observe` or `step` sees it."""
+        self._qvel[:] += np.asarray(dqvel, np.float64).reshape(self.num_envs, -1)
+        self.batch.forward()
 
 
 class _Commands:

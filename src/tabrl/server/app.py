@@ -19,6 +19,7 @@ from tabrl.jobs.executors import make_executor
 from tabrl.jobs.scheduler import Scheduler
 from tabrl.jobs.store import JobStore
 from tabrl.server.inference import LivePolicies
+from tabrl.server.live import LiveSims
 from tabrl.server.routes import authoring, bases, models, scenes, training, videos
 from tabrl.server.schemas import PATTERN_HINTS, Health
 from tabrl.server.security import EdgeGuard, is_loopback
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.live = LivePolicies()
+    app.state.live_sims = LiveSims()
     app.state.store = JobStore()
     app.state.scheduler = None
     app.add_middleware(

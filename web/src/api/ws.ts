@@ -1,5 +1,5 @@
 /**
- * Typed WebSocket helpers (WebSockets are not in OpenAPI): training events and policy inference.
+ * Typed WebSocket helpers (WebSockets are not in OpenAPI): training events (the live view's are in sim/live.ts).
  * Message shapes follow the API contract; the job object inside them is the generated `Job` type.
  */
 import type { Job, JobProgress } from "./client";
@@ -88,66 +88,4 @@ export function followJob(
     closedByUs = true;
     ws.close();
   };
-}
-
-export type InferenceReply = { action?: number[]; ctrl?: number[]; observation?: number[]; error?: string };
-
-/** A policy inference session over WebSocket (request/response, one request in flight at a time). */
-export class InferenceSocket {
-  private ws: WebSocket;
-  private pending: ((r: InferenceReply) => void) | null = null;
-  state: "connecting" | "open" | "closed" | "error" = "connecting";
-  lastError = "";
-
-  constructor(modelId: string, onState: (s: InferenceSocket["state"], detail?: string) => void) {
-    this.ws = new WebSocket(wsUrl(`/api/models/${encodeURIComponent(modelId)}/inference`));
-    this.ws.onopen = () => {
-      this.state = "open";
-      onState("open");
-    };
-    this.ws.onerror = () => {
-      this.state = "error";
-      this.lastError = "inference connection failed";
-      onState("error", this.lastError);
-    };
-    this.ws.onclose = (e) => {
-      if (this.state !== "error") this.state = "closed";
-      onState(this.state, e.reason || undefined);
-      this.pending?.({ error: "connection closed" });
-      this.pending = null;
-    };
-    this.ws.onmessage = (msg) => {
-      const resolve = this.pending;
-      this.pending = null;
-      if (!resolve || typeof msg.data !== "string") return;
-      try {
-        resolve(JSON.parse(msg.data) as InferenceReply);
-      } catch {
-        resolve({ error: "unreadable reply from the server" });
-      }
-    };
-  }
-
-  get busy(): boolean {
-    return this.pending !== null;
-  }
-
-  /** Sends the simulator state; the server computes the observation and the policy's action. */
-  fromState(qpos: ArrayLike<number>, qvel: ArrayLike<number>, time: number): Promise<InferenceReply> {
-    return this.request({ state: { qpos: Array.from(qpos), qvel: Array.from(qvel), time } });
-  }
-
-  private request(body: unknown): Promise<InferenceReply> {
-    if (this.state !== "open") return Promise.resolve({ error: `not connected (${this.state})` });
-    if (this.pending) return Promise.resolve({ error: "busy" });
-    return new Promise((resolve) => {
-      this.pending = resolve;
-      this.ws.send(JSON.stringify(body));
-    });
-  }
-
-  close(): void {
-    this.state = "closed";
-    this.ws.close();
-  }
 }

@@ -107,6 +107,13 @@ export class Simulation {
     this.steps += 1;
   }
 
+  /** Shows a state simulated elsewhere (the server's): sets qpos and time and recomputes the poses. */
+  show(qpos: ArrayLike<number>, time: number): void {
+    (this.data.qpos as Float64Array).set(qpos);
+    this.data.time = time;
+    this.mj.mj_forward(this.model, this.data);
+  }
+
   /** Gives the pole / robot a small random push so there is something to watch without a policy. */
   perturb(scale = 0.05): void {
     const qvel = this.data.qvel as Float64Array;

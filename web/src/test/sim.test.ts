@@ -30,6 +30,17 @@ describe("MuJoCo WebAssembly simulation", () => {
     sim.dispose();
   });
 
+  it("shows a state simulated elsewhere: positions, time and the geoms' poses", async () => {
+    const mj = await loadMujoco();
+    const sim = Simulation.load(mj, fixture("cartpole"), { simDt: 0.01, ctrlDt: 0.02 });
+    const cartBefore = (sim.data.geom_xpos as Float64Array)[3 * 3];
+    sim.show([0.4, 0.2], 1.25);
+    expect(Array.from(sim.qpos)).toEqual([0.4, 0.2]);
+    expect(sim.time).toBe(1.25);
+    expect((sim.data.geom_xpos as Float64Array)[3 * 3]).toBeCloseTo(cartBefore + 0.4, 9); // the cart moved with it
+    sim.dispose();
+  });
+
   it("loads binary mesh assets into the virtual file system and turns meshes into geometry", async () => {
     const mj = await loadMujoco();
     const sim = Simulation.load(mj, fixture("tetra"));

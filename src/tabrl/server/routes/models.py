@@ -1,7 +1,8 @@
-"""`/api/models`: the model library, ONNX export, videos on demand, WebSocket inference."""
+"""`/api/models`: the model library, ONNX export, videos on demand, WebSocket inference and live view."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from pathlib import Path
@@ -17,6 +18,7 @@ from tabrl.jobs.store import JobStore
 from tabrl.render.store import video_path
 from tabrl.server.deps import Jobs, get_jobs, get_store
 from tabrl.server.inference import LivePolicies, parse_frame
+from tabrl.server.live import ACTIONS, LiveLoop, LiveSims, parse_control, ready_message
 from tabrl.server.schemas import MODEL_ID, ErrorBody, JobOut, ModelOut, RenderRequest
 
 router = APIRouter(tags=["models"])
@@ -174,6 +176,79 @@ async def inference(websocket: WebSocket, model_id: str) -> None:
     except (WebSocketDisconnect, RuntimeError):
         # RuntimeError: Starlette's "send after close" when the client left mid-reply.
         return
+
+
+@router.websocket("/models/{model_id}/live")
+async def live(websocket: WebSocket, model_id: str, actions: str = "server") -> None:
+    """The live view: the server steps the policy's simulation in real time and streams its states;
+    the client resets, pauses, pushes and steers it (`tabrl.server.live` documents the messages).
+
+    `actions=browser`: the client acts (the ONNX export in the page) -- each state carries the
+    observation, and the simulation waits for the answer.
+    """
+    sims: LiveSims = websocket.app.state.live_sims
+    await websocket.accept()
+    try:
+        if not _MODEL_ID_RE.match(model_id):
+            raise NotFoundError(f"no model {model_id[:80]!r}; list models with GET /api/models")
+        if actions not in ACTIONS:
+            await _close_with(
+                websocket, {"type": "error", "error": f"actions must be one of {', '.join(ACTIONS)}"}, 4400
+            )
+            return
+        directory = _model_dir(model_id)
+        await websocket.send_json({"type": "loading"})
+        sim = await run_in_threadpool(sims.acquire, directory)
+    except TabRLError as exc:
+        code = 4404 if isinstance(exc, NotFoundError) else 4422
+        await _close_with(websocket, {"type": "error", "error": str(exc)}, code)
+        return
+    except WebSocketDisconnect:
+        return
+    except Exception as exc:  # building the simulation failed in a way TabRL does not name
+        log.exception("live view of %s could not start", model_id)
+        why = f"the simulation could not start ({type(exc).__name__}: {exc}); see the server log"
+        await _close_with(websocket, {"type": "error", "error": why}, 1011)
+        return
+    lock = asyncio.Lock()
+
+    async def send(payload: dict[str, Any]) -> None:
+        async with lock:  # the loop and the reader both answer
+            await websocket.send_json(payload)
+
+    loop = LiveLoop(sim, send, actions=actions)
+    try:
+        await send(ready_message(sim, model_id, actions))
+        stepping = asyncio.ensure_future(loop.run())
+        reading = asyncio.ensure_future(_read_controls(websocket, loop, send))
+        done, _ = await asyncio.wait({stepping, reading}, return_when=asyncio.FIRST_COMPLETED)
+        loop.close()
+        for task in (stepping, reading):
+            task.cancel()
+        for task in done:
+            exc = None if task.cancelled() else task.exception()
+            if exc is not None and not isinstance(exc, WebSocketDisconnect | RuntimeError):
+                log.warning("live view stopped: %s: %s", type(exc).__name__, exc)
+                why = f"the simulation stopped ({type(exc).__name__}: {exc}); reload the live view"
+                await _close_with(websocket, {"type": "error", "error": why}, 1011)
+    except (WebSocketDisconnect, RuntimeError):
+        # RuntimeError: Starlette's "send after close" when the client left mid-frame.
+        pass
+    finally:
+        loop.close()
+        await run_in_threadpool(sims.release, directory, sim)
+
+
+async def _read_controls(websocket: WebSocket, loop: LiveLoop, send: Any) -> None:
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        text = message.get("text")
+        control = parse_control(text) if text is not None else {"error": "send JSON text frames"}
+        error = control.get("error") or loop.handle(control)
+        if error:
+            await send({"type": "error", "error": error})
 
 
 async def _close_with(websocket: WebSocket, payload: dict[str, Any], code: int) -> None:
