@@ -32,7 +32,7 @@ class Stage:
     steps: int
     overrides: dict[str, Any] = field(default_factory=dict)
     #: "ppo"; or "mirror": the previous policy learns its own mirror image for clockwise yaw commands
-    #: (`tabrl.training.symmetry.mirror_distill`; no reward, `steps` simulated steps to learn from).
+    #: (`tabrl.training.mirror.mirror_distill`; no reward, `steps` simulated steps to learn from).
     method: str = "ppo"
 
 
@@ -196,7 +196,7 @@ def _run_stage(
 ) -> Path:
     """One stage: from scratch, or continuing `previous` with random commands; its policy folder."""
     if stage.method == "mirror":
-        from tabrl.training.symmetry import mirror_distill
+        from tabrl.training.mirror import mirror_distill
 
         if previous is None:
             raise TabRLError(f"stage {stage.name} mirrors the previous stage's policy: it cannot come first")
