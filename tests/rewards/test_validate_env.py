@@ -14,6 +14,7 @@ def test_cartpole_matches_mujoco_c() -> None:
     assert report.steps == 25
     assert set(report.max_dterm) == {"upright", "drift", "small_control"}
     assert report.max_dqpos < 1e-4 and report.max_dqvel < 1e-3
+    assert report.divergent_steps == 0 and report.compared_steps == 25
 
 
 @pytest.mark.heavy
@@ -33,6 +34,7 @@ def test_c_env_matches_its_mjx_twin() -> None:
     assert report.ok, report.to_dict()
     assert {"backward_speed", "not_flipped"} <= set(report.max_dterm)
     assert report.max_dqpos < 1e-4 and 0 < report.max_dobs < 1e-3
+    assert report.divergent_steps == 0
 
 
 @pytest.mark.heavy
@@ -40,6 +42,9 @@ def test_c_env_matches_its_mjx_twin() -> None:
 def test_c_env_go1_matches_its_mjx_twin() -> None:
     from tabrl.rewards.validate import validate_host_env
 
-    report = validate_host_env("Go1JoystickFlatTerrain", get_reference("go1_walk_forward").code, steps=15)
-    assert report.ok, report.to_dict()
+    # One constraint iteration and random actions (joints at up to 30 rad/s): a foot contact can switch
+    # on in one engine only; measured 0-2 such steps in 30 for seeds 0-9, every other step agreeing to
+    # ~1e-5 relative. More than 3 in 30 would be a real difference between the envs.
+    report = validate_host_env("Go1JoystickFlatTerrain", get_reference("go1_walk_forward").code, steps=30)
+    assert report.ok and report.divergent_steps <= 3, report.to_dict()
     assert report.max_dobs > 0 and {"forward", "upright", "pose"} <= set(report.max_dterm)

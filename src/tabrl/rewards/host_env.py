@@ -247,11 +247,19 @@ class HostSceneEnv:
         self.steps[ids] = 0
         self._commands.reset(ids)
 
-    def set_state(self, qpos: np.ndarray, qvel: np.ndarray, time: float = 0.0) -> None:
-        """Put every simulation in the state (qpos, qvel) and recompute what derives from it."""
+    def set_state(
+        self, qpos: np.ndarray, qvel: np.ndarray, time: float = 0.0, warmstart: np.ndarray | None = None
+    ) -> None:
+        """Put every simulation in the state (qpos, qvel) and recompute what derives from it.
+
+        `warmstart` (num_envs, nv) is the constraint solver's starting acceleration: scenes solved in
+        one iteration (Playground's Go1) step to a different state from a different warmstart.
+        """
         self._qpos[:] = qpos
         self._qvel[:] = qvel
         self._native["time"][:] = time
+        if warmstart is not None:
+            self.batch.bind("qacc_warmstart")[:] = warmstart
         self.batch.forward()
 
     def measure(self, compiled: CompiledReward) -> dict[str, np.ndarray]:
