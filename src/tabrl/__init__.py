@@ -10,6 +10,10 @@ if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
     os.environ.setdefault("MUJOCO_GL", "egl")
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
+from tabrl.runtime import skip_warp  # after the environment above
+
+skip_warp()
+
 try:
     __version__ = metadata.version("tabrl")
 except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
