@@ -189,11 +189,16 @@ def _probe_states(
     for t in PROBE_TIMES_S:
         snaps.append({**snaps[-1], "time": np.array(t, dtype=np.float64)})
     template = mjx.make_data(model, impl="jax")
-    batched = jax.tree.map(lambda x: jnp.stack([x] * len(snaps)), template)
+    # Stacked in NumPy, then put on the device once per leaf: jnp.stack on each of MJX data's ~90
+    # leaves compiled ~90 small XLA programs (measured: 5 s of building a Go1 env on 2 cores).
+    batched = jax.tree.map(
+        lambda x: jnp.asarray(np.repeat(np.asarray(x)[None], len(snaps), axis=0)), template
+    )
     fields = {
         name: jnp.asarray(
-            np.stack([s[name] for s in snaps]).reshape((len(snaps), *np.shape(getattr(template, name)))),
-            dtype=getattr(template, name).dtype,
+            np.stack([s[name] for s in snaps])
+            .reshape((len(snaps), *np.shape(getattr(template, name))))
+            .astype(getattr(template, name).dtype)
         )
         for name in _KINEMATIC_FIELDS
     }
