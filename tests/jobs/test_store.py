@@ -35,7 +35,7 @@ def _job(store: JobStore, name: str = "a", estimate: float = 100.0):
 def test_lifecycle_and_events(store: JobStore) -> None:
     job = _job(store)
     assert store.get(job.id).status == "queued"
-    store.mark_running(job.id, pid=123, ref="pid:123")
+    store.mark_running(job.id, ref="pid:123")
     assert store.set_progress(job.id, {"step": 10, "eval_reward": 1.0}) is False
     store.finish(job.id, "succeeded", result={"model_id": "m1"})
     got = store.get(job.id)
@@ -56,7 +56,7 @@ def test_a_second_engine_sees_the_same_jobs(store: JobStore) -> None:
 def test_cancel_queued_is_immediate_running_is_cooperative(store: JobStore) -> None:
     queued, running = _job(store, "q"), _job(store, "r")
     assert store.request_cancel(queued.id).status == "cancelled"
-    store.mark_running(running.id, pid=1, ref="pid:1")
+    store.mark_running(running.id, ref="pid:1")
     job = store.request_cancel(running.id)
     assert job.status == "running" and job.cancel_requested
     assert store.set_progress(running.id, {"step": 1}) is True  # the worker learns it must stop
@@ -67,7 +67,7 @@ def test_cancel_queued_is_immediate_running_is_cooperative(store: JobStore) -> N
 
 def test_requeue_interrupted_resumes(store: JobStore) -> None:
     job = _job(store)
-    store.mark_running(job.id, pid=1, ref="pid:1")
+    store.mark_running(job.id, ref="pid:1")
     store.finish(job.id, "interrupted", error="server stopped")
     again = store.requeue(job.id, resume=True)
     assert again.status == "queued" and again.request["resume"] is True and again.error is None
@@ -77,7 +77,7 @@ def test_requeue_interrupted_resumes(store: JobStore) -> None:
 
 def test_queue_position_and_estimate(store: JobStore) -> None:
     running = _job(store, "running", estimate=100.0)
-    store.mark_running(running.id, pid=1, ref="pid:1")
+    store.mark_running(running.id, ref="pid:1")
     store.set_progress(running.id, {"step": 5, "eta_s": 40.0})
     a, b = _job(store, "a", 100.0), _job(store, "b", 100.0)
     # One slot, busy for 40 s more: a starts in 40 s, b after a (140 s).

@@ -104,8 +104,8 @@ class JobStore:
             s.commit()
             return job
 
-    def mark_running(self, job_id: str, *, pid: int | None, ref: str | None) -> Job:
-        """The executor started the job."""
+    def mark_running(self, job_id: str, *, ref: str | None, pid: int | None = None) -> Job:
+        """The executor started the job; `ref` is its handle on the worker (opaque here)."""
         job = self.get(job_id)
         job = self._update(
             job_id,
