@@ -1,0 +1,370 @@
+"""The Ray executor: each job runs in its own Ray actor on a cluster node (`TABRL_EXECUTOR=ray`).
+
+No shared filesystem and no database access are assumed on the nodes:
+
+- **Progress** is relayed. The task runs with a `RelayRecorder` in place of the job store: every
+  progress report, event and result update is queued in the actor. The server's scheduler polls
+  each running job (`poll`, every tick) and drains that queue into its own database, so the
+  events, the live UI and `GET /api/training/{id}/status` work as with local workers.
+- **Files** travel through Ray's object store as zips of TabRL-home-relative units
+  (`tabrl.jobs.bundles`): the job's inputs (a resumed run's checkpoints, the policy it fine-tunes
+  or renders) go to the actor; each checkpoint is shipped back as soon as it is written, the
+  policy when training ends, the video when it is rendered, and the run folder at the end. The
+  actor works in a scratch TabRL home on its node, deleted when the job ends.
+- **Cancel** (the job's database flag, read at each poll) and **interrupt** (the server stopping)
+  call the actor's `stop`: the task stops at its next safe point and keeps its last checkpoint,
+  as a local worker does on SIGTERM. `stop(force=True)` kills the actor.
+- **A node dying** (or the actor's process crashing) makes Ray raise `RayActorError` & co. on the
+  next poll: the job is reported `lost`, the scheduler marks it interrupted and requeues it to
+  resume, elsewhere, from the last checkpoint that reached the server.
+
+Actors are not detached: they die with the server's Ray driver, so after a server restart there
+is nothing of the previous run's to stop (`recover` is a no-op) and interrupted jobs resume.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ray
+import ray.exceptions as rex
+
+from tabrl.jobs import bundles
+from tabrl.jobs.executors import WorkerState
+from tabrl.jobs.models import Job
+from tabrl.jobs.store import JobStore
+from tabrl.paths import home_dir
+
+#: Placeholder for the TabRL home in paths relayed from a node (replaced by the server's home).
+HOME_MARK = "$TABRL_HOME"
+
+#: Errors that mean the worker was lost through no fault of the job.
+_LOST = (
+    rex.RayActorError,
+    rex.NodeDiedError,
+    rex.WorkerCrashedError,
+    rex.ObjectLostError,
+    rex.LocalRayletDiedError,
+)
+
+
+def _rehome(obj: Any, old: str, new: str) -> Any:
+    """`obj` with every string path under `old` moved under `new` (dicts and lists walked)."""
+    if isinstance(obj, str):
+        return new + obj[len(old) :] if obj == old or obj.startswith(old + "/") else obj
+    if isinstance(obj, dict):
+        return {k: _rehome(v, old, new) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_rehome(v, old, new) for v in obj]
+    return obj
+
+
+class RelayRecorder:
+    """The job store as a task on a node sees it: reads from the job as it was handed over,
+    writes queued for the server to drain (`JobRecorder`)."""
+
+    def __init__(self, job: dict[str, Any], home: Path, stop_event: threading.Event) -> None:
+        self.job = dict(job)
+        self.home = home
+        self._stop = stop_event
+        self._ops: list[tuple[Any, ...]] = []
+        self._lock = threading.Lock()
+        self._shipped: set[str] = set()
+
+    # --- JobRecorder ---------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job:
+        return Job(**self.job)
+
+    def set_progress(self, job_id: str, progress: dict[str, Any]) -> bool:
+        ckpt = progress.get("checkpoint")
+        if isinstance(ckpt, str) and ckpt.startswith(str(self.home)):
+            self._ship_run(job_id)
+        self._push("progress", self._mark(progress))
+        return self._stop.is_set()
+
+    def heartbeat(self, job_id: str) -> bool:
+        return self._stop.is_set()
+
+    def add_event(self, job_id: str, type_: str, payload: dict[str, Any]) -> None:
+        if type_ == "video" and isinstance(payload.get("video_id"), str):
+            self.ship([f"videos/{payload['video_id']}.mp4"])
+        self._push("event", type_, self._mark(payload))
+
+    def update_result(self, job_id: str, **result: Any) -> Job:
+        policy_dir = result.get("policy_dir")
+        if isinstance(policy_dir, str) and policy_dir.startswith(str(self.home) + "/"):
+            self.ship([Path(policy_dir).relative_to(self.home).as_posix()])
+        self.job["result"] = {**(self.job.get("result") or {}), **result}
+        self._push("result", self._mark(result))
+        return self.get(job_id)
+
+    # --- shipping --------------------------------------------------------------------------
+
+    def ship(self, units: list[str]) -> None:
+        """Queue the files `units` (home-relative) for the server's store."""
+        self._push("files", bundles.pack(self.home, units))
+        self._shipped.update(units)
+
+    def _ship_run(self, job_id: str) -> None:
+        """The run's checkpoints folder and its top-level files (config, events): enough to resume."""
+        run = self.home / "runs" / job_id
+        units = [f"runs/{job_id}/{p.name}" for p in run.iterdir() if p.is_file()] if run.is_dir() else []
+        self.ship([*units, f"runs/{job_id}/checkpoints"])
+
+    def unshipped(self, prefix: str) -> list[str]:
+        """Entries of home folder `prefix` (e.g. `policies`) not shipped yet."""
+        folder = self.home / prefix
+        if not folder.is_dir():
+            return []
+        return [u for p in folder.iterdir() if (u := f"{prefix}/{p.name}") not in self._shipped]
+
+    # --- queue -----------------------------------------------------------------------------
+
+    def _mark(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return _rehome(payload, str(self.home), HOME_MARK)
+
+    def _push(self, *op: Any) -> None:
+        with self._lock:
+            self._ops.append(op)
+
+    def drain(self) -> list[tuple[Any, ...]]:
+        """Everything recorded since the last drain, oldest first."""
+        with self._lock:
+            ops, self._ops = self._ops, []
+        return ops
+
+
+class JobRunner:
+    """A Ray actor that runs one job in a scratch TabRL home on its node (one process per job)."""
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        from tabrl.jobs.worker import JobContext
+
+        self.job_id = str(job["id"])
+        self.kind = str(job["kind"])
+        self.home = Path(tempfile.mkdtemp(prefix=f"tabrl-{self.job_id}-"))
+        # Each job has its own actor process: the task's files land in this scratch home.
+        os.environ["TABRL_HOME"] = str(self.home)
+        self.ctx = JobContext(store=None, job_id=self.job_id, request=dict(job["request"]))  # type: ignore[arg-type]
+        self.recorder = RelayRecorder(job, self.home, self.ctx.stop_event)
+        self.ctx.store = self.recorder
+
+    def run(self, inputs: bytes) -> dict[str, Any]:
+        """Run the job to an outcome; returns it with the files not shipped yet and the last events."""
+        from tabrl.jobs.worker import execute
+
+        try:
+            bundles.unpack(inputs, self.home)
+            inputs_units = set(bundles.units_of(inputs))
+            self.recorder._shipped.update(inputs_units)
+            node = ray.get_runtime_context().get_node_id()
+            self.recorder.add_event(
+                self.job_id, "worker", {"executor": "ray", "node_id": node, "host": socket.gethostname()}
+            )
+            status, result, error = execute(self.ctx, self.kind)
+            units = [f"runs/{self.job_id}", *self.recorder.unshipped("policies")]
+            units += self.recorder.unshipped("videos")
+            files = bundles.pack(self.home, [u for u in units if u not in inputs_units])
+            return {
+                "status": status,
+                "result": _rehome(result, str(self.home), HOME_MARK),
+                "error": error,
+                "ops": self.recorder.drain(),
+                "files": files,
+            }
+        finally:
+            shutil.rmtree(self.home, ignore_errors=True)
+
+    def drain(self) -> list[tuple[Any, ...]]:
+        """What the task recorded since the last drain."""
+        return self.recorder.drain()
+
+    def stop(self, interrupt: bool) -> None:
+        """Stop at the next safe point, keeping the last checkpoint: `interrupt` ends the job
+        `interrupted` (to resume later), otherwise `cancelled`."""
+        self.ctx.interrupted = self.ctx.interrupted or interrupt
+        self.ctx.stop_event.set()
+
+
+@dataclass
+class _Handle:
+    job_id: str
+    actor: Any = None
+    run: Any = None
+    stop_sent: bool = False
+    #: Set when the job cannot run on this cluster at all (e.g. needs a GPU it lacks).
+    refused: str | None = None
+
+
+class RayExecutor:
+    """Runs each job in a Ray actor (`num_cpus`, and a GPU when the job needs one) and relays its
+    progress and files into this server's store. `address`: a Ray cluster (`RAY_ADDRESS`, e.g.
+    `ray://head:10001` or `head:6379`); without one a Ray instance is started on this machine."""
+
+    name = "ray"
+
+    def __init__(
+        self,
+        store: JobStore | None = None,
+        *,
+        address: str | None = None,
+        num_cpus: float = 1.0,
+        drain_timeout_s: float = 10.0,
+    ) -> None:
+        self.store = store or JobStore()
+        self.num_cpus = num_cpus
+        self.drain_timeout_s = drain_timeout_s
+        self._handles: dict[str, _Handle] = {}
+        self._runner = ray.remote(JobRunner)
+        if not ray.is_initialized():
+            try:
+                ray.init(address=address, namespace="tabrl", ignore_reinit_error=True)
+            except ConnectionError as exc:
+                from tabrl.errors import UnavailableError
+
+                raise UnavailableError(
+                    f"cannot reach the Ray cluster at {address or os.environ.get('RAY_ADDRESS')!r} ({exc}); "
+                    "start it with `ray start --head` or unset RAY_ADDRESS to run Ray on this machine"
+                ) from None
+
+    # --- Executor ------------------------------------------------------------------------
+
+    def start(self, job_id: str) -> str:
+        job = self.store.get(job_id)
+        ref = f"ray:{job_id}:{uuid.uuid4().hex[:6]}"
+        handle = _Handle(job_id=job_id)
+        self._handles[ref] = handle
+        num_gpus = self.gpus_for(job)
+        have = ray.cluster_resources().get("GPU", 0)
+        if num_gpus > have:
+            handle.refused = (
+                f"the job needs {num_gpus:g} GPU(s) and the Ray cluster has {have:g}; add a GPU node "
+                "or train on the mujoco backend (overrides backend=mujoco)"
+            )
+            return ref
+        snapshot = job.model_dump(mode="json")
+        inputs = bundles.pack(home_dir(), self.inputs_of(job))
+        handle.actor = self._runner.options(
+            num_cpus=self.num_cpus,
+            num_gpus=num_gpus,
+            max_concurrency=4,  # run() in one thread; drain() and stop() answered meanwhile
+            max_restarts=0,  # a lost job is requeued by the scheduler, resuming from its checkpoint
+            name=f"tabrl-{ref}",
+        ).remote(snapshot)
+        handle.run = handle.actor.run.remote(ray.put(inputs))
+        return ref
+
+    def poll(self, ref: str) -> WorkerState:
+        handle = self._handles.get(ref)
+        if handle is None:
+            # A handle of a previous server run: its actor died with that server's driver.
+            return WorkerState(alive=False, reason="worker from a previous server run")
+        if handle.refused:
+            self.store.finish(handle.job_id, "failed", error=handle.refused)
+            return self._end(ref, WorkerState(alive=False, reason=handle.refused))
+        try:
+            done, _ = ray.wait([handle.run], timeout=0)
+            if done:
+                return self._end(ref, self._settle(handle, ray.get(handle.run)))
+            self._apply(handle.job_id, ray.get(handle.actor.drain.remote(), timeout=self.drain_timeout_s))
+        except rex.GetTimeoutError:
+            return WorkerState(alive=True)  # a busy node or network: ask again next tick
+        except _LOST as exc:
+            return self._end(ref, WorkerState(alive=False, lost=True, reason=_lost_reason(exc)))
+        except rex.RayTaskError as exc:
+            reason = f"the Ray worker failed: {exc.cause if exc.cause is not None else exc}"
+            return self._end(ref, WorkerState(alive=False, exit_code=1, reason=reason[:2000]))
+        if self.store.heartbeat(handle.job_id) and not handle.stop_sent:
+            handle.actor.stop.remote(False)  # cancel requested through the API
+            handle.stop_sent = True
+        return WorkerState(alive=True)
+
+    def stop(self, ref: str, *, force: bool = False) -> None:
+        handle = self._handles.get(ref)
+        if handle is None or handle.actor is None:
+            return
+        if force:
+            ray.kill(handle.actor, no_restart=True)
+        else:
+            handle.actor.stop.remote(True)
+            handle.stop_sent = True
+
+    def recover(self, job_id: str, ref: str | None) -> None:
+        # Actors are owned by the server's driver and die with it: nothing of a previous run's is left.
+        return None
+
+    # --- what a job needs ------------------------------------------------------------------
+
+    @staticmethod
+    def gpus_for(job: Job) -> float:
+        """GPUs the job asks for: `request.num_gpus` when given, else one when it trains on MJX
+        (the physics that wants a GPU), else none."""
+        request = job.request or {}
+        if isinstance(request.get("num_gpus"), (int, float)):
+            return float(request["num_gpus"])
+        backend = (request.get("overrides") or {}).get("backend")
+        return 1.0 if backend == "mjx" else 0.0
+
+    @staticmethod
+    def inputs_of(job: Job) -> list[str]:
+        """Home-relative files the job reads on its node: a resumed run, the model it fine-tunes
+        or renders, a user base policy, a registered MJCF scene."""
+        req = job.request or {}
+        units = []
+        if req.get("resume"):
+            units.append(f"runs/{job.id}")
+        for key in ("base_model_id", "model_id"):
+            if req.get(key):
+                units.append(f"policies/{req[key]}")
+        if (job.result or {}).get("model_id"):
+            units.append(f"policies/{job.result['model_id']}")  # trained before an interruption
+        if req.get("base_id"):
+            units.append(f"base_policies/{req['base_id']}")
+        scene = str(req.get("scene_id") or job.scene_id or "")
+        if scene.startswith("mjcf:"):
+            units.append(f"scenes/{scene.split(':', 1)[1]}")
+        return [u for u in units if (home_dir() / u).exists() and "/." not in u and ".." not in u]
+
+    # --- relaying --------------------------------------------------------------------------
+
+    def _apply(self, job_id: str, ops: list[tuple[Any, ...]]) -> None:
+        home = str(home_dir())
+        for op in ops:
+            kind = op[0]
+            if kind == "files":
+                bundles.unpack(op[1], home_dir())
+            elif kind == "progress":
+                self.store.set_progress(job_id, _rehome(op[1], HOME_MARK, home))
+            elif kind == "event":
+                self.store.add_event(job_id, op[1], _rehome(op[2], HOME_MARK, home))
+            elif kind == "result":
+                self.store.update_result(job_id, **_rehome(op[1], HOME_MARK, home))
+
+    def _settle(self, handle: _Handle, out: dict[str, Any]) -> WorkerState:
+        self._apply(handle.job_id, out["ops"])
+        bundles.unpack(out["files"], home_dir())
+        result = _rehome(out["result"], HOME_MARK, str(home_dir()))
+        self.store.finish(handle.job_id, out["status"], result=result, error=out["error"])
+        return WorkerState(alive=False, exit_code=0 if out["status"] != "failed" else 1)
+
+    def _end(self, ref: str, state: WorkerState) -> WorkerState:
+        handle = self._handles.pop(ref, None)
+        if handle is not None and handle.actor is not None:
+            with contextlib.suppress(Exception):  # already gone with its node
+                ray.kill(handle.actor, no_restart=True)
+        return state
+
+
+def _lost_reason(exc: Exception) -> str:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"the Ray worker running it was lost (its node died or its process crashed): {first[:300]}"
