@@ -10,12 +10,16 @@ a second job.
 from __future__ import annotations
 
 import io
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+# Workers run this checkout's interpreter, as a node with TabRL installed would (not Ray's `uv run`
+# propagation, which would re-create the environment on each worker from the uploaded project).
+os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
 

@@ -227,6 +227,7 @@ class RayExecutor:
         self._handles: dict[str, _Handle] = {}
         self._runner = ray.remote(JobRunner)
         if not ray.is_initialized():
+            _no_uv_propagation()
             try:
                 ray.init(address=address, namespace="tabrl", ignore_reinit_error=True)
             except ConnectionError as exc:
@@ -363,6 +364,22 @@ class RayExecutor:
             with contextlib.suppress(Exception):  # already gone with its node
                 ray.kill(handle.actor, no_restart=True)
         return state
+
+
+def _no_uv_propagation() -> None:
+    """Keep Ray from re-creating a `uv run` server's environment on every worker.
+
+    Under `uv run`, Ray (>= 2.4x) uploads the current folder as each worker's working_dir and starts
+    workers with `uv run`, which syncs the project on every node. TabRL's nodes run the TabRL installed
+    there instead (see README "Running on a cluster"): that upload would be the server's whole current
+    folder, up to Ray's 500 MiB limit. Setting RAY_ENABLE_UV_RUN_RUNTIME_ENV=1 explicitly keeps Ray's
+    behaviour.
+    """
+    if "RAY_ENABLE_UV_RUN_RUNTIME_ENV" in os.environ:
+        return
+    from ray._private import ray_constants
+
+    ray_constants.RAY_ENABLE_UV_RUN_RUNTIME_ENV = False
 
 
 def _lost_reason(exc: Exception) -> str:

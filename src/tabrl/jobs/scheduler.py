@@ -115,6 +115,9 @@ class Scheduler:
             # Not the job's fault (its node died): resume it elsewhere from the last checkpoint
             # that reached this server, a bounded number of times.
             lost = reason or "the worker was lost"
+            if job.cancel_requested:
+                self.store.finish(job_id, "cancelled", error=None)
+                return
             if job.attempts >= self.max_attempts:
                 self._mark_dead(job_id, "failed", f"{lost}; gave up after {job.attempts} attempts")
                 return
