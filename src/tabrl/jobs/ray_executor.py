@@ -201,6 +201,8 @@ class _Handle:
     job_id: str
     actor: Any = None
     run: Any = None
+    #: The drain call in flight (None: none).
+    drain: Any = None
     stop_sent: bool = False
     #: Set when the job cannot run on this cluster at all (e.g. needs a GPU it lacks).
     refused: str | None = None
@@ -273,11 +275,19 @@ class RayExecutor:
         if handle.refused:
             self.store.finish(handle.job_id, "failed", error=handle.refused)
             return self._end(ref, WorkerState(alive=False, reason=handle.refused))
+        # Never blocks on a busy or not yet placed actor: one drain is in flight per job, applied on
+        # the tick after it is answered; the run's own result comes after the last drain's.
         try:
-            done, _ = ray.wait([handle.run], timeout=0)
-            if done:
+            if handle.drain is not None and ray.wait([handle.drain], timeout=0)[0]:
+                self._apply(handle.job_id, ray.get(handle.drain))
+                handle.drain = None
+            if ray.wait([handle.run], timeout=0)[0]:
+                if handle.drain is not None:
+                    self._apply(handle.job_id, ray.get(handle.drain, timeout=self.drain_timeout_s))
+                    handle.drain = None
                 return self._end(ref, self._settle(handle, ray.get(handle.run)))
-            self._apply(handle.job_id, ray.get(handle.actor.drain.remote(), timeout=self.drain_timeout_s))
+            if handle.drain is None:
+                handle.drain = handle.actor.drain.remote()
         except rex.GetTimeoutError:
             return WorkerState(alive=True)  # a busy node or network: ask again next tick
         except _LOST as exc:
