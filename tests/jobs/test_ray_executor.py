@@ -139,6 +139,43 @@ def test_job_needing_a_gpu_the_cluster_lacks_fails_with_the_fix(cluster, store) 
     assert done["status"] == "failed" and "needs 1 GPU" in done["error"] and "backend=mujoco" in done["error"]
 
 
+def test_job_waiting_for_a_free_node_never_blocks_the_scheduler_and_cancels(cluster, store) -> None:
+    from tabrl.jobs.ray_executor import RayExecutor
+
+    @ray.remote(num_cpus=1)
+    class Holder:
+        def ready(self) -> bool:
+            return True
+
+    # Every worker node's CPU taken by something else: the job's actor waits in Ray for one.
+    holders = [Holder.remote() for _ in cluster.worker_nodes]
+    ray.get([h.ready.remote() for h in holders])
+    try:
+        scheduler = Scheduler(store, RayExecutor(store=store))
+        job = store.create(kind="mystery", scene_id="", request={})
+        for _ in range(4):
+            t = time.monotonic()
+            scheduler.tick()
+            assert time.monotonic() - t < 1.0, "a tick waited on an unplaced actor"
+            time.sleep(0.2)
+        assert store.get(job.id).status == "running"
+        store.request_cancel(job.id)
+        done = _drive(scheduler, store, job.id, 10)
+        assert done["status"] == "cancelled" and not scheduler.running
+    finally:
+        for h in holders:
+            ray.kill(h)
+
+
+def test_job_larger_than_any_node_fails_with_the_fix(cluster, store) -> None:
+    from tabrl.jobs.ray_executor import RayExecutor
+
+    scheduler = Scheduler(store, RayExecutor(store=store, num_cpus=4))
+    job = store.create(kind="mystery", scene_id="", request={})
+    done = _drive(scheduler, store, job.id, 10)
+    assert done["status"] == "failed" and "TABRL_RAY_CPUS_PER_JOB" in done["error"], done
+
+
 # --- the whole flow through the HTTP API (heavy: real training) --------------------------------
 
 SMALL = {"num_envs": 64, "batch_size": 64}

@@ -170,16 +170,16 @@ def pid_alive(pid: int, job_id: str | None = None) -> bool:
 EXECUTORS = ("local", "ray")
 
 
-def make_executor(name: str, store: JobStore | None = None) -> Executor:
+def make_executor(name: str, store: JobStore | None = None, *, cpus_per_job: float = 1.0) -> Executor:
     """The executor called `name`: `local` (worker processes here) or `ray` (a Ray cluster:
-    `RAY_ADDRESS`, else a Ray instance started on this machine). `store` is the server's job
-    database, which executors that relay progress (Ray) write into."""
+    `RAY_ADDRESS`, else a Ray instance started on this machine; `cpus_per_job` CPUs each). `store`
+    is the server's job database, which executors that relay progress (Ray) write into."""
     if name == "local":
         return LocalProcessExecutor()
     if name == "ray":
         from tabrl.jobs.ray_executor import RayExecutor
 
-        return RayExecutor(store=store)
+        return RayExecutor(store=store, num_cpus=cpus_per_job)
     from tabrl.errors import TabRLError
 
     raise TabRLError(f"unknown executor {name!r}; available: {', '.join(EXECUTORS)}")

@@ -203,6 +203,8 @@ class _Handle:
     run: Any = None
     #: The drain call in flight (None: none).
     drain: Any = None
+    #: The actor answered once: it was placed on a node and runs the job.
+    placed: bool = False
     stop_sent: bool = False
     #: Set when the job cannot run on this cluster at all (e.g. needs a GPU it lacks).
     refused: str | None = None
@@ -248,12 +250,8 @@ class RayExecutor:
         handle = _Handle(job_id=job_id)
         self._handles[ref] = handle
         num_gpus = self.gpus_for(job)
-        have = ray.cluster_resources().get("GPU", 0)
-        if num_gpus > have:
-            handle.refused = (
-                f"the job needs {num_gpus:g} GPU(s) and the Ray cluster has {have:g}; add a GPU node "
-                "or train on the mujoco backend (overrides backend=mujoco)"
-            )
+        handle.refused = self._unplaceable(num_gpus)
+        if handle.refused:
             return ref
         snapshot = job.model_dump(mode="json")
         inputs = bundles.pack(home_dir(), self.inputs_of(job))
@@ -281,6 +279,7 @@ class RayExecutor:
             if handle.drain is not None and ray.wait([handle.drain], timeout=0)[0]:
                 self._apply(handle.job_id, ray.get(handle.drain))
                 handle.drain = None
+                handle.placed = True
             if ray.wait([handle.run], timeout=0)[0]:
                 if handle.drain is not None:
                     self._apply(handle.job_id, ray.get(handle.drain, timeout=self.drain_timeout_s))
@@ -296,6 +295,10 @@ class RayExecutor:
             reason = f"the Ray worker failed: {exc.cause if exc.cause is not None else exc}"
             return self._end(ref, WorkerState(alive=False, exit_code=1, reason=reason[:2000]))
         if self.store.heartbeat(handle.job_id) and not handle.stop_sent:
+            if not handle.placed:
+                # Still waiting for a free node: nothing ran, nothing to keep.
+                self.store.finish(handle.job_id, "cancelled", error=None)
+                return self._end(ref, WorkerState(alive=False, exit_code=0))
             handle.actor.stop.remote(False)  # cancel requested through the API
             handle.stop_sent = True
         return WorkerState(alive=True)
@@ -315,6 +318,23 @@ class RayExecutor:
         return None
 
     # --- what a job needs ------------------------------------------------------------------
+
+    def _unplaceable(self, num_gpus: float) -> str | None:
+        """Why no live node of the cluster could ever run a job of `num_gpus` GPUs (None: one can)."""
+        nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+        gpus = max((r.get("GPU", 0) for r in nodes), default=0)
+        if num_gpus > gpus:
+            return (
+                f"the job needs {num_gpus:g} GPU(s) and no node of the Ray cluster has that many ({gpus:g}); "
+                "add a GPU node or train on the mujoco backend (overrides backend=mujoco)"
+            )
+        cpus = max((r.get("CPU", 0) for r in nodes), default=0)
+        if self.num_cpus > cpus:
+            return (
+                f"a job takes {self.num_cpus:g} CPU(s) and no node of the Ray cluster has that many ({cpus:g}); "
+                "add a bigger node or lower TABRL_RAY_CPUS_PER_JOB"
+            )
+        return None
 
     @staticmethod
     def gpus_for(job: Job) -> float:
