@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tabrl.jobs.executors import pid_alive
 from tabrl.jobs.scheduler import _log_tail
+
+
+def _started(proc: subprocess.Popen, marker: bytes, timeout_s: float = 10.0) -> None:
+    """Wait until the child runs its own command line (right after fork it still has the parent's)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if marker in Path(f"/proc/{proc.pid}/cmdline").read_bytes():
+                return
+        except OSError:
+            pass
+        time.sleep(0.01)
 
 
 def test_pid_alive_matches_the_jobs_own_worker_only() -> None:
@@ -16,6 +29,7 @@ def test_pid_alive_matches_the_jobs_own_worker_only() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(60)", "tabrl.jobs.worker", "job_aaaa1111"]
     )
+    _started(proc, b"job_aaaa1111")
     try:
         assert pid_alive(proc.pid)
         assert pid_alive(proc.pid, "job_aaaa1111")
@@ -28,6 +42,7 @@ def test_pid_alive_matches_the_jobs_own_worker_only() -> None:
 
 def test_pid_alive_is_false_for_other_programs() -> None:
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "job_aaaa1111"])
+    _started(proc, b"job_aaaa1111")
     try:
         assert not pid_alive(proc.pid, "job_aaaa1111")
     finally:
