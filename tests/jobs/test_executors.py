@@ -63,3 +63,35 @@ def test_dead_worker_error_leaves_out_xla_startup_noise(tmp_path: Path) -> None:
     tail = _log_tail(log)
     assert "out of memory" in tail and "eval reward" in tail
     assert "feature" not in tail.lower() and "xla" not in tail.lower()
+
+
+def test_recover_stops_the_previous_servers_worker_and_requeues_its_job(tmp_path: Path, monkeypatch) -> None:
+    from tabrl.jobs.db import make_engine
+    from tabrl.jobs.executors import LocalProcessExecutor
+    from tabrl.jobs.scheduler import Scheduler
+    from tabrl.jobs.store import JobStore
+
+    monkeypatch.setenv("TABRL_HOME", str(tmp_path))
+    store = JobStore(make_engine(f"sqlite:///{tmp_path / 'jobs.db'}"))
+    job = store.create(kind="train", scene_id="CartpoleBalance", request={"scene_id": "CartpoleBalance"})
+    other = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "tabrl.jobs.worker", "job_bbbb2222"]
+    )
+    mine = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "tabrl.jobs.worker", job.id]
+    )
+    _started(other, b"job_bbbb2222")
+    _started(mine, job.id.encode())
+    try:
+        # A previous server started it; this one only knows the reference it recorded.
+        store.mark_running(job.id, ref=f"pid:{mine.pid}")
+        LocalProcessExecutor().recover("job_bbbb2222", f"pid:{mine.pid}")  # not that job's worker
+        assert mine.poll() is None
+        Scheduler(store, LocalProcessExecutor()).recover()
+        assert mine.wait(timeout=5) is not None
+        assert other.poll() is None  # another instance's worker is left alone
+        assert store.get(job.id).status == "queued" and store.get(job.id).request["resume"] is True
+    finally:
+        for proc in (other, mine):
+            proc.kill()
+            proc.wait()
