@@ -89,6 +89,27 @@ def test_queue_position_and_estimate(store: JobStore) -> None:
     assert store.queue_info(store.get(running.id), max_concurrent=1) == (None, None)
 
 
+def test_queue_estimates_follow_how_long_jobs_really_took(store: JobStore) -> None:
+    # Two finished jobs took 3x their estimate (worker start, compiles, video): the queue learns it.
+    now = utcnow()
+    for _ in range(2):
+        done = _job(store, "done", estimate=100.0)
+        store.mark_running(done.id, ref="ray:x")
+        store.finish(done.id, "succeeded")
+        store._update(
+            done.id, started_at=now - timedelta(seconds=400), finished_at=now - timedelta(seconds=100)
+        )
+    assert store.estimate_scale() == pytest.approx(3.0)
+    running = _job(store, "running", estimate=100.0)
+    store.mark_running(running.id, ref="ray:y")
+    store.set_progress(running.id, {"step": 5, "eta_s": 40.0})  # training's own ETA: 40 s
+    a, b = _job(store, "a", 100.0), _job(store, "b", 100.0)
+    # The running job needs ~300 s in all (not 40), then a takes ~300 s too.
+    _, eta_a = store.queue_info(store.get(a.id), max_concurrent=1)
+    _, eta_b = store.queue_info(store.get(b.id), max_concurrent=1)
+    assert eta_a == pytest.approx(300, abs=5) and eta_b == pytest.approx(600, abs=5)
+
+
 def test_unknown_job(store: JobStore) -> None:
     with pytest.raises(NotFoundError, match="GET /api/training"):
         store.get("job_nope")
