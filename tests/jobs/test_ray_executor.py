@@ -176,6 +176,40 @@ def test_job_larger_than_any_node_fails_with_the_fix(cluster, store) -> None:
     assert done["status"] == "failed" and "TABRL_RAY_CPUS_PER_JOB" in done["error"], done
 
 
+def test_relayed_checkpoints_arrive_whole_and_pruned_with_server_paths(cluster, store, tmp_path) -> None:
+    import threading
+
+    from tabrl.jobs.ray_executor import RayExecutor, RelayRecorder
+
+    job = store.create(kind="train", scene_id="CartpoleBalance", request={"scene_id": "CartpoleBalance"})
+    node = tmp_path / "node-home"
+    run = node / "runs" / job.id
+    for step in (1, 2, 3):
+        (run / "checkpoints" / f"step_{step:012d}").mkdir(parents=True)
+        (run / "checkpoints" / f"step_{step:012d}" / "manifest.json").write_text("{}")
+    (run / "config.yaml").write_text("seed: 0")
+    server_old = tmp_path / "runs" / job.id / "checkpoints" / f"step_{0:012d}"
+    server_old.mkdir(parents=True)  # shipped earlier, since pruned on the node
+    recorder = RelayRecorder(job.model_dump(mode="json"), node, threading.Event())
+    ckpt = run / "checkpoints" / f"step_{3:012d}"
+    assert recorder.set_progress(job.id, {"step": 3, "checkpoint": str(ckpt)}) is False
+    (node / "policies" / "m1").mkdir(parents=True)
+    (node / "policies" / "m1" / "manifest.json").write_text('{"id": "m1"}')
+    recorder.update_result(job.id, policy_dir=str(node / "policies" / "m1"), model_id="m1")
+    recorder.add_event(job.id, "video", {"video_id": "m1-s0"})  # not rendered: nothing to ship
+    ops = recorder.drain()
+    assert [op[0] for op in ops] == ["files", "keep", "progress", "files", "result", "event"]
+    RayExecutor(store=store)._apply(job.id, ops)
+    server_ckpts = tmp_path / "runs" / job.id / "checkpoints"
+    # Only the new checkpoint travelled; the server keeps what the node keeps.
+    assert sorted(p.name for p in server_ckpts.iterdir()) == [f"step_{3:012d}"]
+    assert (tmp_path / "runs" / job.id / "config.yaml").read_text() == "seed: 0"
+    got = store.get(job.id)
+    assert got.progress["checkpoint"] == str(server_ckpts / f"step_{3:012d}")
+    assert got.result["policy_dir"] == str(tmp_path / "policies" / "m1")
+    assert (tmp_path / "policies" / "m1" / "manifest.json").is_file()
+
+
 # --- the whole flow through the HTTP API (heavy: real training) --------------------------------
 
 SMALL = {"num_envs": 64, "batch_size": 64}
@@ -192,7 +226,9 @@ def _wait_status(client, job_id: str, statuses: set[str], timeout_s: float = 300
 
 
 @pytest.mark.heavy
-def test_train_on_ray_through_the_api_survives_a_node_and_cancels(cluster, tmp_path, monkeypatch) -> None:
+def test_train_on_ray_through_the_api_survives_a_node_a_restart_and_cancels(
+    cluster, tmp_path, monkeypatch
+) -> None:
     import av
     from fastapi.testclient import TestClient
 
@@ -202,7 +238,7 @@ def test_train_on_ray_through_the_api_survives_a_node_and_cancels(cluster, tmp_p
     monkeypatch.setenv("TABRL_HOME", str(tmp_path))
     app = create_app(get_settings(executor="ray", max_concurrent_jobs=2, allowed_hosts=["testserver"]))
     with TestClient(app, base_url="http://127.0.0.1:8000") as client:
-        body = {"scene_id": "CartpoleBalance", "steps": 40_000, "overrides": {**SMALL, "num_evals": 8}}
+        body = {"scene_id": "CartpoleBalance", "steps": 20_000, "overrides": {**SMALL, "num_evals": 4}}
         a = client.post("/api/training/start", json=body)
         assert a.status_code == 201, a.text
         a = a.json()
@@ -237,7 +273,7 @@ def test_train_on_ray_through_the_api_survives_a_node_and_cancels(cluster, tmp_p
         steps = [e["step"] for e in seen if e["type"] == "progress" and e.get("checkpoint")]
         after = steps[steps.index(removed[1]) + 1 :]
         assert after and after[0] >= removed[1], steps
-        assert done["history"][-1]["step"] >= 40_000
+        assert done["history"][-1]["step"] >= 20_000
 
         models = client.get("/api/models").json()
         assert [m["id"] for m in models] == [done["model_id"]]
@@ -246,14 +282,28 @@ def test_train_on_ray_through_the_api_survives_a_node_and_cancels(cluster, tmp_p
         with av.open(io.BytesIO(video.content)) as container:
             assert sum(1 for _ in container.decode(container.streams.video[0])) >= 100
 
-        # Cancel: the job stops at its next safe point and keeps its last checkpoint's policy.
+        # A second job trains until its first evaluation; then the server stops (the job is interrupted
+        # and its files come back), starts again (the job resumes on Ray from them) and it is cancelled.
         long = {"scene_id": "CartpoleBalance", "steps": 50_000_000, "overrides": {**SMALL, "num_evals": 5000}}
         b = client.post("/api/training/start", json=long).json()
-        deadline = time.monotonic() + 240
-        while not client.get(f"/api/training/{b['id']}/status").json()["history"]:
-            assert time.monotonic() < deadline, "no evaluation within 240 s"
-            time.sleep(0.5)
+        first = _wait_history(client, b["id"], 0)
+    assert JobStore().get(b["id"]).status == "interrupted"
+    assert list((tmp_path / "runs" / b["id"] / "checkpoints").iterdir())
+    app = create_app(get_settings(executor="ray", max_concurrent_jobs=2, allowed_hosts=["testserver"]))
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        _wait_history(client, b["id"], first)  # resumed: evaluations past the checkpoint it had
         assert client.post(f"/api/training/{b['id']}/cancel").json()["cancel_requested"]
         b_done = _wait_status(client, b["id"], {"cancelled", "failed", "succeeded"}, 120)
         assert b_done["status"] == "cancelled" and b_done["model_id"], b_done
         assert (tmp_path / "policies" / b_done["model_id"] / "manifest.json").is_file()
+
+
+def _wait_history(client, job_id: str, past_step: int, timeout_s: float = 240) -> int:
+    """Wait for an evaluation of `job_id` past `past_step`; its step."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        history = client.get(f"/api/training/{job_id}/status").json()["history"]
+        if history and history[-1]["step"] > past_step:
+            return history[-1]["step"]
+        assert time.monotonic() < deadline, f"no evaluation past step {past_step} within {timeout_s} s"
+        time.sleep(0.5)

@@ -29,7 +29,8 @@ class BundleError(TabRLError):
     """A bundle that cannot be unpacked safely (paths outside the home, a corrupt zip)."""
 
 
-def _check_unit(unit: str) -> PurePosixPath:
+def check_unit(unit: str) -> PurePosixPath:
+    """`unit` as a path inside a TabRL home, or BundleError (absolute, `..`, hidden top folder)."""
     path = PurePosixPath(unit)
     if not unit or path.is_absolute() or ".." in path.parts or path.parts[0].startswith("."):
         raise BundleError(f"bundle unit {unit!r} is not a path inside the TabRL home")
@@ -43,7 +44,7 @@ def pack(home: Path, units: Iterable[str]) -> bytes:
     # Checkpoints and policies are msgpack / ONNX / MP4: already dense, so store, don't deflate.
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
         for unit in dict.fromkeys(units):
-            rel = _check_unit(unit)
+            rel = check_unit(unit)
             src = home / rel
             if src.is_file():
                 zf.write(src, str(rel))
@@ -70,13 +71,13 @@ def unpack(data: bytes, home: Path) -> list[str]:
     except zipfile.BadZipFile as exc:
         raise BundleError(f"a job's files arrived corrupt ({exc}); the job can be resumed") from None
     with zf:
-        units = [_check_unit(u) for u in json.loads(zf.read(_INDEX))]
+        units = [check_unit(u) for u in json.loads(zf.read(_INDEX))]
         staging = home / f".incoming-{uuid.uuid4().hex[:8]}"
         try:
             for info in zf.infolist():
                 if info.filename == _INDEX or info.is_dir():
                     continue
-                rel = _check_unit(info.filename)
+                rel = check_unit(info.filename)
                 if not any(rel == u or u in rel.parents for u in units):
                     raise BundleError(f"bundle file {info.filename!r} belongs to no unit")
                 target = staging / rel

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -87,8 +88,8 @@ class RelayRecorder:
 
     def set_progress(self, job_id: str, progress: dict[str, Any]) -> bool:
         ckpt = progress.get("checkpoint")
-        if isinstance(ckpt, str) and ckpt.startswith(str(self.home)):
-            self._ship_run(job_id)
+        if isinstance(ckpt, str) and ckpt.startswith(str(self.home) + "/") and Path(ckpt).is_dir():
+            self._ship_checkpoint(job_id, Path(ckpt))
         self._push("progress", self._mark(progress))
         return self._stop.is_set()
 
@@ -111,15 +112,21 @@ class RelayRecorder:
     # --- shipping --------------------------------------------------------------------------
 
     def ship(self, units: list[str]) -> None:
-        """Queue the files `units` (home-relative) for the server's store."""
+        """Queue the files `units` (home-relative; missing ones skipped) for the server's store."""
+        if not any((self.home / u).exists() for u in units):
+            return
         self._push("files", bundles.pack(self.home, units))
         self._shipped.update(units)
 
-    def _ship_run(self, job_id: str) -> None:
-        """The run's checkpoints folder and its top-level files (config, events): enough to resume."""
+    def _ship_checkpoint(self, job_id: str, ckpt: Path) -> None:
+        """A new checkpoint and the run's top-level files (config, events): enough to resume. Then the
+        checkpoints the node pruned are pruned on the server too (checkpoints are never replaced in
+        place: a reader of the newest always finds it whole)."""
         run = self.home / "runs" / job_id
-        units = [f"runs/{job_id}/{p.name}" for p in run.iterdir() if p.is_file()] if run.is_dir() else []
-        self.ship([*units, f"runs/{job_id}/checkpoints"])
+        units = [f"runs/{job_id}/{p.name}" for p in run.iterdir() if p.is_file()]
+        self.ship([*units, ckpt.relative_to(self.home).as_posix()])
+        kept = sorted(p.name for p in ckpt.parent.iterdir() if p.is_dir())
+        self._push("keep", ckpt.parent.relative_to(self.home).as_posix(), kept)
 
     def unshipped(self, prefix: str) -> list[str]:
         """Entries of home folder `prefix` (e.g. `policies`) not shipped yet."""
@@ -380,6 +387,8 @@ class RayExecutor:
                 self.store.add_event(job_id, op[1], _rehome(op[2], HOME_MARK, home))
             elif kind == "result":
                 self.store.update_result(job_id, **_rehome(op[1], HOME_MARK, home))
+            elif kind == "keep":
+                _keep_only(home_dir() / bundles.check_unit(op[1]), set(op[2]))
 
     def _settle(self, handle: _Handle, out: dict[str, Any]) -> WorkerState:
         self._apply(handle.job_id, out["ops"])
@@ -394,6 +403,14 @@ class RayExecutor:
             with contextlib.suppress(Exception):  # already gone with its node
                 ray.kill(handle.actor, no_restart=True)
         return state
+
+
+def _keep_only(folder: Path, names: set[str]) -> None:
+    """Delete the checkpoint folders (`step_N`) of `folder` not in `names`."""
+    if folder.is_dir() and folder.relative_to(home_dir()).parts[0] == "runs":
+        for path in folder.iterdir():
+            if path.is_dir() and re.fullmatch(r"step_\d+", path.name) and path.name not in names:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def _no_uv_propagation() -> None:
