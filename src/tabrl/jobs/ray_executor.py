@@ -28,6 +28,7 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import tempfile
 import threading
@@ -239,6 +240,10 @@ class RayExecutor:
         self._runner = ray.remote(JobRunner)
         if not ray.is_initialized():
             _no_uv_propagation()
+            # ray.init makes SIGTERM exit the process at once; the server's own handler (uvicorn's
+            # graceful shutdown: running jobs interrupted, keeping their checkpoints) must stay.
+            main = threading.current_thread() is threading.main_thread()
+            previous = signal.getsignal(signal.SIGTERM) if main else None
             try:
                 ray.init(address=address, namespace="tabrl", ignore_reinit_error=True)
             except ConnectionError as exc:
@@ -248,6 +253,9 @@ class RayExecutor:
                     f"cannot reach the Ray cluster at {address or os.environ.get('RAY_ADDRESS')!r} ({exc}); "
                     "start it with `ray start --head` or unset RAY_ADDRESS to run Ray on this machine"
                 ) from None
+            finally:
+                if main and previous is not None:
+                    signal.signal(signal.SIGTERM, previous)
 
     # --- Executor ------------------------------------------------------------------------
 
