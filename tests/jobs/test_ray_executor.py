@@ -210,6 +210,24 @@ def test_relayed_checkpoints_arrive_whole_and_pruned_with_server_paths(cluster, 
     assert (tmp_path / "policies" / "m1" / "manifest.json").is_file()
 
 
+def test_connecting_keeps_the_servers_sigterm_handler(cluster, store) -> None:
+    import signal
+
+    from tabrl.jobs.ray_executor import RayExecutor
+
+    def graceful(*_: object) -> None:  # stands for uvicorn's graceful shutdown
+        pass
+
+    previous = signal.signal(signal.SIGTERM, graceful)
+    ray.shutdown()
+    try:
+        RayExecutor(store=store, address=cluster.address)
+        assert ray.is_initialized()
+        assert signal.getsignal(signal.SIGTERM) is graceful  # ray.init's would exit at once
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 # --- the whole flow through the HTTP API (heavy: real training) --------------------------------
 
 SMALL = {"num_envs": 64, "batch_size": 64}
