@@ -129,6 +129,10 @@ class RelayRecorder:
         kept = sorted(p.name for p in ckpt.parent.iterdir() if p.is_dir())
         self._push("keep", ckpt.parent.relative_to(self.home).as_posix(), kept)
 
+    def mark_shipped(self, units: set[str]) -> None:
+        """Units the server already has (the job's inputs): never shipped back."""
+        self._shipped.update(units)
+
     def unshipped(self, prefix: str) -> list[str]:
         """Entries of home folder `prefix` (e.g. `policies`) not shipped yet."""
         folder = self.home / prefix
@@ -174,7 +178,7 @@ class JobRunner:
         try:
             bundles.unpack(inputs, self.home)
             inputs_units = set(bundles.units_of(inputs))
-            self.recorder._shipped.update(inputs_units)
+            self.recorder.mark_shipped(inputs_units)
             node = ray.get_runtime_context().get_node_id()
             self.recorder.add_event(
                 self.job_id, "worker", {"executor": "ray", "node_id": node, "host": socket.gethostname()}
@@ -220,8 +224,9 @@ class _Handle:
 
 class RayExecutor:
     """Runs each job in a Ray actor (`num_cpus`, and a GPU when the job needs one) and relays its
-    progress and files into this server's store. `address`: a Ray cluster (`RAY_ADDRESS`, e.g.
-    `ray://head:10001` or `head:6379`); without one a Ray instance is started on this machine."""
+    progress and files into this server's store. `address`: a Ray cluster (default `RAY_ADDRESS`,
+    e.g. `auto` for the one `ray start` runs on this machine, or `head:6379`); without one a Ray
+    instance is started on this machine. The server must run on a node of the cluster."""
 
     name = "ray"
 
