@@ -65,7 +65,7 @@ def test_serve_beyond_loopback_generates_prints_and_enforces_a_token(
     monkeypatch.delenv("TABRL_TOKEN", raising=False)
     started: dict = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(app=app, **kw))
-    serve(host="0.0.0.0", port=8123, web_dir=None, build_web=False)
+    serve(host="0.0.0.0", port=8123, web_dir=None, build_web=False, executor=None)
     out = capsys.readouterr().out
     token = started["app"].state.settings.token
     assert started["host"] == "0.0.0.0" and token and len(token) >= 24

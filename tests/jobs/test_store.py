@@ -35,7 +35,7 @@ def _job(store: JobStore, name: str = "a", estimate: float = 100.0):
 def test_lifecycle_and_events(store: JobStore) -> None:
     job = _job(store)
     assert store.get(job.id).status == "queued"
-    store.mark_running(job.id, pid=123, ref="pid:123")
+    store.mark_running(job.id, ref="pid:123")
     assert store.set_progress(job.id, {"step": 10, "eval_reward": 1.0}) is False
     store.finish(job.id, "succeeded", result={"model_id": "m1"})
     got = store.get(job.id)
@@ -56,7 +56,7 @@ def test_a_second_engine_sees_the_same_jobs(store: JobStore) -> None:
 def test_cancel_queued_is_immediate_running_is_cooperative(store: JobStore) -> None:
     queued, running = _job(store, "q"), _job(store, "r")
     assert store.request_cancel(queued.id).status == "cancelled"
-    store.mark_running(running.id, pid=1, ref="pid:1")
+    store.mark_running(running.id, ref="pid:1")
     job = store.request_cancel(running.id)
     assert job.status == "running" and job.cancel_requested
     assert store.set_progress(running.id, {"step": 1}) is True  # the worker learns it must stop
@@ -67,7 +67,7 @@ def test_cancel_queued_is_immediate_running_is_cooperative(store: JobStore) -> N
 
 def test_requeue_interrupted_resumes(store: JobStore) -> None:
     job = _job(store)
-    store.mark_running(job.id, pid=1, ref="pid:1")
+    store.mark_running(job.id, ref="pid:1")
     store.finish(job.id, "interrupted", error="server stopped")
     again = store.requeue(job.id, resume=True)
     assert again.status == "queued" and again.request["resume"] is True and again.error is None
@@ -77,7 +77,7 @@ def test_requeue_interrupted_resumes(store: JobStore) -> None:
 
 def test_queue_position_and_estimate(store: JobStore) -> None:
     running = _job(store, "running", estimate=100.0)
-    store.mark_running(running.id, pid=1, ref="pid:1")
+    store.mark_running(running.id, ref="pid:1")
     store.set_progress(running.id, {"step": 5, "eta_s": 40.0})
     a, b = _job(store, "a", 100.0), _job(store, "b", 100.0)
     # One slot, busy for 40 s more: a starts in 40 s, b after a (140 s).
@@ -87,6 +87,27 @@ def test_queue_position_and_estimate(store: JobStore) -> None:
     assert store.queue_info(store.get(a.id), max_concurrent=2) == (1, 0.0)
     assert store.queue_info(store.get(b.id), max_concurrent=2) == (2, 40.0)
     assert store.queue_info(store.get(running.id), max_concurrent=1) == (None, None)
+
+
+def test_queue_estimates_follow_how_long_jobs_really_took(store: JobStore) -> None:
+    # Two finished jobs took 3x their estimate (worker start, compiles, video): the queue learns it.
+    now = utcnow()
+    for _ in range(2):
+        done = _job(store, "done", estimate=100.0)
+        store.mark_running(done.id, ref="ray:x")
+        store.finish(done.id, "succeeded")
+        store._update(
+            done.id, started_at=now - timedelta(seconds=400), finished_at=now - timedelta(seconds=100)
+        )
+    assert store.estimate_scale() == pytest.approx(3.0)
+    running = _job(store, "running", estimate=100.0)
+    store.mark_running(running.id, ref="ray:y")
+    store.set_progress(running.id, {"step": 5, "eta_s": 40.0})  # training's own ETA: 40 s
+    a, b = _job(store, "a", 100.0), _job(store, "b", 100.0)
+    # The running job needs ~300 s in all (not 40), then a takes ~300 s too.
+    _, eta_a = store.queue_info(store.get(a.id), max_concurrent=1)
+    _, eta_b = store.queue_info(store.get(b.id), max_concurrent=1)
+    assert eta_a == pytest.approx(300, abs=5) and eta_b == pytest.approx(600, abs=5)
 
 
 def test_unknown_job(store: JobStore) -> None:

@@ -56,15 +56,28 @@ def serve(
     build_web: bool = typer.Option(
         True, "--build-web/--no-build-web", help="Build web/dist when it is missing."
     ),
+    executor: str | None = typer.Option(
+        None,
+        "--executor",
+        help="Where jobs run: local (worker processes here, the default) or ray (the Ray cluster at "
+        "RAY_ADDRESS, else one started on this machine). Env: TABRL_EXECUTOR.",
+    ),
 ) -> None:
     """Start the TabRL server: REST + WebSocket API under /api, docs at /docs, the web UI at /."""
     import uvicorn
 
+    from tabrl.jobs.executors import EXECUTORS
     from tabrl.server import create_app
     from tabrl.server.security import is_loopback, new_token
     from tabrl.server.settings import get_settings
 
-    settings = get_settings(host=host, port=port, web_dir=web_dir or _default_web_dir(build_web))
+    if executor is not None and executor not in EXECUTORS:
+        raise typer.BadParameter(
+            f"{executor!r}; choose one of {', '.join(EXECUTORS)}", param_hint="--executor"
+        )
+    settings = get_settings(
+        host=host, port=port, web_dir=web_dir or _default_web_dir(build_web), executor=executor
+    )
     exposed = not is_loopback(host)
     if exposed and not settings.token:
         settings.token = new_token()

@@ -3,8 +3,11 @@
 - `store.JobStore`: the jobs and their events in SQLite (default) or PostgreSQL
   (`DATABASE_URL`), through SQLModel.
 - `executors`: where a job runs. `LocalProcessExecutor` starts one worker process per
-  job on this machine; a Ray or Modal executor implements the same `Executor` protocol.
+  job on this machine; `ray_executor.RayExecutor` runs each job in a Ray actor on a cluster
+  and relays its progress and files (`bundles`) back to this server. Both implement the
+  `Executor` protocol; each owns its handles (the scheduler never sees a pid).
 - `scheduler.Scheduler`: starts queued jobs while fewer than `max_concurrent` run, reaps
-  finished workers, marks dead ones failed and recovers after a restart.
+  finished workers, marks dead ones failed, requeues lost ones (a dead cluster node) to
+  resume, and recovers after a restart.
 - `worker`: the process that runs one job (`python -m tabrl.jobs.worker JOB_ID`).
 """

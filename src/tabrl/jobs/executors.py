@@ -1,9 +1,12 @@
 """Where jobs run. The scheduler only talks to the `Executor` protocol.
 
 `LocalProcessExecutor` runs each job in its own worker process on this machine (JAX and
-MuJoCo state never live in the API process). A Ray executor would `ray.remote` the same
-`tabrl.jobs.worker.run_job(job_id)` entry point and a Modal one would call it as a
-function; both report back through the shared database, so routes do not change.
+MuJoCo state never live in the API process); the worker writes progress and its outcome
+into the shared database itself. `tabrl.jobs.ray_executor.RayExecutor` runs each job on a
+Ray cluster and relays progress and files back to this server, so routes do not change.
+
+References (`start`'s return value) are opaque to the scheduler: each executor owns its
+handles (a pid here, a Ray actor there) and how to find a previous server's workers.
 """
 
 from __future__ import annotations
@@ -13,11 +16,15 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tabrl.paths import home_dir, sub_dir
+
+if TYPE_CHECKING:
+    from tabrl.jobs.store import JobStore
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,9 @@ class WorkerState:
     alive: bool
     exit_code: int | None = None
     reason: str | None = None
+    #: The worker was lost through no fault of the job (e.g. its cluster node died): the job is
+    #: interrupted and resumes from its last checkpoint rather than failing.
+    lost: bool = False
 
 
 class Executor(Protocol):
@@ -44,6 +54,11 @@ class Executor(Protocol):
 
     def stop(self, ref: str, *, force: bool = False) -> None:
         """Ask the worker to stop (interrupt, keeping its checkpoint); `force` kills it."""
+        ...
+
+    def recover(self, job_id: str, ref: str | None) -> None:
+        """After a server restart: make sure the previous server's worker `ref` for `job_id`, if
+        any still runs, is stopped (it keeps its checkpoint). Returns once it no longer runs."""
         ...
 
 
@@ -88,8 +103,10 @@ class LocalProcessExecutor:
     def poll(self, ref: str) -> WorkerState:
         proc = self._procs.get(ref)
         if proc is None:
-            pid = int(ref.split(":", 1)[1])
-            return WorkerState(alive=pid_alive(pid), reason="worker from a previous server run")
+            pid = _pid(ref)
+            return WorkerState(
+                alive=pid is not None and pid_alive(pid), reason="worker from a previous server run"
+            )
         code = proc.poll()
         if code is None:
             return WorkerState(alive=True)
@@ -97,9 +114,32 @@ class LocalProcessExecutor:
         return WorkerState(alive=False, exit_code=code, reason=_signal_reason(code) if code else None)
 
     def stop(self, ref: str, *, force: bool = False) -> None:
-        pid = int(ref.split(":", 1)[1])
+        pid = _pid(ref)
+        if pid is None:
+            return
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL if force else signal.SIGTERM)
+
+    def recover(self, job_id: str, ref: str | None) -> None:
+        pid = _pid(ref)
+        if pid is None or not pid_alive(pid, job_id):
+            return
+        self.stop(ref)  # type: ignore[arg-type]
+        deadline = time.monotonic() + 15.0
+        while time.monotonic() < deadline and pid_alive(pid, job_id):
+            time.sleep(0.1)
+        if pid_alive(pid, job_id):
+            self.stop(ref, force=True)  # type: ignore[arg-type]
+
+
+def _pid(ref: str | None) -> int | None:
+    """The pid in a `pid:N` reference (None for anything else, e.g. another executor's)."""
+    if not ref or not ref.startswith("pid:"):
+        return None
+    try:
+        return int(ref.split(":", 1)[1])
+    except ValueError:
+        return None
 
 
 def pid_alive(pid: int, job_id: str | None = None) -> bool:
@@ -127,10 +167,19 @@ def pid_alive(pid: int, job_id: str | None = None) -> bool:
     return job_id.encode() in worker_args
 
 
-def make_executor(name: str) -> Executor:
-    """The executor called `name` (only `local` ships today)."""
+EXECUTORS = ("local", "ray")
+
+
+def make_executor(name: str, store: JobStore | None = None, *, cpus_per_job: float = 1.0) -> Executor:
+    """The executor called `name`: `local` (worker processes here) or `ray` (a Ray cluster:
+    `RAY_ADDRESS`, else a Ray instance started on this machine; `cpus_per_job` CPUs each). `store`
+    is the server's job database, which executors that relay progress (Ray) write into."""
     if name == "local":
         return LocalProcessExecutor()
+    if name == "ray":
+        from tabrl.jobs.ray_executor import RayExecutor
+
+        return RayExecutor(store=store, num_cpus=cpus_per_job)
     from tabrl.errors import TabRLError
 
-    raise TabRLError(f"unknown executor {name!r}; available: local")
+    raise TabRLError(f"unknown executor {name!r}; available: {', '.join(EXECUTORS)}")

@@ -7,7 +7,7 @@ import re
 import threading
 import time
 
-from tabrl.jobs.executors import Executor, LocalProcessExecutor, pid_alive
+from tabrl.jobs.executors import Executor, LocalProcessExecutor, WorkerState
 from tabrl.jobs.models import TERMINAL
 from tabrl.jobs.store import JobStore
 
@@ -25,12 +25,15 @@ class Scheduler:
         max_concurrent: int = 2,
         poll_s: float = 0.5,
         resume_interrupted: bool = True,
+        max_attempts: int = 3,
     ) -> None:
         self.store = store
         self.executor = executor or LocalProcessExecutor()
         self.max_concurrent = max(1, max_concurrent)
         self.poll_s = poll_s
         self.resume_interrupted = resume_interrupted
+        #: A job whose worker was lost (node died) is resumed at most this many starts in all.
+        self.max_attempts = max(1, max_attempts)
         self._refs: dict[str, str] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -71,11 +74,7 @@ class Scheduler:
     def recover(self) -> None:
         """After a restart: interrupt jobs whose worker belonged to the old server, requeue them."""
         for job in self.store.by_status("running"):
-            if job.worker_pid and pid_alive(job.worker_pid, job.id):
-                self.executor.stop(f"pid:{job.worker_pid}")
-                _wait(lambda pid=job.worker_pid, jid=job.id: not pid_alive(pid, jid), 15.0)
-                if pid_alive(job.worker_pid, job.id):
-                    self.executor.stop(f"pid:{job.worker_pid}", force=True)
+            self.executor.recover(job.id, job.worker_ref)
             if self.store.get(job.id).status == "running":
                 self.store.finish(job.id, "interrupted", error="the server restarted while this job ran")
         if self.resume_interrupted:
@@ -98,21 +97,36 @@ class Scheduler:
         for job_id, ref in list(self._refs.items()):
             state = self.executor.poll(ref)
             if not state.alive:
-                self._settle(job_id, ref, state.reason)
+                self._settle(job_id, ref, state)
         queued = self.store.by_status("queued")
         while queued and len(self._refs) < self.max_concurrent:
             job = queued.pop(0)
             ref = self.executor.start(job.id)
             self._refs[job.id] = ref
-            pid = int(ref.split(":", 1)[1]) if ref.startswith("pid:") else None
-            self.store.mark_running(job.id, pid=pid, ref=ref)
+            self.store.mark_running(job.id, ref=ref)
 
-    def _settle(self, job_id: str, ref: str, reason: str | None = None) -> None:
+    def _settle(self, job_id: str, ref: str, state: WorkerState | None = None) -> None:
         self._refs.pop(job_id, None)
         job = self.store.get(job_id)
-        if job.status == "running":
-            # The worker ended without recording an outcome: it crashed or was killed.
-            self._mark_dead(job_id, "failed", reason or "the worker stopped without reporting a result")
+        if job.status != "running":
+            return
+        reason = state.reason if state else None
+        if state is not None and state.lost:
+            # Not the job's fault (its node died): resume it elsewhere from the last checkpoint
+            # that reached this server, a bounded number of times.
+            lost = reason or "the worker was lost"
+            if job.cancel_requested:
+                self.store.finish(job_id, "cancelled", error=None)
+                return
+            if job.attempts >= self.max_attempts:
+                self._mark_dead(job_id, "failed", f"{lost}; gave up after {job.attempts} attempts")
+                return
+            self.store.finish(job_id, "interrupted", error=lost)
+            self.store.requeue(job_id, resume=True)
+            self._wake.set()
+            return
+        # The worker ended without recording an outcome: it crashed or was killed.
+        self._mark_dead(job_id, "failed", reason or "the worker stopped without reporting a result")
 
     def _mark_dead(self, job_id: str, status: str, reason: str) -> None:
         self._refs.pop(job_id, None)
@@ -127,12 +141,6 @@ class Scheduler:
     def running(self) -> list[str]:
         """Ids of jobs this scheduler has running."""
         return list(self._refs)
-
-
-def _wait(pred, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and not pred():
-        time.sleep(0.1)
 
 
 #: Log lines that say nothing about why a worker died: XLA / absl start-up chatter (CPU features,

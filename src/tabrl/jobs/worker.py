@@ -4,6 +4,9 @@
 stops cooperatively, keeps its last checkpoint and ends `interrupted` so it can resume.
 A cancel request (flag in the database, read at each progress event) ends it
 `cancelled`, also keeping the checkpoint.
+
+`execute(ctx, kind)` is the part every executor shares: the Ray executor runs it on a
+cluster node with a `JobRecorder` that relays to the server instead of a `JobStore`.
 """
 
 from __future__ import annotations
@@ -13,17 +16,42 @@ import sys
 import threading
 import traceback
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from tabrl.errors import TabRLError
+from tabrl.jobs.models import Job
 from tabrl.jobs.store import JobStore
+
+
+class JobRecorder(Protocol):
+    """What a running task may read and write about its job (a `JobStore` has all of it)."""
+
+    def get(self, job_id: str) -> Job:
+        """The job as it stands."""
+        ...
+
+    def set_progress(self, job_id: str, progress: dict[str, Any]) -> bool:
+        """Record progress; returns whether the job must stop."""
+        ...
+
+    def heartbeat(self, job_id: str) -> bool:
+        """Record that the task is alive; returns whether the job must stop."""
+        ...
+
+    def add_event(self, job_id: str, type_: str, payload: dict[str, Any]) -> None:
+        """Append an event to the job's log."""
+        ...
+
+    def update_result(self, job_id: str, **result: Any) -> Any:
+        """Merge keys into the job's result."""
+        ...
 
 
 @dataclass
 class JobContext:
     """What a task gets: its job, a way to report progress, and stop signals."""
 
-    store: JobStore
+    store: JobRecorder
     job_id: str
     request: dict[str, Any]
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -45,10 +73,32 @@ class JobContext:
         return self.stop_event.is_set()
 
 
-def run_job(job_id: str, store: JobStore | None = None) -> str:
-    """Run job `job_id` to an outcome; returns the final status."""
+def execute(ctx: JobContext, kind: str) -> tuple[str, dict[str, Any] | None, str | None]:
+    """Run the task for `kind` in `ctx`; returns (status, result, error). Never raises for the
+    task's own failures: they become a `failed` status with a message a person can act on."""
     from tabrl.jobs.tasks import TASKS
 
+    task = TASKS.get(kind)
+    if task is None:
+        return "failed", None, f"unknown job kind {kind!r}"
+    try:
+        result = task(ctx)
+    except TabRLError as exc:
+        return "failed", None, str(exc)
+    except MemoryError:
+        return "failed", None, "out of memory: try fewer parallel environments or a smaller batch"
+    except Exception as exc:
+        traceback.print_exc()
+        return "failed", None, f"{type(exc).__name__}: {exc}"
+    if ctx.interrupted:
+        return "interrupted", result, None
+    if ctx.stop_event.is_set():
+        return "cancelled", result, None
+    return "succeeded", result, None
+
+
+def run_job(job_id: str, store: JobStore | None = None) -> str:
+    """Run job `job_id` to an outcome recorded in `store`; returns the final status."""
     store = store or JobStore()
     job = store.get(job_id)
     ctx = JobContext(store=store, job_id=job_id, request=dict(job.request))
@@ -58,31 +108,8 @@ def run_job(job_id: str, store: JobStore | None = None) -> str:
         ctx.stop_event.set()
 
     signal.signal(signal.SIGTERM, _on_term)
-    task = TASKS.get(job.kind)
-    if task is None:
-        store.finish(job_id, "failed", error=f"unknown job kind {job.kind!r}")
-        return "failed"
-    try:
-        result = task(ctx)
-    except TabRLError as exc:
-        store.finish(job_id, "failed", error=str(exc))
-        return "failed"
-    except MemoryError:
-        store.finish(
-            job_id, "failed", error="out of memory: try fewer parallel environments or a smaller batch"
-        )
-        return "failed"
-    except Exception as exc:
-        traceback.print_exc()
-        store.finish(job_id, "failed", error=f"{type(exc).__name__}: {exc}")
-        return "failed"
-    if ctx.interrupted:
-        status = "interrupted"
-    elif ctx.stop_event.is_set():
-        status = "cancelled"
-    else:
-        status = "succeeded"
-    store.finish(job_id, status, result=result)
+    status, result, error = execute(ctx, job.kind)
+    store.finish(job_id, status, result=result, error=error)
     return status
 
 

@@ -85,7 +85,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.run_jobs:
         scheduler = Scheduler(
             store,
-            make_executor(settings.executor),
+            make_executor(settings.executor, store, cpus_per_job=settings.ray_cpus_per_job),
             max_concurrent=settings.max_concurrent_jobs,
             resume_interrupted=settings.resume_interrupted,
         )

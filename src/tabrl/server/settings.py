@@ -27,8 +27,11 @@ class Settings(BaseSettings):
     )
     #: Training jobs run at once (each in its own worker process).
     max_concurrent_jobs: int = Field(default=3, ge=1, le=64)
-    #: Where jobs run: "local" (worker processes on this machine).
+    #: Where jobs run: "local" (worker processes on this machine) or "ray" (a Ray cluster at
+    #: RAY_ADDRESS, else a Ray instance started on this machine; see README "Running on a cluster").
     executor: str = "local"
+    #: CPUs a job takes on a Ray node (executor "ray").
+    ray_cpus_per_job: float = Field(default=1.0, gt=0)
     #: Requeue jobs interrupted by a server stop, resuming from their checkpoint.
     resume_interrupted: bool = True
     #: Run the job scheduler in this process.
