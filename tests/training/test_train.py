@@ -117,9 +117,10 @@ def test_finetune_records_its_base_reward_and_baseline(
 @pytest.mark.xfail(
     strict=False,
     reason="known defect (issue 15, level 2 on the mjx backend): fine-tuned to a new reward, a CartpoleBalance "
-    "policy's evaluation under that reward falls after ~0.3 M steps even at lr 1e-5 (1303 -> 608 in 0.6 M), so "
-    "keep_best ships a policy near its base; measured cart moves over the trained episode: +0.05 to +0.87 m "
-    "depending on the base",
+    "policy's evaluation under that reward falls steadily after ~0.3 M steps (1303 -> 472: pole upright 1.0 -> 0.5, "
+    "control effort up) whatever the learning rate (1e-5..3e-4), critic (fresh or kept), clipping, adaptive KL or "
+    "episode length (500/1000); same-reward fine-tuning stays at ~998. keep_best then ships an early checkpoint "
+    "close to the base: the cart moves +0.05..+0.87 m depending on the base",
 )
 def test_finetune_with_hold_right_reward_moves_the_cart_right(
     cartpole: TrainResult, hold_right: TrainResult
