@@ -71,6 +71,11 @@ def test_requeue_interrupted_resumes(store: JobStore) -> None:
     store.finish(job.id, "interrupted", error="server stopped")
     again = store.requeue(job.id, resume=True)
     assert again.status == "queued" and again.request["resume"] is True and again.error is None
+    # Every status event says whether it is the end: an interrupted job is not (it resumes).
+    events = [e.payload for e in store.events_after(job.id, types=("status",))]
+    assert [(e["status"], e["terminal"]) for e in events] == [
+        ("queued", False), ("running", False), ("interrupted", False), ("queued", False)
+    ]  # fmt: skip
     with pytest.raises(JobStateError, match="only interrupted or failed"):
         store.requeue(job.id, resume=True)
 

@@ -115,7 +115,8 @@ def test_play_creates_a_command_model_and_a_render_job(client, go1, home) -> Non
     folder = home / "policies" / model["id"]
     assert (folder / "params.msgpack").read_bytes() == (go1.dir / "params.msgpack").read_bytes()
     assert (folder / "commands.py").read_text() == SQUARE
-    assert client.get(f"/api/training/{job['id']}/status").json()["status"] == "queued"
+    status = client.get(f"/api/training/{job['id']}/status").json()
+    assert status["status"] == "queued" and status["terminal"] is False
 
 
 def test_play_refuses_bad_programs_and_task_bases(client, go1, task_base) -> None:

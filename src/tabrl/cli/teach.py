@@ -21,7 +21,6 @@ import typer
 
 from tabrl.cli._common import console
 
-_TERMINAL = {"succeeded", "failed", "cancelled", "interrupted"}
 #: Most rounds one `tabrl teach` may run (each one trains every approach again).
 MAX_ROUNDS = 5
 
@@ -170,6 +169,10 @@ def _first_error(approach: Any) -> str:
 
 def _wait(store: Any, ids: list[str], *, quiet: bool) -> None:
     """Poll the jobs until all end; print each one's progress as it changes."""
+    from tabrl.jobs.models import TERMINAL
+
+    # `teach` runs its own scheduler without resuming interrupted jobs: for it, interrupted is the end too.
+    ended = {*TERMINAL, "interrupted"}
     last: dict[str, str] = {}
     while True:
         jobs = [store.get(i) for i in ids]
@@ -178,7 +181,7 @@ def _wait(store: Any, ids: list[str], *, quiet: bool) -> None:
             if not quiet and last.get(job.id) != line:
                 console.print(f"  {job.name}: {line}")
                 last[job.id] = line
-        if all(j.status in _TERMINAL for j in jobs):
+        if all(j.status in ended for j in jobs):
             return
         time.sleep(1.0)
 

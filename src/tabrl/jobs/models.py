@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-#: Job lifecycle. `interrupted`: the server stopped while it ran; it resumes from its
-#: last checkpoint when requeued.
-STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
+#: Job lifecycle: the one list (the API schema, and through it the web client, use this type).
+#: `interrupted`: its worker stopped (server stop, a lost node); it resumes from its last checkpoint
+#: when requeued, so it is not terminal.
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
+STATUSES: tuple[str, ...] = get_args(JobStatus)
+#: Statuses after which nothing more happens to a job (the API's `terminal` flag).
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+
+
+def status_event(status: str, **extra: Any) -> dict[str, Any]:
+    """The payload of a "status" event: the status, whether it is terminal, and `extra`."""
+    return {"status": status, "terminal": status in TERMINAL, **extra}
 
 
 def utcnow() -> datetime:

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from tabrl.errors import NotFoundError, TabRLError
 from tabrl.jobs.db import get_engine
-from tabrl.jobs.models import TERMINAL, Job, JobEvent, utcnow
+from tabrl.jobs.models import TERMINAL, Job, JobEvent, status_event, utcnow
 
 
 class JobStateError(TabRLError):
@@ -63,7 +63,7 @@ class JobStore:
         )
         with self.session() as s:
             s.add(job)
-            s.add(JobEvent(job_id=job.id, type="status", payload={"status": "queued"}))
+            s.add(JobEvent(job_id=job.id, type="status", payload=status_event("queued")))
             s.commit()
         return job
 
@@ -116,7 +116,7 @@ class JobStore:
             worker_ref=ref,
             attempts=job.attempts + 1,
         )
-        self.add_event(job_id, "status", {"status": "running"})
+        self.add_event(job_id, "status", status_event("running"))
         return job
 
     def heartbeat(self, job_id: str) -> bool:
@@ -143,7 +143,7 @@ class JobStore:
             error=error,
             worker_pid=None,
         )
-        payload: dict[str, Any] = {"status": status}
+        payload = status_event(status)
         if error:
             payload["error"] = error
         self.add_event(job_id, "status", payload)
@@ -174,7 +174,7 @@ class JobStore:
             )
         request = {**job.request, "resume": resume}
         job = self._update(job_id, status="queued", request=request, cancel_requested=False, error=None)
-        self.add_event(job_id, "status", {"status": "queued", "resume": resume})
+        self.add_event(job_id, "status", status_event("queued", resume=resume))
         return job
 
     # --- events ------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from tabrl.jobs.models import JobStatus
+
 #: Scene ids over the API: registered ids only (`CartpoleBalance`, `unitree_go1`, `mjcf:my_robot`),
 #: never file paths; a person's own MJCF comes in with `tabrl scenes add`.
 SCENE_ID = r"^(mjcf:)?[A-Za-z0-9][A-Za-z0-9_\-]{0,99}$"
@@ -230,7 +232,10 @@ class JobOut(BaseModel):
     batch_id: str | None
     name: str
     scene_id: str
-    status: Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
+    status: JobStatus
+    terminal: bool = Field(
+        description="succeeded, failed or cancelled: nothing more happens to it (an interrupted job may resume)."
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tabrl.jobs.models import Job
+from tabrl.jobs.models import TERMINAL, Job
 from tabrl.jobs.store import JobStore
 from tabrl.server.schemas import JobOut
 
@@ -29,6 +29,7 @@ def job_out(job: Job, store: JobStore, max_concurrent: int) -> JobOut:
         name=job.name,
         scene_id=job.scene_id,
         status=job.status,  # type: ignore[arg-type]
+        terminal=job.status in TERMINAL,
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,

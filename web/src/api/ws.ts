@@ -8,12 +8,12 @@ import { wsUrl } from "./client";
 export type TrainingEvent =
   | { type: "snapshot"; job: Job }
   | ({ type: "progress" } & Partial<JobProgress>)
-  | { type: "status"; status: Job["status"]; error?: string | null; model_id?: string | null }
+  | { type: "status"; status: Job["status"]; terminal?: boolean; error?: string | null; model_id?: string | null }
   | { type: "video"; video_url: string; video_id?: string }
   | { type: string; [key: string]: unknown };
 
-const TERMINAL = new Set(["succeeded", "failed", "cancelled", "interrupted"]);
-export const isTerminal = (status: string | undefined): boolean => !!status && TERMINAL.has(status);
+/** Whether nothing more happens to the job: the server says so (`terminal`); an interrupted job may resume. */
+export const isTerminal = (job: Pick<Job, "terminal"> | undefined): boolean => !!job?.terminal;
 
 /** Applies one training event to a job (pure: returns a new job). */
 export function applyEvent(job: Job, ev: TrainingEvent): Job {
@@ -34,10 +34,11 @@ export function applyEvent(job: Job, ev: TrainingEvent): Job {
       return { ...job, status: job.status === "queued" ? "running" : job.status, progress, history };
     }
     case "status": {
-      const e = ev as { status: Job["status"]; error?: string | null; model_id?: string | null };
+      const e = ev as { status: Job["status"]; terminal?: boolean; error?: string | null; model_id?: string | null };
       return {
         ...job,
         status: e.status,
+        terminal: e.terminal ?? job.terminal,
         error: e.error ?? job.error,
         model_id: e.model_id ?? job.model_id,
       };

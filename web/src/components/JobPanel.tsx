@@ -100,14 +100,14 @@ function TrainJobPanel({ job, onUpdate, live, check, rank, of }: PanelProps) {
         </div>
         <div>
           <dt>left</dt>
-          <dd>{isTerminal(job.status) ? "—" : p?.eta_s != null ? formatEstimate(p.eta_s) : "…"}</dd>
+          <dd>{isTerminal(job) ? "—" : p?.eta_s != null ? formatEstimate(p.eta_s) : "…"}</dd>
         </div>
         <div>
           <dt>speed</dt>
           <dd>{p?.env_steps_per_s != null ? `${formatSteps(p.env_steps_per_s)} steps/s` : "—"}</dd>
         </div>
       </dl>
-      {(!isTerminal(job.status) || (job.history ?? []).length > 0) && <RewardChart history={job.history ?? []} totalSteps={total} />}
+      {(!isTerminal(job) || (job.history ?? []).length > 0) && <RewardChart history={job.history ?? []} totalSteps={total} />}
       {terms.length > 0 && (
         <table className="terms-table" aria-label="Reward terms (latest evaluation)">
           <tbody>
@@ -131,7 +131,7 @@ function TrainJobPanel({ job, onUpdate, live, check, rank, of }: PanelProps) {
         </div>
       )}
       <div className="row">
-        {!isTerminal(job.status) && (
+        {!isTerminal(job) && (
           <button type="button" className="btn danger" onClick={cancel} disabled={cancelling}>
             {cancelling ? "Cancelling…" : "Cancel"}
           </button>
@@ -141,7 +141,7 @@ function TrainJobPanel({ job, onUpdate, live, check, rank, of }: PanelProps) {
             Live view →
           </a>
         )}
-        {!live && !isTerminal(job.status) && <span className="muted small">reconnecting to live updates…</span>}
+        {!live && !isTerminal(job) && <span className="muted small">reconnecting to live updates…</span>}
       </div>
       <ErrorBanner error={error} />
     </article>
@@ -201,7 +201,7 @@ function CommandJobPanel({ job, onUpdate, live, check, rank, of }: PanelProps) {
         </div>
       )}
       <div className="row">
-        {!isTerminal(job.status) && (
+        {!isTerminal(job) && (
           <button type="button" className="btn danger" onClick={cancel} disabled={cancelling}>
             {cancelling ? "Cancelling…" : "Cancel"}
           </button>
@@ -211,7 +211,7 @@ function CommandJobPanel({ job, onUpdate, live, check, rank, of }: PanelProps) {
             Live view →
           </a>
         )}
-        {!live && !isTerminal(job.status) && <span className="muted small">reconnecting to live updates…</span>}
+        {!live && !isTerminal(job) && <span className="muted small">reconnecting to live updates…</span>}
       </div>
       <ErrorBanner error={error} />
     </article>

@@ -36,7 +36,7 @@ export function Batch({ batchId }: { batchId: string }) {
   const update = useCallback((j: Job) => setJobs((all) => all.map((x) => (x.id === j.id ? j : x))), []);
 
   // One event stream per unfinished job.
-  const ids = jobs.filter((j) => !isTerminal(j.status)).map((j) => j.id).join(",");
+  const ids = jobs.filter((j) => !isTerminal(j)).map((j) => j.id).join(",");
   useEffect(() => {
     const want = new Set(ids ? ids.split(",") : []);
     for (const [id, close] of sockets.current)
@@ -68,13 +68,13 @@ export function Batch({ batchId }: { batchId: string }) {
   );
 
   // Polling: the source of truth for jobs whose socket is down, and for final fields (model, video).
-  const needPoll = jobs.some((j) => !isTerminal(j.status) && !live[j.id]) || jobs.some((j) => j.status === "succeeded" && !j.video_url);
+  const needPoll = jobs.some((j) => !isTerminal(j) && !live[j.id]) || jobs.some((j) => j.status === "succeeded" && !j.video_url);
   useEffect(() => {
     if (!needPoll) return;
     const t = setInterval(async () => {
       try {
         const fresh = unwrap(await api.GET("/api/training", { params: { query: { batch_id: batchId } } }), "Refreshing");
-        setJobs((all) => fresh.map((f) => (live[f.id] && !isTerminal(f.status) ? (all.find((a) => a.id === f.id) ?? f) : f)));
+        setJobs((all) => fresh.map((f) => (live[f.id] && !isTerminal(f) ? (all.find((a) => a.id === f.id) ?? f) : f)));
       } catch {
         /* a missed poll is retried on the next tick */
       }
@@ -82,11 +82,11 @@ export function Batch({ batchId }: { batchId: string }) {
     return () => clearInterval(t);
   }, [needPoll, batchId, live]);
 
-  const done = jobs.length > 0 && jobs.every((j) => isTerminal(j.status));
+  const done = jobs.length > 0 && jobs.every((j) => isTerminal(j));
 
   // Success checks: each finished job's verdict, and the batch ranked best first (fetched again as jobs finish).
   const finished = jobs
-    .filter((j) => isTerminal(j.status))
+    .filter((j) => isTerminal(j))
     .map((j) => `${j.id}:${j.status}`)
     .sort()
     .join(",");

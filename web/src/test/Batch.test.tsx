@@ -11,7 +11,7 @@ describe("Batch (training + results)", () => {
     const jobs = [job({ id: "a", name: "Stay upright", status: "running" }), job({ id: "b", name: "Spin", status: "queued", queue_position: 0, estimated_start_s: 90 })];
     const { calls } = fakeApi({
       "GET /api/training": () => jobs,
-      "POST /api/training/b/cancel": () => ({ ...jobs[1], status: "cancelled" }),
+      "POST /api/training/b/cancel": () => ({ ...jobs[1], status: "cancelled", terminal: true }),
     });
     const Sockets = installFakeSockets();
     const user = userEvent.setup();
@@ -40,7 +40,7 @@ describe("Batch (training + results)", () => {
     await waitFor(() => expect(screen.getAllByTestId("job-panel")[1]).toHaveAttribute("data-status", "cancelled"));
 
     act(() => {
-      a.emit({ type: "status", status: "succeeded", model_id: "m1" });
+      a.emit({ type: "status", status: "succeeded", terminal: true, model_id: "m1" });
       a.emit({ type: "video", video_url: "/api/videos/v1" });
     });
     expect(await screen.findByRole("heading", { name: "Results" })).toBeInTheDocument();
@@ -76,10 +76,10 @@ describe("Batch (training + results)", () => {
     expect(within(screen.getAllByTestId("job-panel")[1]).getByRole("progressbar")).not.toHaveAttribute("aria-valuenow");
     act(() => {
       r.emit({ type: "video", video_id: "m2-s0", video_url: "/api/videos/m2-s0" });
-      r.emit({ type: "status", status: "succeeded" });
+      r.emit({ type: "status", status: "succeeded", terminal: true });
       r.emit({
         type: "snapshot",
-        job: { ...jobs[1], status: "succeeded", started_at: "2025-01-01T00:00:01Z", finished_at: "2025-01-01T00:00:05Z", model_id: "m2", video_id: "m2-s0", video_url: "/api/videos/m2-s0" },
+        job: { ...jobs[1], status: "succeeded", terminal: true, started_at: "2025-01-01T00:00:01Z", finished_at: "2025-01-01T00:00:05Z", model_id: "m2", video_id: "m2-s0", video_url: "/api/videos/m2-s0" },
       });
     });
     // Its video is in the side-by-side grid while the other approach still trains.
@@ -146,7 +146,7 @@ describe("Batch (training + results)", () => {
     await waitFor(() => expect(Sockets.instances).toHaveLength(1));
     act(() => {
       Sockets.instances[0].emit({ type: "video", video_url: "/api/videos/a" });
-      Sockets.instances[0].emit({ type: "status", status: "succeeded", model_id: "m-a" });
+      Sockets.instances[0].emit({ type: "status", status: "succeeded", terminal: true, model_id: "m-a" });
     });
     await waitFor(() => expect(names()).toEqual(["Moonwalk", "Back up", "Shuffle", "Jiggle"]));
     expect(screen.getByRole("heading", { name: "Results" })).toBeInTheDocument();

@@ -76,9 +76,12 @@ export const SCENES = [
   },
 ];
 
+/** A job as the API returns it; `terminal` follows `status` as the server sets it, unless overridden. */
 export function job(overrides: Record<string, unknown> = {}) {
+  const status = (overrides.status as string | undefined) ?? "running";
   return {
-    id: "job1", kind: "train", batch_id: "b1", name: "upright", scene_id: "CartpoleBalance", status: "running",
+    id: "job1", kind: "train", batch_id: "b1", name: "upright", scene_id: "CartpoleBalance", status,
+    terminal: ["succeeded", "failed", "cancelled"].includes(status),
     created_at: "2025-01-01T00:00:00Z", started_at: "2025-01-01T00:00:01Z", finished_at: null,
     queue_position: null, estimated_start_s: null, total_steps: 10000, progress: null, history: [],
     model_id: null, video_id: null, video_url: null, error: null, reward_code: "", cancel_requested: false, ...overrides,

@@ -63,11 +63,19 @@ describe("training events", () => {
     expect(j.status).toBe("running");
     expect(j.history.map((h) => h.step)).toEqual([2000, 4000]);
     expect(j.progress?.reward_terms).toEqual({ upright: 0.9 });
-    j = applyEvent(j, { type: "status", status: "succeeded", model_id: "m1" });
+    expect(isTerminal(j)).toBe(false);
+    j = applyEvent(j, { type: "status", status: "succeeded", terminal: true, model_id: "m1" });
     j = applyEvent(j, { type: "video", video_url: "/api/videos/v1" });
     expect([j.status, j.model_id, j.video_url]).toEqual(["succeeded", "m1", "/api/videos/v1"]);
-    expect(isTerminal(j.status)).toBe(true);
-    expect(isTerminal("running")).toBe(false);
+    expect(isTerminal(j)).toBe(true);
+  });
+
+  it("an interrupted job is not over: it may resume (the server's terminal flag decides)", () => {
+    let j = job({ status: "running" }) as unknown as Job;
+    j = applyEvent(j, { type: "status", status: "interrupted", terminal: false, error: "node lost" });
+    expect([j.status, isTerminal(j)]).toEqual(["interrupted", false]);
+    j = applyEvent(j, { type: "status", status: "queued", terminal: false });
+    expect(isTerminal(j)).toBe(false);
   });
 
   it("a snapshot replaces the job wholesale", () => {
