@@ -114,21 +114,16 @@ def test_finetune_records_its_base_reward_and_baseline(
 
 @pytest.mark.heavy
 @pytest.mark.skipif(not rewards_available(), reason="needs tabrl.rewards (issue 3)")
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect (issue 15, level 2 on the mjx backend): fine-tuned to a new reward, a CartpoleBalance "
-    "policy's evaluation under that reward falls steadily after ~0.3 M steps (1303 -> 472: pole upright 1.0 -> 0.5, "
-    "control effort up) whatever the learning rate (1e-5..3e-4), critic (fresh or kept), clipping, adaptive KL or "
-    "episode length (500/1000); same-reward fine-tuning stays at ~998. keep_best then ships an early checkpoint "
-    "close to the base: the cart moves +0.05..+0.87 m depending on the base",
-)
 def test_finetune_with_hold_right_reward_moves_the_cart_right(
     cartpole: TrainResult, hold_right: TrainResult
 ) -> None:
     steps = int(read_manifest(hold_right.policy_dir).config["episode_length"])
     before, after = _rollout(cartpole.policy_dir, steps=steps), _rollout(hold_right.policy_dir, steps=steps)
-    # The reward asks for the cart 1 m right of centre with the pole up.
-    assert after["mean_x"] > before["mean_x"] + 0.15, (before, after)
+    # The reward asks for the cart 1 m right of centre with the pole up. Measured on three bases (seeds
+    # 0-2) over the trained episode: mean x 0.17 -> 0.82, -0.28 -> 0.44, -0.05 -> 0.87 m, upright 0.999.
+    # Without the value warm-up the evaluation under the new reward fell (1303 -> 472) and the shipped
+    # policy moved the cart +0.05..+0.87 m depending on the base.
+    assert after["mean_x"] > before["mean_x"] + 0.3, (before, after)
     assert after["upright"] > 0.9, after
 
 

@@ -8,6 +8,7 @@ live here and nowhere else.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -159,6 +160,10 @@ class MjxBackend:
             session.training_paused(step)
             session.record_eval(step, params, evaluator(params), baseline=current_step == 0)
 
+        restore_params, restore_value = session.restore_params, session.restore_value
+        if fine_tuning and not restore_value and config.value_warmup:
+            restore_params = self._warm_up_value(restore_params)
+            restore_value = True
         _, final_params, _ = ppo.train(
             environment=env,
             num_timesteps=session.planned,
@@ -186,11 +191,33 @@ class MjxBackend:
             normalize_observations_std_eps=config.normalize_observations_std_eps,
             network_factory=network_factory(config),
             seed=config.seed,
-            restore_params=session.restore_params,
-            restore_value_fn=session.restore_value,
+            restore_params=restore_params,
+            restore_value_fn=restore_value,
             policy_params_fn=on_params,
         )
         return final_params
+
+    def _warm_up_value(self, params: Any) -> Any:
+        """The base `params` with a value function fitted to the new reward (`value_warmup`)."""
+        import jax
+        from brax.training.acme import running_statistics
+
+        from tabrl.training.networks import network_factory
+        from tabrl.training.value_warmup import warm_up_value
+
+        config, env = self.session.config, self.env
+        obs_shape = jax.tree.map(lambda x: x.shape, jax.eval_shape(env.reset, jax.random.PRNGKey(0)).obs)
+        normalize = running_statistics.normalize if config.normalize_observations else (lambda x, _: x)
+        network = network_factory(config)(obs_shape, env.action_size, preprocess_observations_fn=normalize)
+        fitted, report = warm_up_value(
+            env, network, params, episode_length=config.episode_length, num_envs=config.num_envs,
+            discounting=config.discounting, reward_scaling=config.reward_scaling, seed=config.seed,
+        )  # fmt: skip
+        logging.getLogger("tabrl.training").info(
+            "value warm-up: %d samples, loss %.3g -> %.3g, %.1f s",
+            report.samples, report.loss_before, report.loss_after, report.seconds,
+        )  # fmt: skip
+        return fitted
 
 
 __all__ = ["MjxBackend", "StopTraining", "configure_xla_for_cpu"]

@@ -17,6 +17,7 @@ The networks, normaliser, loss and parameter layout are Brax's (`ppo_networks`, 
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,8 @@ from tabrl.training.config import TrainConfig
 from tabrl.training.evaluation import EvalResult
 from tabrl.training.session import EnvSpec, TrainingSession
 from tabrl.training.symmetry import MirrorMaps, mirror_maps
+
+log = logging.getLogger("tabrl.training")
 
 
 def env_config_for(config: TrainConfig, episode_length: int | None) -> Any:
@@ -150,6 +153,8 @@ class MujocoBackend:
         fine_tuning = session.restore_params is not None and not session.resumed
         if fine_tuning:  # the base policy's score under the new reward: the baseline
             session.record_eval(session.step_offset, learner.params(), self.evaluate(learner), baseline=True)
+            if not session.restore_value and config.value_warmup:
+                key = self.warm_up_value(learner, key)
         obs = self.env.reset()
         session.training_resumed()
         for update in range(1, updates + 1):
@@ -165,6 +170,42 @@ class MujocoBackend:
                 session.training_paused(step)
                 session.record_eval(step, learner.params(), self.evaluate(learner))
         return learner.params()
+
+    def warm_up_value(self, learner: _Learner, key: Any) -> Any:
+        """Fit the learner's fresh value function to the base policy's returns under the new reward
+        (`tabrl.training.value_warmup`): two return horizons of every simulation, the first one's
+        states fitted. The next key."""
+        import jax
+        import jax.numpy as jnp
+
+        from tabrl.training.value_warmup import WarmupReport, discounted_returns, fit, horizon, usable_steps
+
+        start, config = time.perf_counter(), self.session.config
+        steps = max(config.unroll_length, min(config.episode_length, 2 * horizon(config.discounting)))
+        obs = self.env.reset()
+        seen, rewards, dones = [], [], []
+        for _ in range(steps):
+            action, _extras, key = learner.act(obs, key)
+            out = self.env.step(action)
+            seen.append(obs)
+            rewards.append(out.reward)
+            dones.append(np.maximum(out.done, out.truncation))
+            obs = out.obs
+        returns = discounted_returns(
+            jnp.asarray(np.stack(rewards)) * config.reward_scaling, jnp.asarray(np.stack(dones), jnp.float32),
+            config.discounting,
+        )  # fmt: skip
+        keep = usable_steps(steps, config.discounting)
+        key, sub = jax.random.split(key)
+        value, before, after = fit(
+            learner.value_apply, learner.normalizer, learner.network_params.value,
+            jnp.asarray(np.stack(seen)[:keep].reshape(-1, obs.shape[1])), returns[:keep].reshape(-1),
+            updates=500, learning_rate=1e-3, batch_size=1024, key=sub,
+        )  # fmt: skip
+        learner.set_value(value)
+        report = WarmupReport(keep * self.env.num_envs, before, after, time.perf_counter() - start)
+        log.info("value warm-up: %s", report.to_dict())
+        return key
 
     def rollout(self, learner: _Learner, obs: np.ndarray, key: Any) -> tuple[Rollout, np.ndarray]:
         """`unroll_length` steps of every simulation under the current (stochastic) policy."""
@@ -326,6 +367,7 @@ class _Learner:
             return params, opt_state, normalizer, losses.mean()
 
         self._act, self._act_det, self._learn = jax.jit(act), jax.jit(act_det), jax.jit(learn)
+        self.value_apply = net.value_network.apply
         self.last_loss: float | None = None
 
     def act(self, obs: np.ndarray, key: Any) -> tuple[np.ndarray, dict[str, np.ndarray], Any]:
@@ -351,6 +393,11 @@ class _Learner:
                 "huge magnitude (keep each term within about +-100 per step) or a learning rate too high "
                 "for this scene; lower learning_rate or rescale the reward terms and train again"
             )
+
+    def set_value(self, value: Any) -> None:
+        """Replace the value function's parameters (its optimiser state starts again)."""
+        self.network_params = self.network_params.replace(value=value)
+        self.opt_state = self.optimizer.init(self.network_params)
 
     def params(self) -> tuple[Any, Any, Any]:
         """(normaliser, policy, value): Brax's parameter layout, as the policy store saves it."""
