@@ -14,6 +14,7 @@ Variants (issue: "keep what was learned -- measure the alternatives"):
                      (FINE_TUNE_SETTINGS), the command input following the routine the prompt matches
                      (walk backwards at 0.5 m/s / turn at 1 rad/s) while the reward shapes the rest
     fine_tune        fine-tuning settings, the command input held at "stand still"
+    fine_tune_warmup the same, fitting the fresh value function first (`value_warmup`; off by default here)
     fine_tune_lr3e-4 the same at learning rate 3e-4
     fine_tune_lr1e-3 the same at the from-scratch learning rate (1e-3)
     scratch          reference: the same reward and budget from a random policy (the preset)
@@ -54,6 +55,7 @@ BEHAVIOURS = {
 }
 VARIANTS = {
     "fine_tune": {"base": True, "set": []},
+    "fine_tune_warmup": {"base": True, "set": ["value_warmup=true"]},
     "fine_tune_lr3e-4": {"base": True, "set": ["learning_rate=3e-4"]},
     "fine_tune_lr1e-3": {"base": True, "set": ["learning_rate=1e-3"]},
     "fine_tune_hint": {"base": True, "set": [], "hint": True},

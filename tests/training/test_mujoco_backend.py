@@ -215,8 +215,8 @@ def test_cancel_resume_and_fine_tune(c_run: TrainResult, tmp_path: Path) -> None
     assert steps == sorted(set(steps)), steps  # no step recorded twice
 
     tuned = run_training(
-        TrainRequest(SCENE, tmp_path / "ft", config=_small(), reward_source=RUN_FORWARD.replace("1.0", "2.0", 1),
-                     base_policy=c_run.policy_dir)
+        TrainRequest(SCENE, tmp_path / "ft", config=_small(value_warmup=True),
+                     reward_source=RUN_FORWARD.replace("1.0", "2.0", 1), base_policy=c_run.policy_dir)
     )  # fmt: skip
     manifest = read_manifest(tuned.policy_dir)
     assert manifest.base_policy and manifest.base_policy["id"] == read_manifest(c_run.policy_dir).id

@@ -105,9 +105,13 @@ class TrainConfig:
     #: Fine-tuning: also restore the base value function (None: only when the reward is unchanged).
     restore_value_fn: bool | None = None
     #: Fine-tuning with a fresh value function (a new reward): fit it to the base policy's returns
-    #: under the new reward before training (`tabrl.training.value_warmup`; mjx backend). Without it a
-    #: CartpoleBalance fine-tune fell from 985 to 277 in 0.9 M steps even under the same reward.
-    value_warmup: bool = True
+    #: under the new reward before training (`tabrl.training.value_warmup`). None: on for mjx, off for
+    #: mujoco, as measured. mjx, CartpoleBalance: without it a fine-tune fell from 985 to 277 in 0.9 M
+    #: steps even under the same reward (with it: ~999), and the cart-held-right fine-tune moved the cart
+    #: +0.05..+0.87 m (with it: +0.64..+0.92). mujoco, Go1 joystick base, walk backwards with the command
+    #: at "stand still": without it the base kept standing (eval 787 -> 792, 0 / 16 falls at 0.84 M steps);
+    #: with it the policy left standing and fell (eval 787 -> 220, 16 / 16 falls at 1.57 M).
+    value_warmup: bool | None = None
     #: Random seed: same seed, config, scene and device -> same policy.
     seed: int = 0
     #: Physics backend: "mjx" (Brax PPO on MJX), "mujoco" (MuJoCo C on threads) or "auto" (the rule

@@ -161,7 +161,7 @@ class MjxBackend:
             session.record_eval(step, params, evaluator(params), baseline=current_step == 0)
 
         restore_params, restore_value = session.restore_params, session.restore_value
-        if fine_tuning and not restore_value and config.value_warmup:
+        if fine_tuning and not restore_value and config.value_warmup is not False:
             restore_params = self._warm_up_value(restore_params)
             restore_value = True
         _, final_params, _ = ppo.train(

@@ -153,7 +153,7 @@ class MujocoBackend:
         fine_tuning = session.restore_params is not None and not session.resumed
         if fine_tuning:  # the base policy's score under the new reward: the baseline
             session.record_eval(session.step_offset, learner.params(), self.evaluate(learner), baseline=True)
-            if not session.restore_value and config.value_warmup:
+            if not session.restore_value and config.value_warmup:  # off unless asked (None): measured
                 key = self.warm_up_value(learner, key)
         obs = self.env.reset()
         session.training_resumed()
