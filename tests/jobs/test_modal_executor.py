@@ -28,6 +28,7 @@ modal = pytest.importorskip("modal")
 import modal.exception as mex  # noqa: E402
 from modal._utils.async_utils import synchronizer  # noqa: E402
 
+from tabrl.jobs import bundles  # noqa: E402
 from tabrl.jobs.modal_app import (  # noqa: E402
     CPU_FUNCTION,
     GPU_FUNCTION,
@@ -294,6 +295,41 @@ def test_render_job_round_trip_brings_the_video_back(store, local_modal, tmp_pat
     types = [e.type for e in store.events_after(job.id)]
     assert "worker" in types and "video" in types
     assert [f for f, _ in local_modal.spawned] == [CPU_FUNCTION]
+
+
+def test_a_restarted_container_reports_lost_instead_of_starting_over(store, local_modal) -> None:
+    from tabrl.jobs.modal_executor import run_payload
+
+    job = store.create(kind="mystery", scene_id="", request={})
+    payload = {
+        "job": job.model_dump(mode="json"),
+        "inputs": bundles.pack(Path("/nonexistent"), []),
+        "attempt": "a1",
+    }
+    assert run_payload(payload, local_modal)["status"] == "failed"  # the first start runs the job
+    again = run_payload(payload, local_modal)  # Modal restarting the same input (preemption)
+    assert call_state(lambda: again).kind == "lost"
+    assert run_payload({**payload, "attempt": "a2"}, local_modal)["status"] == "failed"  # a new attempt runs
+
+
+def test_a_restarted_server_recovers_a_call_of_the_previous_one(store, tmp_path) -> None:
+    """The previous server's call ended while no server watched: the next one relays what it sent."""
+    first = LocalModal(tmp_path / "modal")
+    job = store.create(kind="mystery", scene_id="", request={})
+    ref = ModalExecutor(store=store, client=first).start(job.id)
+    store.mark_running(job.id, ref=ref)
+    call = first.root / "calls" / first.spawned[0][1]
+    deadline = time.monotonic() + 60
+    while not (call / "result.pkl").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    scheduler = Scheduler(store, ModalExecutor(store=store, client=LocalModal(tmp_path / "modal")))
+    scheduler.recover()
+    done = store.get(job.id)
+    assert done.status == "failed" and "unknown job kind" in done.error
+    assert [e.payload["executor"] for e in store.events_after(job.id) if e.type == "worker"] == ["modal"]
+    stop = first.root / "dict" / f"stop--{job.id}"
+    assert not stop.exists()  # cleaned up with the job
 
 
 class _Unreachable(LocalModal):

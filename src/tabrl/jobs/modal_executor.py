@@ -286,7 +286,11 @@ class ModalContainerIO:
         )
 
     def claim(self, job_id: str, attempt: str) -> bool:
-        return bool(self.control.put(f"started/{job_id}/{attempt}", time.time(), skip_if_exists=True))
+        # One container runs an attempt at a time; a second start of it is Modal restarting the input.
+        if self.control.get(f"started/{job_id}") == attempt:
+            return False
+        self.control.put(f"started/{job_id}", attempt)
+        return True
 
     def push(self, job_id: str, ops: list[tuple[Any, ...]]) -> None:
         for i in range(0, len(ops), 100):
@@ -371,8 +375,9 @@ class SdkModalClient:
         return b"".join(self.volume.read_file(path))
 
     def cleanup(self, job_id: str) -> None:
-        with contextlib.suppress(Exception):
-            self.control.pop(f"stop/{job_id}")
+        for key in (f"stop/{job_id}", f"started/{job_id}"):
+            with contextlib.suppress(Exception):
+                self.control.pop(key)
         with contextlib.suppress(Exception):
             self.queue.clear(partition=job_id)
         with contextlib.suppress(Exception):
@@ -630,17 +635,17 @@ class LocalModal:
 
     def cleanup(self, job_id: str) -> None:
         (self.root / "dict" / f"stop--{job_id}").unlink(missing_ok=True)
+        (self.root / "dict" / f"started--{job_id}").unlink(missing_ok=True)
         shutil.rmtree(self.root / "queue" / job_id, ignore_errors=True)
         shutil.rmtree(self.root / "volume" / job_id, ignore_errors=True)
 
     # --- ContainerIO (in the call's process) -------------------------------------------------
 
     def claim(self, job_id: str, attempt: str) -> bool:
-        mark = self.root / "dict" / f"started--{job_id}--{attempt}"
-        try:
-            mark.touch(exist_ok=False)
-        except FileExistsError:
+        mark = self.root / "dict" / f"started--{job_id}"
+        if mark.is_file() and mark.read_text() == attempt:
             return False
+        _write(mark, attempt.encode())
         return True
 
     def push(self, job_id: str, ops: list[tuple[Any, ...]]) -> None:
