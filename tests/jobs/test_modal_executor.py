@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import threading
 import time
 from pathlib import Path
@@ -131,7 +132,8 @@ def test_app_image_is_built_from_the_projects_lock_with_locked(monkeypatch) -> N
         # The build context is this checkout's own lock and pyproject (what `uv sync --locked` checks).
         assert context["/.uv.lock"] == str(project_dir() / "uv.lock")
         assert context["/.pyproject.toml"] == str(project_dir() / "pyproject.toml")
-        assert any("python:3.11" in c and c.startswith("FROM") for c in commands), commands
+        python = f"python:{sys.version_info.major}.{sys.version_info.minor}"
+        assert any(python in c and c.startswith("FROM") for c in commands), commands
         assert any("apt-get install" in c and "libegl1" in c for c in commands), commands
         assert any("MUJOCO_GL" in c for c in commands), commands
         # TabRL's own source (with its non-Python assets) is added after the dependencies.

@@ -1,7 +1,7 @@
 """The Modal app that runs TabRL jobs: `tabrl modal deploy` deploys it, `tabrl serve --executor modal`
 spawns one function call per job (`tabrl.jobs.modal_executor`).
 
-- **Image**: Debian slim with Python 3.11, the EGL/Mesa libraries MuJoCo renders with, and this
+- **Image**: Debian slim with the deploying Python (3.11 or 3.12), the EGL/Mesa libraries MuJoCo renders with, and this
   project's locked dependencies installed by `uv sync --locked` from its own `pyproject.toml` and
   `uv.lock` (plus the `cuda` extra, JAX's CUDA 12 wheels, for the GPU function). TabRL's source is
   added on top, so a code change does not rebuild the dependencies.
@@ -22,6 +22,7 @@ deployed functions keep them.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,9 @@ GPU_FUNCTION = "run_job"
 CPU_FUNCTION = "run_job_cpu"
 #: System libraries for MuJoCo's EGL rendering (as `.ci/run` installs them).
 APT_PACKAGES = ("libegl1", "libegl-mesa0", "libgl1-mesa-dri")
-PYTHON_VERSION = "3.11"
+#: The image's Python: the deploying interpreter's minor version (the job functions are sent pickled,
+#: which needs the same one on both sides; uv.lock covers 3.11 and 3.12).
+PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 @dataclass(frozen=True)
