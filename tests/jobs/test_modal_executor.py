@@ -314,6 +314,39 @@ def test_a_restarted_container_reports_lost_instead_of_starting_over(store, loca
     assert run_payload({**payload, "attempt": "a2"}, local_modal)["status"] == "failed"  # a new attempt runs
 
 
+def test_a_preempted_container_ships_its_files_and_reports_lost(store, local_modal, monkeypatch) -> None:
+    """Modal interrupts a container it preempts (SIGINT): the task stops at a safe point, what it wrote
+    is shipped, and the outcome says lost (the job resumes from the checkpoint on the server)."""
+    import os
+    import signal
+
+    from tabrl.jobs import tasks
+    from tabrl.jobs.modal_executor import run_payload
+    from tabrl.paths import home_dir
+
+    def long_task(ctx) -> dict:
+        (home_dir() / "runs" / ctx.job_id).mkdir(parents=True)
+        (home_dir() / "runs" / ctx.job_id / "config.yaml").write_text("seed: 0")
+        while not ctx.should_stop():
+            time.sleep(0.05)
+        return {"stopped": True}
+
+    monkeypatch.setitem(tasks.TASKS, "long", long_task)
+    monkeypatch.setenv("TABRL_HOME", os.environ["TABRL_HOME"])  # run_payload moves it: restored after
+    job = store.create(kind="long", scene_id="", request={})
+    payload = {
+        "job": job.model_dump(mode="json"),
+        "inputs": bundles.pack(Path("/nonexistent"), []),
+        "attempt": "a1",
+    }
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    out = run_payload(payload, local_modal)
+    assert call_state(lambda: out).kind == "lost" and "preempted" in out["error"]
+    ops = local_modal.drain(job.id)
+    files = [op for op in ops if op[0] == "file"]
+    assert files and f"runs/{job.id}" in bundles.units_of(local_modal.read_file(files[-1][1]))
+
+
 def test_a_restarted_server_recovers_a_call_of_the_previous_one(store, tmp_path) -> None:
     """The previous server's call ended while no server watched: the next one relays what it sent."""
     first = LocalModal(tmp_path / "modal")

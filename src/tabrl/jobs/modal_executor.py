@@ -212,6 +212,14 @@ def run_payload(payload: dict[str, Any], io: ContainerIO) -> dict[str, Any]:
     ctx.store = recorder
     seq = [0]
     done = threading.Event()
+    preempted = threading.Event()
+
+    def on_interrupt(*_: object) -> None:
+        # Modal preempting the container (it then restarts the input): stop at the next safe point so
+        # the last checkpoint is shipped within the grace period; the restart reports the job lost.
+        preempted.set()
+        ctx.interrupted = True
+        ctx.stop_event.set()
 
     def pump() -> None:
         while not done.wait(PUMP_S):
@@ -226,6 +234,9 @@ def run_payload(payload: dict[str, Any], io: ContainerIO) -> dict[str, Any]:
             except Exception:  # Modal briefly unreachable: the ops wait for the next push
                 log.exception("relaying job %s to the server failed", job_id)
 
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, on_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         inputs = bundles.unpack(payload["inputs"], home)
         recorder.mark_shipped(set(inputs))
@@ -245,8 +256,15 @@ def run_payload(payload: dict[str, Any], io: ContainerIO) -> dict[str, Any]:
         ops = [*last, ("files", files)] if last else [("files", files)]
         # Everything is on the Queue before the call returns: the server's last drain has it all.
         io.push(job_id, _ship_files(io, job_id, ops, seq))
+        if preempted.is_set():
+            return {
+                "status": "lost",
+                "error": "the Modal container was preempted; resuming from a checkpoint",
+            }
         return {"status": status, "result": rehome(result, str(home), HOME_MARK), "error": error}
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         shutil.rmtree(home, ignore_errors=True)
 
 
