@@ -280,23 +280,47 @@ def test_gpu_routing() -> None:
     assert ModalExecutor.wants_gpu(job("render", model_id="m", num_gpus=1))
 
 
-def test_render_job_round_trip_brings_the_video_back(store, local_modal, tmp_path) -> None:
-    """A real render job: its model travels to the container in the payload, the video comes back."""
-    from tabrl.jobs import tasks
+def test_render_job_through_the_api_on_the_modal_executor(tmp_path, monkeypatch) -> None:
+    """`executor=modal` end to end, Modal's servers replaced by `LocalModal`: a real render job whose
+    model travels to the call in the payload and whose video comes back through the Volume."""
+    from fastapi.testclient import TestClient
 
+    from tabrl.jobs import modal_executor, tasks
+    from tabrl.server import create_app
+    from tabrl.server.settings import get_settings
+
+    spawned: list[tuple[str, str]] = []
+
+    class Standin(LocalModal):
+        def __init__(self) -> None:
+            super().__init__(tmp_path / "modal")
+            self.spawned = spawned
+
+        def check(self) -> None:
+            pass
+
+    monkeypatch.setattr(modal_executor, "check_reachable", lambda: None)
+    monkeypatch.setattr(modal_executor, "SdkModalClient", Standin)
+    monkeypatch.setenv("TABRL_HOME", str(tmp_path / "server"))
     base = Path(tasks.__file__).resolve().parents[1] / "assets" / "base_policies" / "cartpole-balance"
     shutil.copytree(base, tmp_path / "server" / "policies" / "cart1")
-    scheduler = Scheduler(store, ModalExecutor(store=store, client=local_modal))
-    job = store.create(
-        kind="render", scene_id="CartpoleBalance", request={"model_id": "cart1", "seed": 0, "seconds": 1.0}
-    )
-    done = _drive(scheduler, store, job.id, 180)
-    assert done["status"] == "succeeded", done["error"]
-    video = tmp_path / "server" / "videos" / f"{done['result']['video_id']}.mp4"
-    assert video.is_file() and video.stat().st_size > 1000
-    types = [e.type for e in store.events_after(job.id)]
-    assert "worker" in types and "video" in types
-    assert [f for f, _ in local_modal.spawned] == [CPU_FUNCTION]
+    app = create_app(get_settings(executor="modal", allowed_hosts=["testserver"]))
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        job = client.post("/api/training/render", json={"model_id": "cart1", "seconds": 1.0})
+        assert job.status_code == 201, job.text
+        job_id = job.json()["id"]
+        deadline = time.monotonic() + 180
+        while (done := client.get(f"/api/training/{job_id}/status").json())["status"] not in (
+            "succeeded",
+            "failed",
+        ):
+            assert time.monotonic() < deadline, done
+            time.sleep(0.3)
+        assert done["status"] == "succeeded", done["error"]
+        video = client.get(done["video_url"])
+        assert video.status_code == 200 and len(video.content) > 1000
+    assert [f for f, _ in spawned] == [CPU_FUNCTION]
+    assert not any((tmp_path / "modal" / "volume").iterdir())  # read back, then deleted
 
 
 def test_a_restarted_container_reports_lost_instead_of_starting_over(store, local_modal) -> None:
