@@ -17,9 +17,10 @@ It uses the seams the Ray executor uses (`tabrl.jobs.relay`, `tabrl.jobs.bundles
   keeping its last checkpoint. `stop(force=True)` cancels the call (`FunctionCall.cancel`).
 - **A lost container** (Modal's `InternalFailure`: preemption, a lost worker), a call past its
   timeout, or an expired result, is reported `lost`: the scheduler requeues the job to resume from
-  the last checkpoint that reached the server. Modal restarts preempted inputs on its own; a
-  restarted container sees its start mark in the Dict and returns `lost` at once, so the job resumes
-  from the server's checkpoint instead of from scratch.
+  the last checkpoint that reached the server. Modal interrupts a container it preempts (the task
+  stops at a safe point and ships what it has) and restarts the input on its own; the restarted
+  container sees its start mark in the Dict and returns `lost` at once, so the job resumes from the
+  server's checkpoint instead of from scratch.
 - **Calls outlive the server** (unlike Ray actors). After a restart `recover` asks the previous
   server's call to stop, relays what it sends until it ends (its checkpoint comes back), and
   cancels it if it does not end in time.
