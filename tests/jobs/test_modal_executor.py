@@ -371,6 +371,42 @@ def test_a_preempted_container_ships_its_files_and_reports_lost(store, local_mod
     assert files and f"runs/{job.id}" in bundles.units_of(local_modal.read_file(files[-1][1]))
 
 
+def test_a_push_that_fails_is_sent_again(store, local_modal, monkeypatch) -> None:
+    """The Queue unreachable for a moment in the container: nothing the task recorded is dropped."""
+    import os
+
+    from tabrl.jobs import modal_executor, tasks
+    from tabrl.jobs.modal_executor import run_payload
+
+    def chatty(ctx) -> dict:
+        for step in range(6):
+            ctx.report({"step": step})
+            time.sleep(0.1)
+        return {}
+
+    failures = iter([True, True])
+
+    class Flaky(LocalModal):
+        def push(self, job_id: str, ops: list) -> None:
+            if next(failures, False):
+                raise mex.ConnectionError("Could not connect to the Modal server.")
+            super().push(job_id, ops)
+
+    monkeypatch.setattr(modal_executor, "PUMP_S", 0.1)
+    monkeypatch.setitem(tasks.TASKS, "chatty", chatty)
+    monkeypatch.setenv("TABRL_HOME", os.environ["TABRL_HOME"])
+    job = store.create(kind="chatty", scene_id="", request={})
+    payload = {
+        "job": job.model_dump(mode="json"),
+        "inputs": bundles.pack(Path("/nonexistent"), []),
+        "attempt": "a",
+    }
+    flaky = Flaky(local_modal.root)
+    assert run_payload(payload, flaky)["status"] == "succeeded"
+    steps = [op[1]["step"] for op in flaky.drain(job.id) if op[0] == "progress"]
+    assert steps == list(range(6))
+
+
 def test_a_restarted_server_recovers_a_call_of_the_previous_one(store, tmp_path) -> None:
     """The previous server's call ended while no server watched: the next one relays what it sent."""
     first = LocalModal(tmp_path / "modal")

@@ -172,7 +172,7 @@ class ContainerIO(Protocol):
         ...
 
     def stop_requested(self, job_id: str) -> str | None:
-        """ "cancel", "interrupt" or None."""
+        """Whether the server asked the job to stop: "cancel", "interrupt" or None."""
         ...
 
 
@@ -196,7 +196,7 @@ def _ship_files(
 def run_payload(payload: dict[str, Any], io: ContainerIO) -> dict[str, Any]:
     """The job function's body, in a Modal container: unpack the payload into a scratch TabRL home,
     run the job (`worker.execute`), relay its progress and files through `io`; returns the outcome
-    (`status`, `result`, `error`, and the path of the last files on the Volume)."""
+    (`status`, `result`, `error`; `status` "lost" when the container was preempted or restarted)."""
     from tabrl.jobs.worker import JobContext, execute
 
     job = dict(payload["job"])
@@ -212,6 +212,8 @@ def run_payload(payload: dict[str, Any], io: ContainerIO) -> dict[str, Any]:
     recorder = RelayRecorder(job, home, ctx.stop_event)
     ctx.store = recorder
     seq = [0]
+    #: Ops drained from the recorder and not on the Queue yet (a push that failed is tried again).
+    pending: list[tuple[Any, ...]] = []
     done = threading.Event()
     preempted = threading.Event()
 
@@ -229,9 +231,10 @@ def run_payload(payload: dict[str, Any], io: ContainerIO) -> dict[str, Any]:
                 if wanted:
                     ctx.interrupted = ctx.interrupted or wanted == "interrupt"
                     ctx.stop_event.set()
-                ops = recorder.drain()
-                if ops:
-                    io.push(job_id, _ship_files(io, job_id, ops, seq))
+                pending.extend(recorder.drain())
+                if pending:
+                    io.push(job_id, _ship_files(io, job_id, pending, seq))
+                    pending.clear()
             except Exception:  # Modal briefly unreachable: the ops wait for the next push
                 log.exception("relaying job %s to the server failed", job_id)
 
@@ -253,10 +256,9 @@ def run_payload(payload: dict[str, Any], io: ContainerIO) -> dict[str, Any]:
             thread.join()
         units = [f"runs/{job_id}", *recorder.unshipped("policies"), *recorder.unshipped("videos")]
         files = bundles.pack(home, [u for u in units if u not in inputs])
-        last = recorder.drain()
-        ops = [*last, ("files", files)] if last else [("files", files)]
+        pending.extend([*recorder.drain(), ("files", files)])
         # Everything is on the Queue before the call returns: the server's last drain has it all.
-        io.push(job_id, _ship_files(io, job_id, ops, seq))
+        io.push(job_id, _ship_files(io, job_id, pending, seq))
         if preempted.is_set():
             return {
                 "status": "lost",
