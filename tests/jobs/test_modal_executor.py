@@ -427,6 +427,24 @@ def test_a_restarted_server_recovers_a_call_of_the_previous_one(store, tmp_path)
     assert not stop.exists()  # cleaned up with the job
 
 
+def test_what_a_lost_call_shipped_before_it_went_is_kept(store, tmp_path) -> None:
+    class Preempted(LocalModal):
+        def spawn(self, function: str, payload: dict[str, Any]) -> str:
+            return "fc-gone"
+
+        def state(self, call_id: str) -> CallState:
+            return CallState("lost", reason="the Modal container running it was lost (preempted)")
+
+    client = Preempted(tmp_path / "modal")
+    executor = ModalExecutor(store=store, client=client)
+    job = store.create(kind="train", scene_id="CartpoleBalance", request={"scene_id": "CartpoleBalance"})
+    ref = executor.start(job.id)
+    client.push(job.id, [("progress", {"step": 7})])
+    state = executor.poll(ref)
+    assert not state.alive and state.lost and "preempted" in state.reason
+    assert store.get(job.id).progress == {"step": 7}
+
+
 class _Unreachable(LocalModal):
     """Modal not answering: every call raises as the SDK does offline."""
 

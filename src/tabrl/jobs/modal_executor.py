@@ -474,9 +474,9 @@ class ModalExecutor:
         try:
             # The outcome first, then the drain: a finished call pushed everything before returning.
             state = self.client.state(handle.call_id)
-            if state.kind in ("running", "done"):
-                # Drained ops are gone from the Queue: kept here until each is applied.
-                handle.pending.extend(self.client.drain(handle.job_id))
+            # Drained ops are gone from the Queue: kept here until each is applied. A lost call's too
+            # (a preempted container ships its last checkpoint before it goes).
+            handle.pending.extend(self.client.drain(handle.job_id))
             while handle.pending:
                 handle.placed = True
                 self._apply(handle.job_id, handle.pending[:1])
