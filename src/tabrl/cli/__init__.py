@@ -28,7 +28,7 @@ def _register() -> None:
     from tabrl.cli import scenes
 
     scenes.register(app)
-    for name in ("reward", "train", "base", "generate", "teach", "models", "serve"):
+    for name in ("reward", "train", "base", "generate", "teach", "models", "serve", "modal_cmd"):
         try:
             module = __import__(f"tabrl.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -59,8 +59,9 @@ def serve(
     executor: str | None = typer.Option(
         None,
         "--executor",
-        help="Where jobs run: local (worker processes here, the default) or ray (the Ray cluster at "
-        "RAY_ADDRESS, else one started on this machine). Env: TABRL_EXECUTOR.",
+        help="Where jobs run: local (worker processes here, the default), ray (the Ray cluster at "
+        "RAY_ADDRESS, else one started on this machine) or modal (the app `tabrl modal deploy` deployed; "
+        "a GPU per training job, TABRL_MODAL_GPU, default H100). Env: TABRL_EXECUTOR.",
     ),
 ) -> None:
     """Start the TabRL server: REST + WebSocket API under /api, docs at /docs, the web UI at /."""
@@ -78,6 +79,10 @@ def serve(
     settings = get_settings(
         host=host, port=port, web_dir=web_dir or _default_web_dir(build_web), executor=executor
     )
+    if settings.executor == "modal":
+        from tabrl.jobs.modal_executor import check_reachable
+
+        check_reachable()  # fail here, naming what is missing, rather than inside the server's start-up
     exposed = not is_loopback(host)
     if exposed and not settings.token:
         settings.token = new_token()

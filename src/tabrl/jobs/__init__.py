@@ -4,7 +4,8 @@
   (`DATABASE_URL`), through SQLModel.
 - `executors`: where a job runs. `LocalProcessExecutor` starts one worker process per
   job on this machine; `ray_executor.RayExecutor` runs each job in a Ray actor on a cluster
-  and relays its progress and files (`bundles`) back to this server. Both implement the
+  and `modal_executor.ModalExecutor` as a call of the Modal app in `modal_app`; both relay
+  its progress and files (`relay`, `bundles`) back to this server. All implement the
   `Executor` protocol; each owns its handles (the scheduler never sees a pid).
 - `scheduler.Scheduler`: starts queued jobs while fewer than `max_concurrent` run, reaps
   finished workers, marks dead ones failed, requeues lost ones (a dead cluster node) to

@@ -3,7 +3,8 @@
 `LocalProcessExecutor` runs each job in its own worker process on this machine (JAX and
 MuJoCo state never live in the API process); the worker writes progress and its outcome
 into the shared database itself. `tabrl.jobs.ray_executor.RayExecutor` runs each job on a
-Ray cluster and relays progress and files back to this server, so routes do not change.
+Ray cluster and `tabrl.jobs.modal_executor.ModalExecutor` as a call of a deployed Modal app; both
+relay progress and files back to this server, so routes do not change.
 
 References (`start`'s return value) are opaque to the scheduler: each executor owns its
 handles (a pid here, a Ray actor there) and how to find a previous server's workers.
@@ -167,19 +168,24 @@ def pid_alive(pid: int, job_id: str | None = None) -> bool:
     return job_id.encode() in worker_args
 
 
-EXECUTORS = ("local", "ray")
+EXECUTORS = ("local", "ray", "modal")
 
 
 def make_executor(name: str, store: JobStore | None = None, *, cpus_per_job: float = 1.0) -> Executor:
-    """The executor called `name`: `local` (worker processes here) or `ray` (a Ray cluster:
-    `RAY_ADDRESS`, else a Ray instance started on this machine; `cpus_per_job` CPUs each). `store`
-    is the server's job database, which executors that relay progress (Ray) write into."""
+    """The executor called `name`: `local` (worker processes here), `ray` (a Ray cluster:
+    `RAY_ADDRESS`, else a Ray instance started on this machine; `cpus_per_job` CPUs each) or `modal`
+    (the app `tabrl modal deploy` deployed; `TABRL_MODAL_*` settings). `store` is the server's job
+    database, which executors that relay progress (Ray, Modal) write into."""
     if name == "local":
         return LocalProcessExecutor()
     if name == "ray":
         from tabrl.jobs.ray_executor import RayExecutor
 
         return RayExecutor(store=store, num_cpus=cpus_per_job)
+    if name == "modal":
+        from tabrl.jobs.modal_executor import make_modal_executor
+
+        return make_modal_executor(store)
     from tabrl.errors import TabRLError
 
     raise TabRLError(f"unknown executor {name!r}; available: {', '.join(EXECUTORS)}")

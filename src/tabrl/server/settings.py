@@ -27,8 +27,9 @@ class Settings(BaseSettings):
     )
     #: Training jobs run at once (each in its own worker process).
     max_concurrent_jobs: int = Field(default=3, ge=1, le=64)
-    #: Where jobs run: "local" (worker processes on this machine) or "ray" (a Ray cluster at
-    #: RAY_ADDRESS, else a Ray instance started on this machine; see README "Running on a cluster").
+    #: Where jobs run: "local" (worker processes on this machine), "ray" (a Ray cluster at
+    #: RAY_ADDRESS, else a Ray instance started on this machine) or "modal" (the Modal app that
+    #: `tabrl modal deploy` deployed, TABRL_MODAL_* settings); see README "Running on a cluster".
     executor: str = "local"
     #: CPUs a job takes on a Ray node (executor "ray").
     ray_cpus_per_job: float = Field(default=1.0, gt=0)
