@@ -310,10 +310,17 @@ def test_train_on_ray_through_the_api_survives_a_node_a_restart_and_cancels(
     app = create_app(get_settings(executor="ray", max_concurrent_jobs=2, allowed_hosts=["testserver"]))
     with TestClient(app, base_url="http://127.0.0.1:8000") as client:
         _wait_history(client, b["id"], first)  # resumed: evaluations past the checkpoint it had
-        assert client.post(f"/api/training/{b['id']}/cancel").json()["cancel_requested"]
+        asked = client.post(f"/api/training/{b['id']}/cancel").json()
         b_done = _wait_status(client, b["id"], {"cancelled", "failed", "succeeded"}, 120)
-        assert b_done["status"] == "cancelled" and b_done["model_id"], b_done
-        assert (tmp_path / "policies" / b_done["model_id"] / "manifest.json").is_file()
+        assert b_done["status"] == "cancelled", (asked, b_done)
+        if asked["cancel_requested"]:  # cancelled on its node: it stops at a safe point, keeping its policy
+            assert b_done["model_id"], b_done
+            assert (tmp_path / "policies" / b_done["model_id"] / "manifest.json").is_file()
+        else:
+            # Seen once in ~6 runs: between two evaluations the job was between workers (queued or
+            # interrupted), and such a cancel is immediate; what it had run stays in its run folder.
+            assert asked["status"] == "cancelled", asked
+            assert list((tmp_path / "runs" / b["id"] / "checkpoints").iterdir())
 
 
 def _wait_history(client, job_id: str, past_step: int, timeout_s: float = 240) -> int:
