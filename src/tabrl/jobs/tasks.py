@@ -257,15 +257,15 @@ def _base_policy(req: dict[str, Any]) -> Path | None:
 
 
 def _render(ctx: JobContext, model_dir: Path, seed: int, seconds: float | None = None) -> str:
-    from tabrl.render.policy_video import VIDEO_SECONDS, render_policy_video
-    from tabrl.render.store import video_path
+    from tabrl.render.policy_video import render_policy_video
+    from tabrl.render.store import VIDEO_SECONDS, video_id, video_path
 
     seconds = seconds or VIDEO_SECONDS
-    video_id = f"{model_dir.name}-s{seed}"
+    vid = video_id(model_dir.name, seed, seconds)
     ctx.event("rendering", {"seconds": seconds})
-    render_policy_video(model_dir, video_path(video_id), seconds=seconds, seed=seed)
-    ctx.event("video", {"video_id": video_id, "video_url": f"/api/videos/{video_id}"})
-    return video_id
+    render_policy_video(model_dir, video_path(vid), seconds=seconds, seed=seed)
+    ctx.event("video", {"video_id": vid, "video_url": f"/api/videos/{vid}"})
+    return vid
 
 
 def render_task(ctx: JobContext) -> dict[str, Any]:

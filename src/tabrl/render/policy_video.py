@@ -12,11 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tabrl.render.store import VIDEO_SECONDS
 from tabrl.render.video import DEFAULT_SIZE, encode_mp4, render_trajectory
 
 MAX_FPS = 30
-#: Length of a policy's video (seconds): the one default for jobs, the API and the CLI.
-VIDEO_SECONDS = 10.0
 
 
 def rollout_qpos(policy_dir: Path | str, seconds: float, seed: int = 0) -> tuple[object, np.ndarray, float]:

@@ -37,9 +37,10 @@ def _model_dir(model_id: str) -> Path:
 def model_out(path: Path, jobs: dict[str, str]) -> ModelOut:
     """The API view of the library policy in `path` (`jobs`: model id -> the job that trained it)."""
     from tabrl.policies import read_manifest
+    from tabrl.render.store import video_id
 
     m = read_manifest(path)
-    video = f"{m.id}-s0"
+    video = video_id(m.id)
     return ModelOut(
         id=m.id,
         name=m.reward.name,
