@@ -144,3 +144,15 @@ def test_fine_tuning_starts_from_fine_tuning_settings_that_yaml_and_overrides_st
         "CartpoleBalance", device="cpu", fine_tune=True, yaml_path=path, overrides=["learning_rate=5e-4"]
     )
     assert (mine.learning_rate, mine.entropy_cost) == (pytest.approx(5e-4), pytest.approx(0.02))
+
+
+def test_the_shipped_preset_files_equal_the_presets() -> None:
+    """configs/*.yaml are generated (`tabrl presets --out configs`); an edited preset must regenerate them."""
+    from tabrl.training.config import PRESET_FILES, load_yaml, preset_yaml
+
+    root = Path(__file__).resolve().parents[2] / "configs"
+    assert sorted(p.name for p in root.glob("*.yaml")) == sorted(PRESET_FILES)
+    for name, (scene, device, physics) in PRESET_FILES.items():
+        text = (root / name).read_text(encoding="utf-8")
+        assert text == preset_yaml(scene, device, physics), f"{name}: run `tabrl presets --out configs`"
+        assert load_yaml(root / name, TrainConfig()) == preset_for(scene, device, physics)

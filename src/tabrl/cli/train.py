@@ -16,6 +16,30 @@ def register(app: typer.Typer) -> None:
     app.command("train")(train_cmd)
     app.command("check")(check_cmd)
     app.command("export-onnx")(export_onnx_cmd)
+    app.command("presets")(presets_cmd)
+
+
+def presets_cmd(
+    out: Path = typer.Option(Path("configs"), "--out", help="Folder to write the preset files into."),
+    check: bool = typer.Option(False, "--check", help="Only compare; exit 1 when a file differs."),
+) -> None:
+    """Write the training presets as YAML files (`configs/`: CartpoleBalance CPU, Go1 CPU and GPU), or
+    check that the files there still equal the presets."""
+    from tabrl.training.config import PRESET_FILES, preset_yaml
+
+    stale = []
+    for name, (scene, device, physics) in PRESET_FILES.items():
+        text, path = preset_yaml(scene, device, physics), out / name
+        if check:
+            if not path.is_file() or path.read_text(encoding="utf-8") != text:
+                stale.append(name)
+            continue
+        out.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        console.print(f"wrote {path}", highlight=False)
+    if stale:
+        err_console.print(f"differ from the presets: {', '.join(stale)}; run `tabrl presets --out {out}`")
+        raise typer.Exit(1)
 
 
 def _parse_steps(value: str | None) -> int | str | None:
