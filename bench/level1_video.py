@@ -99,9 +99,9 @@ def stages(work: Path) -> dict[str, float]:
 
     from tabrl.policies.commands import command_policy
     from tabrl.render.frames import fast_scene_flags
-    from tabrl.render.policy_video import MAX_FPS, rollout_qpos
     from tabrl.render.video import DEFAULT_SIZE, encode_mp4, render_trajectory
     from tabrl.scenes.bases import get_base
+    from tabrl.training.video import MAX_FPS, rollout_qpos
 
     out: dict[str, float] = {}
     t = time.perf_counter()

@@ -34,7 +34,7 @@ def _make_params(
     from brax.training.acme import running_statistics, specs
     from brax.training.agents.ppo import networks as ppo_networks
 
-    from tabrl.training.networks import activation as _activation
+    from tabrl.policies.inference import activation as _activation
 
     as_dict = list(obs_sizes) != ["state"]
     sizes = {k: (v,) for k, v in obs_sizes.items()} if as_dict else obs_sizes["state"]

@@ -101,7 +101,7 @@ def make_library_policy(home: Path, model_id: str = POLICY_ID) -> str:
     from brax.training.agents.ppo import networks as ppo_networks
 
     from tabrl.policies import NetworkSpec, PolicyManifest, RewardInfo, save_policy
-    from tabrl.training.networks import activation as _activation
+    from tabrl.policies.inference import activation as _activation
 
     net = ppo_networks.make_ppo_networks(
         5,

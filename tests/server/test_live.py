@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tabrl.errors import TabRLError
-from tabrl.policies.live import LiveSim
 from tabrl.server import create_app
 from tabrl.server.live import MAX_LATE_STEPS, LiveLoop, parse_control
 from tabrl.server.settings import get_settings
+from tabrl.training.live import LiveSim
 
 STAND = "def command(t):\n    return (0.0, 0.0, 0.0)\n"
 WALK = "def command(t):\n    return (0.5, 0.0, 0.0)\n"

@@ -177,8 +177,8 @@ def test_short_run_writes_a_policy_in_the_common_format(c_run: TrainResult, tmp_
 
 
 def test_video_rollout_and_live_observer_use_the_c_env(c_run: TrainResult) -> None:
-    from tabrl.policies.observe import HostStateObserver, observer_for
-    from tabrl.render.policy_video import rollout_qpos
+    from tabrl.training.observe import HostStateObserver, observer_for
+    from tabrl.training.video import rollout_qpos
 
     model, qpos, dt = rollout_qpos(c_run.policy_dir, seconds=0.5, seed=3)
     assert qpos.shape == (round(0.5 / dt) + 1, model.nq) and np.isfinite(qpos).all()

@@ -103,8 +103,8 @@ def play_cmd(
     manifest = command_policy(base.dir, code, out, name=program.stem)
     result: dict[str, object] = {"policy_dir": str(out), "model_id": manifest.id, "base": base.id}
     if video is not None:
-        from tabrl.render.policy_video import render_policy_video
         from tabrl.render.store import VIDEO_SECONDS
+        from tabrl.training.video import render_policy_video
 
         render_policy_video(out, video, seconds=seconds or VIDEO_SECONDS)
         result["video"] = str(video)

@@ -67,8 +67,8 @@ def render_cmd(
     seed: int = typer.Option(0, "--seed", min=0, help="Rollout seed (same seed = same start)."),
 ) -> None:
     """Render a video of a policy: a deterministic rollout on the backend it was trained on."""
-    from tabrl.render.policy_video import render_policy_video
     from tabrl.render.store import VIDEO_SECONDS
+    from tabrl.training.video import render_policy_video
 
     path = render_policy_video(policy, out, seconds=seconds or VIDEO_SECONDS, seed=seed)
     console.print(f"wrote {path}")

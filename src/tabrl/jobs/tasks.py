@@ -257,8 +257,8 @@ def _base_policy(req: dict[str, Any]) -> Path | None:
 
 
 def _render(ctx: JobContext, model_dir: Path, seed: int, seconds: float | None = None) -> str:
-    from tabrl.render.policy_video import render_policy_video
     from tabrl.render.store import VIDEO_SECONDS, video_id, video_path
+    from tabrl.training.video import render_policy_video
 
     seconds = seconds or VIDEO_SECONDS
     vid = video_id(model_dir.name, seed, seconds)

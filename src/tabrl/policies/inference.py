@@ -58,13 +58,19 @@ class Policy:
         return np.asarray(self(obs))
 
 
+def activation(name: str) -> Any:
+    """The activation function called `name` in a manifest or config ("swish", "relu", "tanh", "elu")."""
+    import jax
+    from flax import linen
+
+    return {"swish": linen.swish, "relu": linen.relu, "tanh": linen.tanh, "elu": jax.nn.elu}[name]
+
+
 def build_apply(manifest: PolicyManifest) -> Any:
     """Jitted `(params, obs_batch) -> actions`: Brax's own network and deterministic (tanh-mean) action."""
     import jax
     from brax.training.acme import running_statistics
     from brax.training.agents.ppo import networks as ppo_networks
-
-    from tabrl.training.networks import activation as _activation
 
     net = manifest.network
     sizes: Any = (
@@ -78,7 +84,7 @@ def build_apply(manifest: PolicyManifest) -> Any:
         preprocess_observations_fn=running_statistics.normalize if net.normalize_observations else _identity,
         policy_hidden_layer_sizes=net.policy_hidden_layer_sizes,
         value_hidden_layer_sizes=net.value_hidden_layer_sizes,
-        activation=_activation(net.activation),
+        activation=activation(net.activation),
         policy_obs_key=net.policy_obs_key,
         value_obs_key=net.value_obs_key,
     )

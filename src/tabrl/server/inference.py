@@ -142,7 +142,7 @@ class LivePolicy:
     def _get_observer(self) -> Any:
         with self._lock:
             if self._observer is None:
-                from tabrl.policies.observe import observer_for
+                from tabrl.training.observe import observer_for
 
                 self._observer = observer_for(self.manifest)
             return self._observer

@@ -39,7 +39,7 @@ import numpy as np
 from fastapi.concurrency import run_in_threadpool
 
 from tabrl.errors import TabRLError
-from tabrl.policies.live import LiveSim
+from tabrl.training.live import LiveSim
 
 #: Behind real time by up to this much (the process was not scheduled for a while on a busy machine),
 #: the loop catches up, `MAX_BATCH` steps at a time; further behind (a late browser action, a machine
@@ -328,7 +328,7 @@ class LiveSims:
 
     def acquire(self, directory: Path) -> LiveSim:
         """An idle simulation of the policy in `directory`, or a new one (blocking: build + compile)."""
-        from tabrl.policies.live import live_sim
+        from tabrl.training.live import live_sim
 
         key = self._key(directory)
         with self._lock:

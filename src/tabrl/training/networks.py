@@ -7,15 +7,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from tabrl.policies.inference import activation
 from tabrl.training.config import TrainConfig
-
-
-def activation(name: str) -> Any:
-    """The activation function of a config's `activation` name."""
-    import jax
-    from flax import linen
-
-    return {"swish": linen.swish, "relu": linen.relu, "tanh": linen.tanh, "elu": jax.nn.elu}[name]
 
 
 def network_factory(config: TrainConfig) -> Callable[..., Any]:
@@ -49,4 +42,4 @@ def network_factory(config: TrainConfig) -> Callable[..., Any]:
     return factory
 
 
-__all__ = ["activation", "network_factory"]
+__all__ = ["network_factory"]
