@@ -228,14 +228,16 @@ def build_profile(card: RobotCard, stand_height: float | None = None) -> RobotPr
 def standing_height(card: RobotCard) -> float:
     """Height of the base above the floor in the scene's reference pose (cached per card).
 
-    The first keyframe is the reference pose when the scene has one (Playground's "home"),
-    the model's `qpos0` otherwise.
+    The reference pose is the robot card's (`tabrl.scenes.cards.reference_qpos`: keyframe "home", else
+    `qpos0`).
     """
     import hashlib
 
     from tabrl.paths import cache_dir, sub_dir
 
-    key = hashlib.sha256(json.dumps(card.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+    # "pose": which reference pose the height was measured in (keyframe "home", not the first keyframe).
+    doc = {"card": card.to_dict(), "pose": "home-or-qpos0"}
+    key = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
     path = sub_dir(cache_dir(), "profiles") / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', card.id)}-{key}.json"
     if path.is_file():
         try:
@@ -253,11 +255,11 @@ def _forward_height(card: RobotCard) -> float:
     import mujoco
 
     from tabrl.scenes import load_scene
+    from tabrl.scenes.cards import reference_qpos
 
     model = load_scene(card.id).mj_model
     data = mujoco.MjData(model)
-    if model.nkey:
-        mujoco.mj_resetDataKeyframe(model, data, 0)
+    data.qpos[:] = reference_qpos(model)
     mujoco.mj_forward(model, data)
     body = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, card.root_body)
     return round(float(data.xpos[max(body, 0), 2]), 4)

@@ -111,10 +111,9 @@ def render_frame(
     return r.render()
 
 
-def reference_pose(model: mujoco.MjModel) -> mujoco.MjData:
-    """Data at the model's first keyframe (its 'home' pose) or qpos0, forward-computed."""
+def posed(model: mujoco.MjModel, qpos: np.ndarray) -> mujoco.MjData:
+    """Data at `qpos` (e.g. the scene's reference pose, `tabrl.scenes.cards.reference_qpos`), forward-computed."""
     data = mujoco.MjData(model)
-    if model.nkey > 0:
-        mujoco.mj_resetDataKeyframe(model, data, 0)
+    data.qpos[:] = qpos
     mujoco.mj_forward(model, data)
     return data

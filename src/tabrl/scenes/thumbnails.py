@@ -23,11 +23,12 @@ def render_thumbnail(scene: str | SceneSpec, size: tuple[int, int] = THUMB_SIZE)
 
     from PIL import Image
 
-    from tabrl.render.frames import reference_pose, render_frame, renderer, tracking_camera
+    from tabrl.render.frames import posed, render_frame, renderer, tracking_camera
+    from tabrl.scenes.cards import reference_qpos
 
     loaded = load_scene(scene)
     model = loaded.mj_model
-    data = reference_pose(model)
+    data = posed(model, reference_qpos(model))
     width, height = size
     with renderer(model, width, height) as r:
         pixels = render_frame(r, data, tracking_camera(model, data))
