@@ -93,24 +93,32 @@ def wheel_path(name: str) -> Path | None:
     return None
 
 
-def local_path(name: str) -> Path | None:
-    """Where robot `name` lives on disk right now, without any network access.
+def local_paths(name: str) -> list[Path]:
+    """Every folder of robot `name` on disk right now, in lookup order (no network access).
 
     `MENAGERIE_ROOT` first, then the asset wheels, then the `mujoco-menagerie` cache.
     """
+    found = []
     r = root()
     if r is not None and (r / name).is_dir():
-        return r / name
+        found.append(r / name)
     path = wheel_path(name)
     if path is not None:
-        return path
-    import mujoco_menagerie
+        found.append(path)
+    if _FOLDER_ALIASES.get(name, name) in robot_names():
+        import mujoco_menagerie
 
-    if _FOLDER_ALIASES.get(name, name) not in robot_names():
-        return None
-    robot = robot_info(name)
-    cache = mujoco_menagerie.Cache()
-    return cache.model_path(robot) if cache.is_cached(robot) else None
+        robot = robot_info(name)
+        cache = mujoco_menagerie.Cache()
+        if cache.is_cached(robot):
+            found.append(cache.model_path(robot))
+    return found
+
+
+def local_path(name: str) -> Path | None:
+    """Where robot `name` lives on disk right now (the first of `local_paths`), or None."""
+    paths = local_paths(name)
+    return paths[0] if paths else None
 
 
 def is_available(name: str) -> bool:
@@ -119,10 +127,19 @@ def is_available(name: str) -> bool:
 
 
 def resolve(name: str) -> Path:
-    """The robot's folder; downloads it when allowed. Fails fast with how to get it."""
+    """The robot's folder; downloads it when allowed. Fails fast with how to get it.
+
+    With `MENAGERIE_ROOT` set nothing is downloaded (the machine is taken to be offline).
+    """
     path = local_path(name)
     if path is not None:
         return path
+    r = root()
+    if r is not None:
+        raise UnavailableError(
+            f"Menagerie robot {name!r} is neither under MENAGERIE_ROOT={r} nor in the asset wheels "
+            f"({', '.join(ASSET_PACKAGES)}); {HOW_TO_GET}."
+        )
     import mujoco_menagerie
 
     try:
@@ -142,10 +159,15 @@ def scene_entry(name: str):
     return entries.get("scene_mjx") or entries.get(robot.default_scene) or entries[robot.default_model]
 
 
+def scene_folder(name: str) -> Path | None:
+    """The first folder of robot `name` on disk that holds its scene XML (meshes alone are not enough)."""
+    file = scene_entry(name).file
+    return next((p for p in local_paths(name) if (p / file).is_file()), None)
+
+
 def scene_available(name: str) -> bool:
     """Whether robot `name`'s scene XML is on disk (a folder with meshes only is not enough)."""
-    path = local_path(name)
-    return path is not None and (path / scene_entry(name).file).is_file()
+    return scene_folder(name) is not None
 
 
 def playground_menagerie_path(required: tuple[str, ...] = ()) -> Path:
