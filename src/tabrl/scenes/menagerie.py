@@ -18,6 +18,8 @@ Playground never clones anything.
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -168,6 +170,68 @@ def scene_folder(name: str) -> Path | None:
 def scene_available(name: str) -> bool:
     """Whether robot `name`'s scene XML is on disk (a folder with meshes only is not enough)."""
     return scene_folder(name) is not None
+
+
+@dataclass(frozen=True)
+class RobotLicence:
+    """Licence and attribution of one Menagerie robot folder, read from its LICENSE / README."""
+
+    robot: str
+    #: SPDX-like name from the README ("BSD-3-Clause", "Apache-2.0", ...), or the LICENSE's first line.
+    license: str
+    #: The copyright line(s) of the LICENSE (or the README's licence section).
+    attribution: str
+    #: Where the folder came from: "MENAGERIE_ROOT", the asset wheel's package name, or "mujoco-menagerie cache".
+    source: str
+
+
+_LICENSE_RE = re.compile(r"released under an? \[([^\]]+?)(?: [Ll]icen[sc]e)?\]")
+_COPYRIGHT_RE = re.compile(
+    r"^\s*Copyright\b(?!\s+(?:notice|holder|owner|license))[^\n]*", re.MULTILINE | re.IGNORECASE
+)
+
+
+def _copyrights(text: str) -> list[str]:
+    """The real copyright lines of a text (the Apache licence's "[yyyy] [name of owner]" template is not one)."""
+    lines = (re.sub(r"[\[\]]", "", c.strip()) for c in _COPYRIGHT_RE.findall(text))
+    return list(dict.fromkeys(c for c in lines if "yyyy" not in c and "name of copyright owner" not in c))
+
+
+def _source_of(path: Path) -> str:
+    r = root()
+    if r is not None and path.parent == r:
+        return "MENAGERIE_ROOT"
+    for package, folder in zip(ASSET_PACKAGES, wheel_roots(), strict=False):
+        if path.parent == folder:
+            return package.replace("_", "-")
+    return "mujoco-menagerie cache"
+
+
+@lru_cache(maxsize=64)
+def _licence_at(name: str, folder: Path) -> RobotLicence:
+    readme = folder / "README.md"
+    license_file = folder / "LICENSE"
+    readme_text = readme.read_text(errors="replace") if readme.is_file() else ""
+    license_text = license_file.read_text(errors="replace") if license_file.is_file() else ""
+    match = _LICENSE_RE.search(readme_text)
+    if match:
+        kind = match.group(1).strip()
+    elif name in robot_names() or _FOLDER_ALIASES.get(name) in robot_names():
+        kind = str(robot_info(name).license)
+    else:
+        kind = next((line.strip() for line in license_text.splitlines() if line.strip()), "unknown")
+    copyrights = _copyrights(license_text) or _copyrights(readme_text)
+    attribution = "; ".join(copyrights) or "MuJoCo Menagerie contributors (see the robot's README)"
+    return RobotLicence(robot=name, license=kind, attribution=attribution, source=_source_of(folder))
+
+
+def licence(name: str) -> RobotLicence | None:
+    """Licence and attribution of robot `name` from the first local folder that carries them (no I/O beyond
+    reading two small files; None when the robot is not on this machine)."""
+    paths = local_paths(name)
+    with_files = [p for p in paths if (p / "LICENSE").is_file() or (p / "README.md").is_file()]
+    folder = (with_files or paths or [None])[0]
+    return _licence_at(name, folder) if folder is not None else None
 
 
 def playground_menagerie_path(required: tuple[str, ...] = ()) -> Path:
