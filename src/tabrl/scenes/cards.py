@@ -389,10 +389,10 @@ def _backend_extras(model: mujoco.MjModel) -> dict[str, Any]:
     # DM Control's Humanoid starts 21 cm up, Cheetah 8 cm), as walkers do; CartpoleBalance's cart
     # could collide with the floor but hangs 95 cm above it.
     gap = reference_floor_gap(model, reference_qpos(model))
-    from tabrl.training.estimates import physics_cost
-
     return {
-        "physics_cost": physics_cost(model),
+        # `tabrl.training.estimates.physics_cost` of one substep (dofs + collision geoms): scenes sit below
+        # training, so it is computed here and read by `estimates.card_cost`.
+        "physics_cost": float(max(1, model.nv + int((model.geom_contype != 0).sum()))),
         "floor_contacts": int(gap < 0.3),
         "mujoco_unsupported": why,
         "backends": ["mjx"] if why else ["mjx", "mujoco"],
