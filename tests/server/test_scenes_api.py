@@ -28,6 +28,18 @@ def test_scene_list_and_alias(client: TestClient) -> None:
     assert {"CartpoleBalance", "Go1JoystickFlatTerrain", "unitree_go1"} <= ids
     assert all(s["thumbnail_url"].endswith("/thumbnail") for s in scenes)
     assert client.get("/api/playground/models").json() == scenes
+    # Robots from the asset wheels are listed offline with licence and attribution.
+    spot = next(s for s in scenes if s["id"] == "SpotGetup")
+    assert (
+        spot["licences"][0]["license"] == "BSD-3-Clause" and "Clearpath" in spot["licences"][0]["attribution"]
+    )
+
+
+def test_listing_never_builds_cards_and_estimates_from_built_ones(client: TestClient) -> None:
+    client.get("/api/playground/CartpoleBalance")  # builds (or reads) its card
+    scenes = {s["id"]: s for s in client.get("/api/playground/scenes").json()}
+    cartpole = scenes["CartpoleBalance"]
+    assert cartpole["nu"] == 1 and cartpole["estimate_s"] > 0 and "to train" in cartpole["estimate_label"]
 
 
 def test_card_and_thumbnail(client: TestClient) -> None:

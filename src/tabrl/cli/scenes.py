@@ -27,59 +27,74 @@ def list_cmd(
         None, "--category", help="locomotion | manipulation | classic_control | other"
     ),
 ) -> None:
-    """List the scenes a person can teach (loads each once; cached afterwards)."""
-    from tabrl.scenes import list_specs, robot_card
+    """List the scenes a person can teach (no scene is loaded: sizes come from cards built before)."""
+    from tabrl.runtime import device_kind
+    from tabrl.scenes import list_specs
+    from tabrl.scenes.cards import cached_card, licences
+    from tabrl.training.estimates import card_estimate, format_duration
 
     specs = [s for s in list_specs(include_all) if category in (None, s.category)]
+    device = device_kind()
     rows = []
-    with console.status("reading robot cards...") if not as_json else _null():
-        for spec in specs:
-            if spec.available:
-                row = robot_card(spec).summary()
-                row["available"] = True
-            else:
-                row = {
-                    "id": spec.id,
-                    "name": spec.name,
-                    "category": spec.category,
-                    "source": spec.source,
-                    "available": False,
-                    "missing": spec.missing(),
-                }
-            rows.append(row)
+    for spec in specs:
+        row: dict = {"id": spec.id, "name": spec.name, "category": spec.category, "source": spec.source}
+        if not spec.available:
+            rows.append({**row, "available": False, "missing": spec.missing()})
+            continue
+        card = cached_card(spec)
+        # Sizes come from a card built before; None until one is (listing never loads a scene).
+        row.update(
+            card.summary() if card else {**dict.fromkeys(SIZE_KEYS), "has_base_policy": has_base(spec.id)}
+        )
+        row["available"] = True
+        row["licences"] = [f"{lic.robot}: {lic.license}, {lic.attribution}" for lic in licences(spec)]
+        if card is not None:
+            steps, physics, est = card_estimate(card, device)
+            row["estimate"] = {"preset": "standard", "steps": steps, "backend": physics, **est.to_dict()}
+        rows.append(row)
     if as_json:
         print_json(rows)
         return
     table = Table(title=f"{len(rows)} scenes", header_style="bold")
     table.add_column("id", no_wrap=True)
-    for col in ("category", "source", "nq", "nv", "nu", "obs", "act", "base"):
-        table.add_column(col, justify="right" if col in ("nq", "nv", "nu", "obs", "act") else "left")
+    numeric = ("nq", "nv", "nu", "obs", "act")
+    for col in ("category", "source", *numeric, "base", "train"):
+        table.add_column(col, justify="right" if col in numeric else "left")
+    unbuilt = 0
     for r in rows:
         if not r["available"]:
             table.add_row(
-                r["id"],
-                r["category"],
-                r["source"],
-                "",
-                "",
-                "",
-                "",
-                "",
-                f"[dim]needs {', '.join(r['missing'])}[/]",
+                r["id"], r["category"], r["source"], *[""] * 6, f"[dim]needs {', '.join(r['missing'])}[/]"
             )
             continue
+        sizes = [str(r[k]) if r[k] is not None else "" for k in ("nq", "nv", "nu", "obs_size", "action_size")]
+        unbuilt += r["nq"] is None
+        est = r.get("estimate")
+        when = format_duration(est["total_s"]) + ("" if est["basis"] == "measured" else "*") if est else ""
         table.add_row(
-            r["id"],
-            r["category"],
-            r["source"],
-            str(r["nq"]),
-            str(r["nv"]),
-            str(r["nu"]),
-            str(r["obs_size"]),
-            str(r["action_size"]),
-            "yes" if r["has_base_policy"] else "",
+            r["id"], r["category"], r["source"], *sizes, "yes" if r["has_base_policy"] else "", when
         )
     console.print(table)
+    console.print(
+        f"[dim]train: the standard step budget on this {device.upper()} (measured throughput; * scaled from "
+        "measured scenes by physics cost, see tabrl.training.estimates).[/]"
+    )
+    if unbuilt:
+        console.print(
+            f"[dim]{unbuilt} scene(s) have no robot card yet (sizes and time estimate appear once one is built: "
+            "`tabrl scenes show ID`, or opening the scene).[/]"
+        )
+
+
+#: The card sizes `scenes list --json` gives (None for a scene whose card is not built yet).
+SIZE_KEYS = ("nq", "nv", "nu", "dof", "obs_size", "action_size")
+
+
+def has_base(scene_id: str) -> bool:
+    """Whether `scene_id` has a base policy (shipped or installed)."""
+    from tabrl.scenes import has_base_policy
+
+    return has_base_policy(scene_id)
 
 
 @scenes_app.command("show")
@@ -107,6 +122,10 @@ def show_cmd(
     for a in card.actuators:
         acts.add_row(a.name, a.type, a.target, _rng(a.ctrl_range), _rng(a.force_range))
     console.print(acts)
+    for lic in card.licences:
+        console.print(
+            f"robot {lic.robot}: {lic.license} licence, {lic.attribution} (files from {lic.source})"
+        )
     joints = Table(title="joints", header_style="bold")
     for col in ("name", "type", "body", "range", "qpos", "qvel"):
         joints.add_column(col)
@@ -156,11 +175,3 @@ def add_cmd(
 
     spec = register_mjcf(name, xml_path=xml_file, assets_dir=assets, category=category)
     console.print(f"added scene [bold]{spec.id}[/]")
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

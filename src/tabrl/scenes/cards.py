@@ -18,6 +18,7 @@ import numpy as np
 
 from tabrl import __version__
 from tabrl.paths import cache_dir, sub_dir
+from tabrl.scenes import menagerie
 from tabrl.scenes.catalog import SceneSpec, get_spec
 from tabrl.scenes.loader import LoadedScene, load_scene
 
@@ -120,6 +121,8 @@ class RobotCard:
     keyframes: tuple[str, ...]
     has_base_policy: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
+    #: Licence and attribution of each Menagerie robot the scene uses (read live, not cached).
+    licences: tuple[menagerie.RobotLicence, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""
@@ -135,10 +138,11 @@ class RobotCard:
             "actuators": Actuator,
             "sensors": Sensor,
             "sites": Site,
+            "licences": menagerie.RobotLicence,
         }
         kwargs = dict(data)
         for key, typ in nested.items():
-            kwargs[key] = tuple(typ(**_tuplify(item)) for item in data[key])
+            kwargs[key] = tuple(typ(**_tuplify(item)) for item in data.get(key, ()))
         for key in ("geoms", "feet", "keyframes"):
             kwargs[key] = tuple(data[key])
         return cls(**kwargs)
@@ -386,6 +390,9 @@ def _backend_extras(model: mujoco.MjModel) -> dict[str, Any]:
     # could collide with the floor but hangs 95 cm above it.
     gap = reference_floor_gap(model, reference_qpos(model))
     return {
+        # `tabrl.training.estimates.physics_cost` of one substep (dofs + collision geoms): scenes sit below
+        # training, so it is computed here and read by `estimates.card_cost`.
+        "physics_cost": float(max(1, model.nv + int((model.geom_contype != 0).sum()))),
         "floor_contacts": int(gap < 0.3),
         "mujoco_unsupported": why,
         "backends": ["mjx"] if why else ["mjx", "mujoco"],
@@ -426,6 +433,31 @@ def _cache_file(spec: SceneSpec) -> Path:
     return sub_dir(cache_dir(), "cards") / f"{_safe(spec.id)}-{_cache_key(spec)}.json"
 
 
+def licences(spec: SceneSpec) -> tuple[menagerie.RobotLicence, ...]:
+    """Licence and attribution of every Menagerie robot `spec` needs that is on this machine."""
+    found = (menagerie.licence(name) for name in spec.requires)
+    return tuple(lic for lic in found if lic is not None)
+
+
+def _live(card: RobotCard, spec: SceneSpec) -> RobotCard:
+    # The base-policy flag and licences are live: a policy can be installed, or a robot found in
+    # another folder, after the card was cached.
+    data = card.to_dict()
+    data["has_base_policy"] = has_base_policy(spec.id)
+    data["licences"] = [asdict(lic) for lic in licences(spec)]
+    return RobotCard.from_dict(data)
+
+
+def cached_card(scene: str | SceneSpec) -> RobotCard | None:
+    """The scene's card if it was built before (disk cache), else None; never loads the scene.
+
+    Listings use this so that showing the gallery does not load every scene.
+    """
+    spec = get_spec(scene) if isinstance(scene, str) else scene
+    path = _cache_file(spec)
+    return _live(RobotCard.from_dict(json.loads(path.read_text())), spec) if path.is_file() else None
+
+
 def robot_card(scene: str | SceneSpec | LoadedScene) -> RobotCard:
     """The card of a scene, from the disk cache when possible (loads the scene otherwise)."""
     loaded = scene if isinstance(scene, LoadedScene) else None
@@ -437,10 +469,6 @@ def robot_card(scene: str | SceneSpec | LoadedScene) -> RobotCard:
         # Building traces a Playground reset (seconds): done once per scene version, then cached.
         card = build_card(loaded or load_scene(spec))
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(card.to_dict()))
+        tmp.write_text(json.dumps({**card.to_dict(), "licences": []}))
         tmp.replace(path)
-    # The base-policy flag is live: a policy can be installed after the card was cached.
-    live = has_base_policy(spec.id)
-    if live != card.has_base_policy:
-        card = RobotCard.from_dict({**card.to_dict(), "has_base_policy": live})
-    return card
+    return _live(card, spec)

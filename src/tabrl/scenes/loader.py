@@ -87,7 +87,7 @@ def _load_playground(spec: SceneSpec) -> LoadedScene:
 
 
 def _menagerie_xml(robot_name: str) -> Path:
-    folder = menagerie.resolve(robot_name)
+    folder = menagerie.scene_folder(robot_name) or menagerie.resolve(robot_name)
     path = folder / menagerie.scene_entry(robot_name).file
     if not path.is_file():
         raise SceneLoadError(

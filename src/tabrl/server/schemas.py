@@ -44,21 +44,36 @@ class Health(BaseModel):
     device: str
 
 
+class RobotLicenceOut(BaseModel):
+    """Licence and attribution of one Menagerie robot a scene uses."""
+
+    robot: str
+    license: str = Field(description="e.g. 'BSD-3-Clause', 'Apache-2.0'.")
+    attribution: str = Field(description="The copyright line(s) of the robot's LICENSE.")
+    source: str = Field(description="Where its files came from: MENAGERIE_ROOT, an asset wheel, the cache.")
+
+
 class SceneSummary(BaseModel):
-    """A scene in the gallery."""
+    """A scene in the gallery. Sizes and the estimate are None until the scene's card is built
+    (the listing never loads a scene; opening one builds its card)."""
 
     id: str
     name: str
     category: str
     source: str
-    nq: int
-    nv: int
-    nu: int
-    dof: int
-    obs_size: int
-    action_size: int
+    nq: int | None
+    nv: int | None
+    nu: int | None
+    dof: int | None
+    obs_size: int | None
+    action_size: int | None
     has_base_policy: bool
     thumbnail_url: str
+    licences: list[RobotLicenceOut] = Field(default_factory=list)
+    estimate_s: float | None = Field(
+        default=None, description="Training time of the standard step budget on this server's device."
+    )
+    estimate_label: str | None = Field(default=None, description="e.g. 'about 18 min to train (measured)'.")
 
 
 class SceneCard(BaseModel):
@@ -80,6 +95,7 @@ class SceneCard(BaseModel):
     actuators: list[dict[str, Any]]
     joints: list[dict[str, Any]]
     bodies: list[dict[str, Any]]
+    licences: list[RobotLicenceOut] = Field(default_factory=list)
 
 
 class SceneBundleOut(BaseModel):

@@ -93,8 +93,13 @@ def estimate(
     n_substeps: int = 1,
     warm_cache: bool = False,
     physics: str = "mjx",
+    cost: float | None = None,
 ) -> TimeEstimate:
-    """Wall time of a `num_timesteps` run of `scene_id` on `device` with the `physics` backend."""
+    """Wall time of a `num_timesteps` run of `scene_id` on `device` with the `physics` backend.
+
+    Unmeasured scenes are scaled by physics cost: `cost` when given (e.g. from a robot card),
+    else computed from `mj_model`.
+    """
     measured = MEASURED.get((scene_id, device, physics))
     if measured is not None:
         basis: Basis = "measured" if measured.measured else "estimate"
@@ -103,7 +108,8 @@ def estimate(
             compile_s = measured.warm_compile_s
     else:
         basis = "estimate"
-        cost = physics_cost(mj_model, n_substeps) if mj_model is not None else 50.0
+        if cost is None:
+            cost = physics_cost(mj_model, n_substeps) if mj_model is not None else 50.0
         sps, compile_s = _scaled(device, physics, cost, warm_cache)
         note = f"scaled from measured scenes by physics cost {cost:.0f}"
     train_s = num_timesteps / sps
@@ -115,6 +121,29 @@ def estimate(
         basis=basis,
         note=note,
     )
+
+
+def card_cost(card: Any) -> float:
+    """`physics_cost` of a scene from its robot card (no model load): substeps x (dofs + collision geoms).
+
+    Cards built before `physics_cost` was recorded count every geom (an over-estimate of the cost).
+    """
+    substeps = max(1, round(card.ctrl_dt / card.sim_dt)) if card.sim_dt else 1
+    per_step = card.extras.get("physics_cost") or max(1, card.nv + len(card.geoms))
+    return float(substeps * per_step)
+
+
+def card_estimate(card: Any, device: str, preset: str = "standard") -> tuple[int, str, TimeEstimate]:
+    """Steps, backend and time of training `card`'s scene with a steps preset, without loading it.
+
+    The gallery shows this on each scene: same numbers as the presets route (`MEASURED` throughput
+    where measured, scaled by `card_cost` otherwise).
+    """
+    from tabrl.training.config import backend_for, steps_for
+
+    physics = backend_for(card.id, device, "")
+    steps = steps_for(card.id, preset, device, physics)
+    return steps, physics, estimate(card.id, device, steps, physics=physics, cost=card_cost(card))
 
 
 def _scaled(device: str, physics: str, cost: float, warm_cache: bool) -> tuple[float, float]:

@@ -30,7 +30,7 @@ import { suggestionsFor } from "../lib/prompts";
 import { href, navigate } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 import { useStored } from "../lib/useStored";
-import { CATEGORY_LABEL } from "./Gallery";
+import { CATEGORY_LABEL, licenceLine } from "./Gallery";
 
 /** How the two training backends are named for people. */
 const PHYSICS_LABEL: Record<string, string> = { mujoco: "MuJoCo C", mjx: "MJX" };
@@ -227,6 +227,11 @@ export function Compose({ sceneId }: { sceneId: string }) {
               <span>{s.obs_size} observations</span>
               <a href={href.liveScene(sceneId)}>see it move in your browser →</a>
             </div>
+          )}
+          {s && (s.licences ?? []).length > 0 && (
+            <p className="small muted" data-testid="scene-licence">
+              {licenceLine(s.licences ?? [])}
+            </p>
           )}
         </div>
       </div>

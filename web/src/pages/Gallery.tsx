@@ -1,6 +1,8 @@
 /**
  * Scene gallery: thumbnail cards with name, category, DOF and a base-policy badge; search and filter.
  * Scenes with a base policy come first (they give results in seconds or minutes), Go1 leading.
+ * Each card shows the robot's licence and, once the scene's card is built on the server, an honest
+ * training-time estimate (the standard step budget at measured throughput).
  */
 import { useMemo, useState } from "react";
 import { absUrl, api, unwrap, type BasePolicy, type SceneSummary } from "../api/client";
@@ -30,6 +32,11 @@ export function sortScenes(scenes: readonly SceneSummary[]): SceneSummary[] {
     for (let i = 0; i < ra.length; i++) if (ra[i] !== rb[i]) return ra[i] - rb[i];
     return a.name.localeCompare(b.name);
   });
+}
+
+/** "Robot: BSD-3-Clause, Copyright (c) 2021, Clearpath Robotics Inc. (MuJoCo Menagerie)". */
+export function licenceLine(licences: readonly { license: string; attribution: string }[]): string {
+  return `Robot: ${licences.map((l) => `${l.license}, ${l.attribution}`).join("; ")} (MuJoCo Menagerie)`;
 }
 
 export function filterScenes(scenes: readonly SceneSummary[], query: string, category: string): SceneSummary[] {
@@ -109,9 +116,19 @@ export function Gallery() {
                 </div>
                 <div className="meta">
                   <span>{CATEGORY_LABEL[s.category] ?? s.category}</span>
-                  <span>{s.dof} DOF</span>
-                  <span>{plural(s.nu, "actuator")}</span>
+                  {s.dof != null && <span>{s.dof} DOF</span>}
+                  {s.nu != null && <span>{plural(s.nu, "actuator")}</span>}
                 </div>
+                {s.estimate_label && (
+                  <p className="small muted" data-testid="estimate" title="Standard step budget, from measured throughput">
+                    ⏱ {s.estimate_label}
+                  </p>
+                )}
+                {(s.licences ?? []).length > 0 && (
+                  <p className="small muted" data-testid="licence">
+                    {licenceLine(s.licences ?? [])}
+                  </p>
+                )}
                 {s.has_base_policy && (
                   <p className="base-note small" data-testid="base-note">
                     {basesOf(s.id).some((b) => b.kind === "joystick")

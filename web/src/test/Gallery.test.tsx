@@ -62,6 +62,25 @@ describe("Gallery", () => {
     expect(order()).toEqual(["BarkourJoystick"]);
   });
 
+  it("shows each scene's licence and time estimate; a scene whose card is not built yet shows neither sizes nor estimate", async () => {
+    fakeApi({
+      "GET /api/playground/scenes": () => [
+        SCENES[1],
+        { ...SCENES[0], id: "SpotGetup", name: "Spot Getup", category: "locomotion", nq: null, nv: null, nu: null, dof: null,
+          obs_size: null, action_size: null, estimate_s: null, estimate_label: null,
+          licences: [{ robot: "boston_dynamics_spot", license: "BSD-3-Clause", attribution: "Copyright (c) 2021, Clearpath Robotics Inc.", source: "x" }] },
+      ],
+      "GET /api/bases": () => BASES,
+    });
+    render(<Gallery />);
+    const cards = await screen.findAllByTestId("scene-card");
+    expect(within(cards[0]).getByTestId("estimate")).toHaveTextContent("about 18 min to train on this CPU (MuJoCo C, measured)");
+    expect(within(cards[0]).getByTestId("licence")).toHaveTextContent(/BSD-3-Clause, Copyright .*Unitree Robotics/);
+    expect(within(cards[1]).queryByTestId("estimate")).toBeNull();
+    expect(within(cards[1]).queryByText(/actuator|DOF/)).toBeNull();
+    expect(within(cards[1]).getByTestId("licence")).toHaveTextContent("Robot: BSD-3-Clause, Copyright (c) 2021, Clearpath Robotics Inc. (MuJoCo Menagerie)");
+  });
+
   it("shows the server's error message and retries", async () => {
     let fail = true;
     fakeApi({

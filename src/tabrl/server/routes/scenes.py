@@ -20,12 +20,37 @@ def _thumb_url(scene_id: str) -> str:
     return f"/api/playground/{scene_id}/thumbnail"
 
 
-def _list() -> list[SceneSummary]:
-    from tabrl.scenes import list_specs, robot_card
+_SIZES = ("nq", "nv", "nu", "dof", "obs_size", "action_size")
 
-    return [
-        SceneSummary(**robot_card(spec).summary(), thumbnail_url=_thumb_url(spec.id)) for spec in list_specs()
-    ]
+
+def _list() -> list[SceneSummary]:
+    """Every loadable scene; sizes and estimate from cards built before (no scene is loaded here)."""
+    from dataclasses import asdict
+
+    from tabrl.runtime import device_kind
+    from tabrl.scenes import has_base_policy, list_specs
+    from tabrl.scenes.cards import cached_card, licences
+    from tabrl.training.estimates import card_estimate, format_duration
+
+    device = device_kind()
+    out = []
+    for spec in list_specs():
+        card = cached_card(spec)
+        row: dict = {"id": spec.id, "name": spec.name, "category": spec.category, "source": spec.source}
+        row.update(
+            card.summary() if card else {**dict.fromkeys(_SIZES), "has_base_policy": has_base_policy(spec.id)}
+        )
+        row["licences"] = [asdict(lic) for lic in licences(spec)]
+        if card is not None:
+            _, physics, est = card_estimate(card, device)
+            basis = "measured" if est.basis == "measured" else "rough estimate"
+            row["estimate_s"] = round(est.total_s, 1)
+            engine = "MuJoCo C" if physics == "mujoco" else "MJX"
+            row["estimate_label"] = (
+                f"about {format_duration(est.total_s)} to train on this {device.upper()} ({engine}, {basis})"
+            )
+        out.append(SceneSummary(**row, thumbnail_url=_thumb_url(spec.id)))
+    return out
 
 
 @router.get("/scenes", response_model=list[SceneSummary], summary="List scenes that load on this machine")
