@@ -94,7 +94,17 @@ def _scene_params() -> list:
 
 @pytest.mark.parametrize("scene,prompt", _scene_params())
 def test_every_scene_gets_three_valid_distinct_approaches(scene: str, prompt: str) -> None:
-    _expect_distinct_valid(scene, prompt)
+    from tabrl.errors import TabRLError
+    from tabrl.scenes import get_spec
+
+    try:
+        _expect_distinct_valid(scene, prompt)
+    except TabRLError as exc:
+        # Menagerie's own models of some robots (from the asset wheels: Berkeley Humanoid, Booster T1)
+        # collide geoms MJX does not implement: refused with what to pick instead (their Playground tasks).
+        if get_spec(scene).source != "menagerie" or "cannot simulate" not in str(exc):
+            raise
+        assert "Playground tasks" in str(exc)
 
 
 def test_deterministic() -> None:

@@ -113,12 +113,12 @@ def test_scene_steps_on_mujoco(scene_id: str) -> None:
     """The cheap path: compile, 300 physics steps under random controls, a thumbnail."""
     import mujoco
 
-    from tabrl.render.frames import reference_pose, render_frame, renderer, tracking_camera
+    from tabrl.render.frames import posed, render_frame, renderer, tracking_camera
+    from tabrl.scenes.cards import reference_qpos
 
     model = load_scene(scene_id).mj_model
     data = mujoco.MjData(model)
-    if model.nkey:
-        mujoco.mj_resetDataKeyframe(model, data, 0)
+    data.qpos[:] = reference_qpos(model)
     rng = np.random.default_rng(0)
     limited = model.actuator_ctrllimited.astype(bool)
     low = np.where(limited, model.actuator_ctrlrange[:, 0], -1.0)
@@ -128,7 +128,7 @@ def test_scene_steps_on_mujoco(scene_id: str) -> None:
         mujoco.mj_step(model, data)
     assert np.isfinite(data.qpos).all() and np.isfinite(data.qvel).all()
     # What `thumbnails.render_thumbnail` does, on the model already loaded.
-    pose = reference_pose(model)
+    pose = posed(model, reference_qpos(model))
     with renderer(model, 64, 48) as r:
         pixels = render_frame(r, pose, tracking_camera(model, pose))
     assert pixels.shape == (48, 64, 3) and pixels.std() > 0

@@ -151,7 +151,9 @@ def mjx_compatible(model: Any) -> tuple[Any, tuple[str, ...]]:
         mjx.make_data(out, impl="jax")
     except NotImplementedError as exc:
         raise TabRLError(
-            f"this scene uses a feature MJX cannot simulate ({exc}); simplify its MJCF"
+            f"this scene uses a feature MJX cannot simulate ({exc}); TabRL checks rewards with MJX, so it "
+            "cannot train this model yet. Pick one of the robot's Playground tasks if it has one (their "
+            "models are MJX-ready), or, for your own MJCF, replace those geoms (e.g. cylinders by capsules)"
         ) from None
     return out, tuple(notes)
 
