@@ -73,7 +73,7 @@ def test_component_tests_pass() -> None:
 
 
 def test_browser_gallery_composer_and_scene_live_view() -> None:
-    summary = _run_e2e("approaches", timeout_s=600)
+    summary = _run_e2e("approaches", timeout_s=900)
     assert "gallery" in summary["steps"] and "composer" in summary["steps"]
     assert not summary.get("phone_overflow_px"), f"page wider than a phone: {summary['phone_overflow_px']} px"
     if summary.get("stopped_at"):

@@ -97,14 +97,16 @@ async function main() {
     const n = await page.getByTestId("scene-card").count();
     if (n < 1) throw new Error("the gallery shows no scenes");
     // The thumbnails on screen must render (the rest are lazy and load as the page scrolls). Robots with
-    // base policies lead the gallery, so a fresh server first renders the Go1's and the G1's meshes.
+    // base policies lead the gallery, then the legged robots the asset wheels bring (Spot, Barkour, H1,
+    // ...): a fresh server loads each of those scenes to draw it (measured: > 240 s cold on 2 cores,
+    // 4 s warm), so the first visit waits up to 8 minutes.
     await page.waitForFunction(
       () =>
         [...document.images]
           .filter((i) => i.loading !== "lazy" || i.getBoundingClientRect().top < window.innerHeight)
           .every((i) => i.complete && i.naturalWidth > 0),
       null,
-      { timeout: 240_000 },
+      { timeout: 480_000 },
     );
     await shot(page, "01-gallery");
     await page.getByRole("searchbox", { name: /search scenes/i }).fill("cartpole balance");
