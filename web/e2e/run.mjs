@@ -97,9 +97,9 @@ async function main() {
     const n = await page.getByTestId("scene-card").count();
     if (n < 1) throw new Error("the gallery shows no scenes");
     // The thumbnails on screen must render (the rest are lazy and load as the page scrolls). Robots with
-    // base policies lead the gallery, then the legged robots the asset wheels bring (Spot, Barkour, H1,
-    // ...): a fresh server loads each of those scenes to draw it (measured: > 240 s cold on 2 cores,
-    // 4 s warm), so the first visit waits up to 8 minutes.
+    // base policies lead the gallery, then the robots the asset wheels bring (Apollo, Barkour, H1, ...):
+    // a fresh server loads each visible scene to draw it. Cold caches measured 34 s for the whole flow,
+    // but one run right after the wheels landed waited past 240 s here (unexplained): up to 8 minutes.
     await page.waitForFunction(
       () =>
         [...document.images]
