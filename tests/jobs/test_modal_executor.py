@@ -49,6 +49,8 @@ from tabrl.jobs.relay import RelayRecorder  # noqa: E402
 from tabrl.jobs.scheduler import Scheduler  # noqa: E402
 from tabrl.jobs.store import JobStore  # noqa: E402
 
+from .scheduling import drive  # noqa: E402
+
 pytestmark = pytest.mark.timeout(300)
 
 
@@ -63,17 +65,6 @@ def store(tmp_path, monkeypatch) -> JobStore:
 @pytest.fixture
 def local_modal(tmp_path) -> LocalModal:
     return LocalModal(tmp_path / "modal")
-
-
-def _drive(scheduler: Scheduler, store: JobStore, job_id: str, timeout_s: float = 120) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        scheduler.tick()
-        job = store.get(job_id)
-        if job.status in ("succeeded", "failed", "cancelled"):
-            return job.model_dump()
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} still {store.get(job_id).status} after {timeout_s}s")
 
 
 # --- the app's spec, from the real SDK (offline) ----------------------------------------------
@@ -253,12 +244,12 @@ def test_failing_jobs_report_their_errors_and_where_they_ran(store, local_modal)
     scheduler = Scheduler(store, ModalExecutor(store=store, client=local_modal), max_concurrent=2)
     bad = store.create(kind="train", scene_id="NoSuchScene", request={"scene_id": "NoSuchScene", "steps": 10})
     odd = store.create(kind="mystery", scene_id="", request={})
-    done = _drive(scheduler, store, bad.id)
+    done = drive(scheduler, store, bad.id)
     assert done["status"] == "failed" and "NoSuchScene" in done["error"], done
     assert done["worker_ref"].startswith("modal:") and done["worker_pid"] is None
     where = [e.payload for e in store.events_after(bad.id) if e.type == "worker"]
     assert where and where[0]["executor"] == "modal"
-    done = _drive(scheduler, store, odd.id)
+    done = drive(scheduler, store, odd.id)
     assert done["status"] == "failed" and "unknown job kind 'mystery'" in done["error"]
     # Training goes to the GPU function, anything else to the CPU one.
     assert [f for f, _ in local_modal.spawned] == [GPU_FUNCTION, CPU_FUNCTION]
@@ -483,7 +474,7 @@ def test_cancel_before_the_container_reports_cancels_the_call(store, tmp_path) -
     job = store.create(kind="train", scene_id="CartpoleBalance", request={"scene_id": "CartpoleBalance"})
     scheduler.tick()
     store.request_cancel(job.id)
-    done = _drive(scheduler, store, job.id, 10)
+    done = drive(scheduler, store, job.id, 10)
     assert done["status"] == "cancelled" and (client.root / "calls" / "cancelled").exists()
 
 
@@ -576,7 +567,7 @@ def test_training_survives_a_lost_container_and_cancels_keeping_its_checkpoint(
     assert len(local_modal.spawned) == 2
     # Cancel: a stop request the container reads; it stops at a safe point and keeps its policy.
     store.request_cancel(job.id)
-    done = _drive(scheduler, store, job.id, 120)
+    done = drive(scheduler, store, job.id, 120)
     assert done["status"] == "cancelled", done
     assert not (local_modal.root / "calls" / local_modal.spawned[1][1] / "cancelled").exists()
     model = tmp_path / "server" / "policies" / done["result"]["model_id"]

@@ -27,6 +27,8 @@ from tabrl.jobs import bundles  # noqa: E402
 from tabrl.jobs.scheduler import Scheduler  # noqa: E402
 from tabrl.jobs.store import JobStore  # noqa: E402
 
+from .scheduling import drive  # noqa: E402
+
 pytestmark = pytest.mark.timeout(600)
 
 #: Dead nodes are noticed within about two seconds (Ray's default is about half a minute).
@@ -57,17 +59,6 @@ def store(tmp_path, monkeypatch) -> JobStore:
     from tabrl.jobs.db import make_engine
 
     return JobStore(make_engine(f"sqlite:///{tmp_path / 'jobs.db'}"))
-
-
-def _drive(scheduler: Scheduler, store: JobStore, job_id: str, timeout_s: float = 120) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        scheduler.tick()
-        job = store.get(job_id)
-        if job.status in ("succeeded", "failed", "cancelled"):
-            return job.model_dump()
-        time.sleep(0.3)
-    raise AssertionError(f"job {job_id} still {store.get(job_id).status} after {timeout_s}s")
 
 
 # --- bundles (no Ray) -----------------------------------------------------------------------
@@ -115,14 +106,14 @@ def test_failing_job_reports_its_error_through_ray(cluster, store) -> None:
     scheduler = Scheduler(store, RayExecutor(store=store), max_concurrent=2)
     bad = store.create(kind="train", scene_id="NoSuchScene", request={"scene_id": "NoSuchScene", "steps": 10})
     odd = store.create(kind="mystery", scene_id="", request={})
-    done = _drive(scheduler, store, bad.id)
+    done = drive(scheduler, store, bad.id)
     assert done["status"] == "failed" and "NoSuchScene" in done["error"], done
     assert done["worker_ref"].startswith("ray:") and done["worker_pid"] is None
     # The event log says where it ran: a worker node, not the CPU-less head.
     where = [e.payload for e in store.events_after(bad.id) if e.type == "worker"]
     head = cluster.head_node.node_id
     assert where and where[0]["executor"] == "ray" and where[0]["node_id"] != head
-    done = _drive(scheduler, store, odd.id)
+    done = drive(scheduler, store, odd.id)
     assert done["status"] == "failed" and "unknown job kind 'mystery'" in done["error"]
 
 
@@ -135,7 +126,7 @@ def test_job_needing_a_gpu_the_cluster_lacks_fails_with_the_fix(cluster, store) 
         scene_id="CartpoleBalance",
         request={"scene_id": "CartpoleBalance", "steps": 1000, "overrides": {"backend": "mjx"}},
     )
-    done = _drive(scheduler, store, job.id, 30)
+    done = drive(scheduler, store, job.id, 30)
     assert done["status"] == "failed" and "needs 1 GPU" in done["error"] and "backend=mujoco" in done["error"]
 
 
@@ -160,7 +151,7 @@ def test_job_waiting_for_a_free_node_never_blocks_the_scheduler_and_cancels(clus
             time.sleep(0.2)
         assert store.get(job.id).status == "running"
         store.request_cancel(job.id)
-        done = _drive(scheduler, store, job.id, 10)
+        done = drive(scheduler, store, job.id, 10)
         assert done["status"] == "cancelled" and not scheduler.running
     finally:
         for h in holders:
@@ -172,7 +163,7 @@ def test_job_larger_than_any_node_fails_with_the_fix(cluster, store) -> None:
 
     scheduler = Scheduler(store, RayExecutor(store=store, num_cpus=4))
     job = store.create(kind="mystery", scene_id="", request={})
-    done = _drive(scheduler, store, job.id, 10)
+    done = drive(scheduler, store, job.id, 10)
     assert done["status"] == "failed" and "TABRL_RAY_CPUS_PER_JOB" in done["error"], done
 
 
