@@ -26,12 +26,14 @@ import mujoco
 import numpy as np
 from ml_collections import config_dict
 from mujoco import mjx
-from mujoco_playground._src import mjx_env
+from mujoco_playground import MjxEnv, State
+from mujoco_playground import step as playground_step
 
 from tabrl.errors import TabRLError
 from tabrl.rewards.compiler import CompiledReward, compile_reward, scene_context
 from tabrl.rewards.state import SceneIndex, SemanticState, reference_qpos
 from tabrl.scenes.cards import ObsSegment, default_observation
+from tabrl.scenes.compat import make_data as playground_make_data
 from tabrl.scenes.loader import LoadedScene
 
 #: Key of the previous action in `state.info` (both env kinds).
@@ -189,7 +191,7 @@ def _nan_state(data: mjx.Data) -> jax.Array:
     return jnp.isnan(data.qpos).any() | jnp.isnan(data.qvel).any()
 
 
-class PlaygroundRewardEnv(mjx_env.MjxEnv):
+class PlaygroundRewardEnv(MjxEnv):
     """A Playground task with its reward replaced by (or added to) a reward module's terms."""
 
     def __init__(
@@ -215,7 +217,7 @@ class PlaygroundRewardEnv(mjx_env.MjxEnv):
 
     # --- MjxEnv interface ---------------------------------------------------------------------
 
-    def reset(self, rng: jax.Array) -> mjx_env.State:
+    def reset(self, rng: jax.Array) -> State:
         inner = self._inner.reset(rng)
         metrics = {
             **_prefixed(inner.metrics),
@@ -225,7 +227,7 @@ class PlaygroundRewardEnv(mjx_env.MjxEnv):
         info = {**inner.info, PREV_ACTION_KEY: jnp.zeros(self.action_size)}
         return inner.replace(metrics=metrics, info=info, reward=jnp.zeros(()))
 
-    def step(self, state: mjx_env.State, action: jax.Array) -> mjx_env.State:
+    def step(self, state: State, action: jax.Array) -> State:
         inner_info = {k: v for k, v in state.info.items() if k != PREV_ACTION_KEY}
         inner_metrics = {k[len("task/") :]: v for k, v in state.metrics.items() if k.startswith("task/")}
         out = self._inner.step(state.replace(info=inner_info, metrics=inner_metrics), action)
@@ -264,7 +266,7 @@ class PlaygroundRewardEnv(mjx_env.MjxEnv):
         return self._inner.mjx_model
 
     @property
-    def observation_size(self) -> mjx_env.ObservationSize:
+    def observation_size(self) -> int | dict[str, tuple[int, ...]]:
         return self._inner.observation_size
 
     # --- TabRL additions ------------------------------------------------------------------------
@@ -293,7 +295,7 @@ class PlaygroundRewardEnv(mjx_env.MjxEnv):
         return scene_episode_length(self._loaded)
 
     @property
-    def task(self) -> mjx_env.MjxEnv:
+    def task(self) -> MjxEnv:
         """The wrapped Playground task."""
         return self._inner
 
@@ -433,7 +435,7 @@ class SceneConventions:
         return total, terms, nan | self.terminated(s, reward)
 
 
-class SceneRewardEnv(mjx_env.MjxEnv):
+class SceneRewardEnv(MjxEnv):
     """TabRL's environment for a Menagerie robot or an MJCF scene (see the module docstring)."""
 
     def __init__(
@@ -467,11 +469,11 @@ class SceneRewardEnv(mjx_env.MjxEnv):
 
     # --- MjxEnv interface ---------------------------------------------------------------------
 
-    def reset(self, rng: jax.Array) -> mjx_env.State:
+    def reset(self, rng: jax.Array) -> State:
         conv = self.conventions
         rng, noise_key = jax.random.split(rng)
         noise = jax.random.uniform(noise_key, (self._mj_model.nq,), minval=-1.0, maxval=1.0)
-        data = mjx_env.make_data(
+        data = playground_make_data(
             self._mj_model, qpos=conv.reset_qpos(noise), qvel=jnp.zeros(self._mj_model.nv),
             ctrl=conv.default_ctrl, impl="jax",
         )  # fmt: skip
@@ -480,11 +482,11 @@ class SceneRewardEnv(mjx_env.MjxEnv):
         metrics = {f"reward/{t}": jnp.zeros(()) for t in self.term_names}
         info = {"rng": rng, PREV_ACTION_KEY: zeros}
         obs = conv.observation(data, zeros)
-        return mjx_env.State(data, obs, jnp.zeros(()), jnp.zeros(()), metrics, info)
+        return State(data, obs, jnp.zeros(()), jnp.zeros(()), metrics, info)
 
-    def step(self, state: mjx_env.State, action: jax.Array) -> mjx_env.State:
+    def step(self, state: State, action: jax.Array) -> State:
         action = jnp.clip(action, -1.0, 1.0)
-        data = mjx_env.step(self._mjx_model, state.data, self.action_to_ctrl(action), self.n_substeps)
+        data = playground_step(self._mjx_model, state.data, self.action_to_ctrl(action), self.n_substeps)
         total, terms, done = self.conventions.step_outputs(
             self._reward, data, action, state.info[PREV_ACTION_KEY]
         )

@@ -1,4 +1,6 @@
-"""Compatibility shims between MuJoCo Playground 0.2.0 and the MuJoCo TabRL pins (3.14.0).
+"""Compatibility shims between MuJoCo Playground 0.2.0 and the MuJoCo TabRL pins (3.14.0), and the one
+module that reaches into Playground's private `_src` (what it does not export: the Menagerie path,
+`make_data`).
 
 Playground 0.2.0's Reacher tasks (`ReacherEasy`, `ReacherHard`) pick the spec API with a
 string comparison, `mujoco.__version__ >= "3.3.0"`, which is False for "3.14.0" (it compares
@@ -11,12 +13,30 @@ release that no longer calls `MjSpec.find_body` (or compares versions properly).
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import mujoco
 
 
 def _find_body(spec: mujoco.MjSpec, name: str) -> mujoco.MjsBody | None:
     """MuJoCo <3.10 `MjSpec.find_body`: the body called `name`, or None."""
     return spec.body(name)
+
+
+def set_menagerie_path(path: Path) -> None:
+    """Point Playground at the folder holding Menagerie's robots (its private `mjx_env.MENAGERIE_PATH`:
+    Playground has no public setting for it and would `git clone` Menagerie when the folder is missing)."""
+    from mujoco_playground._src import mjx_env
+
+    mjx_env.MENAGERIE_PATH = path
+
+
+def make_data(model: Any, **kwargs: Any) -> Any:
+    """Playground's `mjx_env.make_data` (MJX data with qpos/qvel/ctrl set; not exported publicly)."""
+    from mujoco_playground._src import mjx_env
+
+    return mjx_env.make_data(model, **kwargs)
 
 
 def apply() -> None:

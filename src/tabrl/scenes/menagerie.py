@@ -257,8 +257,8 @@ def playground_menagerie_path(required: tuple[str, ...] = ()) -> Path:
 
 def point_playground_at(required: tuple[str, ...] = ()) -> Path:
     """Set Playground's `MENAGERIE_PATH` so it finds `required` robots and never clones."""
-    from mujoco_playground._src import mjx_env
+    from tabrl.scenes.compat import set_menagerie_path
 
     path = playground_menagerie_path(required)
-    mjx_env.MENAGERIE_PATH = path
+    set_menagerie_path(path)
     return path

@@ -62,7 +62,7 @@ class _NoEvalEnv:
     def reset(self, rng: Any) -> Any:
         import jax
         import jax.numpy as jnp
-        from mujoco_playground._src import mjx_env
+        from mujoco_playground import State
 
         batch = rng.shape[:-1]
         size = self.observation_size
@@ -73,9 +73,7 @@ class _NoEvalEnv:
         )
         zero = jnp.zeros(batch)
         info = {"steps": zero, "truncation": zero}
-        return mjx_env.State(
-            data=jax.numpy.zeros(batch), obs=obs, reward=zero, done=zero, metrics={}, info=info
-        )
+        return State(data=jax.numpy.zeros(batch), obs=obs, reward=zero, done=zero, metrics={}, info=info)
 
     def step(self, state: Any, action: Any) -> Any:  # pragma: no cover - never run
         return state
