@@ -18,7 +18,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def listing() -> list[dict]:
-    # Listing reads only cards built before: build CartpoleBalance's so its sizes show.
+    # Listing reads cards built before or the shipped index; a built card wins (CartpoleBalance here).
     assert run("scenes", "show", "CartpoleBalance", "--json").returncode == 0
     out = run("scenes", "list", "--json")
     assert out.returncode == 0, out.stderr

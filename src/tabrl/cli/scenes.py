@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -27,11 +28,12 @@ def list_cmd(
         None, "--category", help="locomotion | manipulation | classic_control | other"
     ),
 ) -> None:
-    """List the scenes a person can teach (no scene is loaded: sizes come from cards built before)."""
+    """List the scenes a person can teach (no scene is loaded: sizes come from cards or the shipped index)."""
     from tabrl.runtime import device_kind
-    from tabrl.scenes import list_specs
-    from tabrl.scenes.cards import cached_card, licences
-    from tabrl.training.estimates import card_estimate, format_duration
+    from tabrl.scenes import has_base_policy, list_specs
+    from tabrl.scenes.cards import SIZE_KEYS, licences
+    from tabrl.scenes.index import scene_facts
+    from tabrl.training.estimates import format_duration, scene_estimate
 
     specs = [s for s in list_specs(include_all) if category in (None, s.category)]
     device = device_kind()
@@ -41,15 +43,15 @@ def list_cmd(
         if not spec.available:
             rows.append({**row, "available": False, "missing": spec.missing()})
             continue
-        card = cached_card(spec)
-        # Sizes come from a card built before; None until one is (listing never loads a scene).
-        row.update(
-            card.summary() if card else {**dict.fromkeys(SIZE_KEYS), "has_base_policy": has_base(spec.id)}
-        )
+        # Sizes from a card built before or the shipped index; None for a scene neither knows.
+        facts = scene_facts(spec) or {}
+        row.update({k: facts.get(k) for k in SIZE_KEYS})
+        row["has_base_policy"] = has_base_policy(spec.id)
         row["available"] = True
         row["licences"] = [f"{lic.robot}: {lic.license}, {lic.attribution}" for lic in licences(spec)]
-        if card is not None:
-            steps, physics, est = card_estimate(card, device)
+        found = scene_estimate(spec.id, device)
+        if found is not None:
+            steps, physics, est = found
             row["estimate"] = {"preset": "standard", "steps": steps, "backend": physics, **est.to_dict()}
         rows.append(row)
     if as_json:
@@ -81,20 +83,10 @@ def list_cmd(
     )
     if unbuilt:
         console.print(
-            f"[dim]{unbuilt} scene(s) have no robot card yet (sizes and time estimate appear once one is built: "
+            f"[dim]{unbuilt} scene(s) are not in the shipped index and have no robot card yet (sizes and time estimate "
+            "appear once one is built: "
             "`tabrl scenes show ID`, or opening the scene).[/]"
         )
-
-
-#: The card sizes `scenes list --json` gives (None for a scene whose card is not built yet).
-SIZE_KEYS = ("nq", "nv", "nu", "dof", "obs_size", "action_size")
-
-
-def has_base(scene_id: str) -> bool:
-    """Whether `scene_id` has a base policy (shipped or installed)."""
-    from tabrl.scenes import has_base_policy
-
-    return has_base_policy(scene_id)
 
 
 @scenes_app.command("show")
@@ -175,3 +167,31 @@ def add_cmd(
 
     spec = register_mjcf(name, xml_path=xml_file, assets_dir=assets, category=category)
     console.print(f"added scene [bold]{spec.id}[/]")
+
+
+@scenes_app.command("index")
+def index_cmd(
+    out: Path | None = typer.Option(
+        None, "--out", help="Write the index here (the shipped one: src/tabrl/scenes/data/scene_index.json)."
+    ),
+    check: bool = typer.Option(
+        False, "--check", help="Exit 1 when the shipped index differs from fresh cards."
+    ),
+    only: list[str] = typer.Option([], "--only", help="Only these scene ids (repeatable)."),
+) -> None:
+    """Build every scene's card and write (or check) the index listings read instead of loading scenes."""
+    from tabrl.scenes.index import build_index, compare
+
+    built = build_index(list(only) or None)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(built, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        console.print(f"{len(built['scenes'])} scenes -> {out}")
+    if check:
+        diffs = compare(built)
+        for line in diffs:
+            console.print(f"[red]{line}[/]")
+        if diffs:
+            console.print("Regenerate: tabrl scenes index --out src/tabrl/scenes/data/scene_index.json")
+            raise typer.Exit(1)
+        console.print(f"the shipped index agrees with {len(built['scenes'])} freshly built cards")

@@ -90,6 +90,10 @@ class ObsSegment:
     size: int
 
 
+#: The sizes a listing shows for each scene.
+SIZE_KEYS = ("nq", "nv", "nu", "dof", "obs_size", "action_size")
+
+
 @dataclass(frozen=True)
 class RobotCard:
     """Everything TabRL knows about a scene's robot; see the module docstring."""
@@ -149,10 +153,30 @@ class RobotCard:
 
     def summary(self) -> dict[str, Any]:
         """The fields `scenes list --json` shows."""
-        keys = ("id", "name", "category", "source", "nq", "nv", "nu", "dof", "obs_size", "action_size")
+        keys = ("id", "name", "category", "source", *SIZE_KEYS)
         out = {k: getattr(self, k) for k in keys}
         out["has_base_policy"] = self.has_base_policy
         return out
+
+    @property
+    def physics_cost(self) -> float:
+        """Relative cost of one control step: substeps x (dofs + collision geoms).
+
+        The same figure as `tabrl.training.estimates.physics_cost` of the loaded model; cards built
+        before `physics_cost` was recorded count every geom (an over-estimate).
+        """
+        substeps = max(1, round(self.ctrl_dt / self.sim_dt)) if self.sim_dt else 1
+        per_step = self.extras.get("physics_cost") or max(1, self.nv + len(self.geoms))
+        return float(substeps * per_step)
+
+    def facts(self) -> dict[str, Any]:
+        """What listings, estimates and the CPU backend rule read (`tabrl.scenes.index`)."""
+        return {
+            **{k: getattr(self, k) for k in SIZE_KEYS},
+            "physics_cost": self.physics_cost,
+            "floor_contacts": int(self.extras.get("floor_contacts", 0)),
+            "mujoco_unsupported": self.extras.get("mujoco_unsupported"),
+        }
 
 
 def _tuplify(item: dict[str, Any]) -> dict[str, Any]:
@@ -391,7 +415,7 @@ def _backend_extras(model: mujoco.MjModel) -> dict[str, Any]:
     gap = reference_floor_gap(model, reference_qpos(model))
     return {
         # `tabrl.training.estimates.physics_cost` of one substep (dofs + collision geoms): scenes sit below
-        # training, so it is computed here and read by `estimates.card_cost`.
+        # training, so it is computed here and read through `RobotCard.physics_cost`.
         "physics_cost": float(max(1, model.nv + int((model.geom_contype != 0).sum()))),
         "floor_contacts": int(gap < 0.3),
         "mujoco_unsupported": why,
@@ -414,7 +438,8 @@ def _safe(scene_id: str) -> str:
 
 
 #: Bumped whenever a card gains or changes a field, so cached cards are rebuilt.
-CARD_SCHEMA = 6
+# 7: every card records `physics_cost` (cards of 6 could predate it).
+CARD_SCHEMA = 7
 
 
 def _cache_key(spec: SceneSpec) -> str:

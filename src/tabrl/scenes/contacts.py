@@ -24,7 +24,7 @@ PLANE_COLLIDERS = frozenset(
 
 @dataclass(frozen=True)
 class FloorPairs:
-    """(robot geom, floor plane) pairs that MuJoCo's contype/conaffinity filter lets collide."""
+    """(robot geom, floor plane) pairs that collide: MuJoCo's contype/conaffinity filter or an explicit pair."""
 
     robot: np.ndarray
     floor: np.ndarray
@@ -55,6 +55,13 @@ def floor_pairs(model: mujoco.MjModel) -> FloorPairs:
         if kinds[w] == _G.mjGEOM_HFIELD and any(collide(g, int(w)) for g in robot)
     )
     pairs = [(g, p) for p in planes for g in robot if kinds[g] in PLANE_COLLIDERS and collide(g, p)]
+    # Explicit <contact><pair>s collide whatever the filter says: Playground's G1 and Apollo give their
+    # feet contype 0 and pair each foot with the floor (without these the plan had no feet at all).
+    robot_set, plane_set = set(robot), set(planes)
+    for a, b in zip(model.pair_geom1, model.pair_geom2, strict=True):
+        g, p = (int(a), int(b)) if int(b) in plane_set else (int(b), int(a))
+        if p in plane_set and g in robot_set and kinds[g] in PLANE_COLLIDERS and (g, p) not in pairs:
+            pairs.append((g, p))
     return FloorPairs(
         robot=np.array([g for g, _ in pairs], np.int32),
         floor=np.array([p for _, p in pairs], np.int32),

@@ -123,27 +123,24 @@ def estimate(
     )
 
 
-def card_cost(card: Any) -> float:
-    """`physics_cost` of a scene from its robot card (no model load): substeps x (dofs + collision geoms).
+def scene_estimate(
+    scene_id: str, device: str, preset: str = "standard"
+) -> tuple[int, str, TimeEstimate] | None:
+    """Steps, backend and time of training a scene with a steps preset, without loading it.
 
-    Cards built before `physics_cost` was recorded count every geom (an over-estimate of the cost).
+    The gallery and `tabrl scenes list` show this on each scene: `MEASURED` throughput where measured,
+    else scaled by the physics cost of the scene's card or of the shipped index
+    (`tabrl.scenes.index`); None when neither knows the scene (a person's MJCF not opened yet).
     """
-    substeps = max(1, round(card.ctrl_dt / card.sim_dt)) if card.sim_dt else 1
-    per_step = card.extras.get("physics_cost") or max(1, card.nv + len(card.geoms))
-    return float(substeps * per_step)
-
-
-def card_estimate(card: Any, device: str, preset: str = "standard") -> tuple[int, str, TimeEstimate]:
-    """Steps, backend and time of training `card`'s scene with a steps preset, without loading it.
-
-    The gallery shows this on each scene: same numbers as the presets route (`MEASURED` throughput
-    where measured, scaled by `card_cost` otherwise).
-    """
+    from tabrl.scenes.index import scene_facts
     from tabrl.training.config import backend_for, steps_for
 
-    physics = backend_for(card.id, device, "")
-    steps = steps_for(card.id, preset, device, physics)
-    return steps, physics, estimate(card.id, device, steps, physics=physics, cost=card_cost(card))
+    facts = scene_facts(scene_id)
+    if facts is None:
+        return None
+    physics = backend_for(scene_id, device, "")
+    steps = steps_for(scene_id, preset, device, physics)
+    return steps, physics, estimate(scene_id, device, steps, physics=physics, cost=facts["physics_cost"])
 
 
 def _scaled(device: str, physics: str, cost: float, warm_cache: bool) -> tuple[float, float]:
@@ -180,4 +177,12 @@ def format_duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-__all__ = ["MEASURED", "Throughput", "TimeEstimate", "estimate", "format_duration", "physics_cost"]
+__all__ = [
+    "MEASURED",
+    "Throughput",
+    "TimeEstimate",
+    "estimate",
+    "format_duration",
+    "physics_cost",
+    "scene_estimate",
+]

@@ -1,8 +1,9 @@
 /**
  * Scene gallery: thumbnail cards with name, category, DOF and a base-policy badge; search and filter.
  * Scenes with a base policy come first (they give results in seconds or minutes), Go1 leading.
- * Each card shows the robot's licence and, once the scene's card is built on the server, an honest
- * training-time estimate (the standard step budget at measured throughput).
+ * Each card shows the robot's licence and an honest training-time estimate (the standard step budget at
+ * measured throughput, or scaled by physics cost; from the server's shipped scene index, so every
+ * catalogued scene has one; a person's own MJCF shows none until its card is built).
  */
 import { useMemo, useState } from "react";
 import { absUrl, api, unwrap, type BasePolicy, type SceneSummary } from "../api/client";

@@ -20,29 +20,27 @@ def _thumb_url(scene_id: str) -> str:
     return f"/api/playground/{scene_id}/thumbnail"
 
 
-_SIZES = ("nq", "nv", "nu", "dof", "obs_size", "action_size")
-
-
 def _list() -> list[SceneSummary]:
-    """Every loadable scene; sizes and estimate from cards built before (no scene is loaded here)."""
+    """Every loadable scene; sizes and estimate from cards built before or the shipped index (none loaded)."""
     from dataclasses import asdict
 
     from tabrl.runtime import device_kind
     from tabrl.scenes import has_base_policy, list_specs
-    from tabrl.scenes.cards import cached_card, licences
-    from tabrl.training.estimates import card_estimate, format_duration
+    from tabrl.scenes.cards import SIZE_KEYS, licences
+    from tabrl.scenes.index import scene_facts
+    from tabrl.training.estimates import format_duration, scene_estimate
 
     device = device_kind()
     out = []
     for spec in list_specs():
-        card = cached_card(spec)
+        facts = scene_facts(spec) or {}
         row: dict = {"id": spec.id, "name": spec.name, "category": spec.category, "source": spec.source}
-        row.update(
-            card.summary() if card else {**dict.fromkeys(_SIZES), "has_base_policy": has_base_policy(spec.id)}
-        )
+        row.update({k: facts.get(k) for k in SIZE_KEYS})
+        row["has_base_policy"] = has_base_policy(spec.id)
         row["licences"] = [asdict(lic) for lic in licences(spec)]
-        if card is not None:
-            _, physics, est = card_estimate(card, device)
+        found = scene_estimate(spec.id, device)
+        if found is not None:
+            _, physics, est = found
             basis = "measured" if est.basis == "measured" else "rough estimate"
             row["estimate_s"] = round(est.total_s, 1)
             engine = "MuJoCo C" if physics == "mujoco" else "MJX"

@@ -52,12 +52,13 @@ class BackendSupport:
 
 
 def scene_support(scene_id: str) -> BackendSupport:
-    """Backends of a scene, from its robot card (cached on disk: cheap after the first call)."""
-    from tabrl.scenes import robot_card
+    """Backends of a scene, from its robot card or the shipped index (the card is built if neither has it)."""
+    from tabrl.scenes.index import scene_facts
 
-    card = robot_card(scene_id)
-    why = card.extras.get("mujoco_unsupported")
-    contact_rich = bool(card.extras.get("floor_contacts", 0))
+    facts = scene_facts(scene_id, build=True)
+    assert facts is not None  # build=True always answers
+    why = facts.get("mujoco_unsupported")
+    contact_rich = bool(facts.get("floor_contacts", 0))
     return BackendSupport(
         backends=BACKENDS if why is None else ("mjx",), contact_rich=contact_rich, mujoco_unsupported=why
     )
