@@ -24,6 +24,7 @@ WEB = REPO / "web"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 SUMMARY = REPO / "test-results" / "web-e2e" / "summary.json"
 LIVE_SUMMARY = REPO / "test-results" / "web-e2e" / "live-summary.json"
+LEVELS_SUMMARY = REPO / "test-results" / "web-e2e" / "levels-summary.json"
 
 
 def _need(condition: bool, why: str) -> None:
@@ -47,11 +48,13 @@ def _built() -> None:
         subprocess.run(["npm", "run", "build"], cwd=WEB, check=True, timeout=600)
 
 
-def _run_e2e(until: str, timeout_s: int, script: str = "e2e/run.mjs", summary_file: Path = SUMMARY) -> dict:
+def _run_e2e(
+    until: str, timeout_s: int, script: str = "e2e/run.mjs", summary_file: Path = SUMMARY, **extra_env: str
+) -> dict:
     _node_ready()
     _need(CHROMIUM.exists(), f"{CHROMIUM} missing: apt-get install -y chromium")
     _built()
-    env = {**os.environ, "TABRL_E2E_UNTIL": until, "CHROMIUM": str(CHROMIUM)}
+    env = {**os.environ, "TABRL_E2E_UNTIL": until, "CHROMIUM": str(CHROMIUM), **extra_env}
     summary_file.unlink(missing_ok=True)
     proc = subprocess.run(
         ["node", script], cwd=WEB, env=env, capture_output=True, text=True, timeout=timeout_s
@@ -95,6 +98,18 @@ def test_browser_whole_flow_with_training() -> None:
 
 
 @pytest.mark.heavy
+def test_browser_whole_flow_with_jobs_on_ray() -> None:
+    """Issue 18: the same flow with the server's jobs on a Ray runtime (`tabrl serve --executor ray`, which
+    starts Ray on this machine): training from the web UI with live progress, videos, the live view."""
+    pytest.importorskip("ray")
+    summary = _run_e2e("all", timeout_s=1800, TABRL_E2E_EXECUTOR="ray")
+    assert summary["executor"] == "ray"
+    assert any(s.startswith("training (") for s in summary["steps"]), summary["steps"]
+    assert any(s.startswith("videos play") for s in summary["steps"]), summary["steps"]
+    assert summary["live"]["moved"] > 1e-3
+
+
+@pytest.mark.heavy
 def test_browser_live_view_real_time_and_joystick() -> None:
     """The live view keeps real time (x1.00 or more for CartpoleBalance, measured in the page) and the Go1
     joystick base turns left while the left arrow key is held (yaw from the streamed base quaternion)."""
@@ -104,3 +119,16 @@ def test_browser_live_view_real_time_and_joystick() -> None:
     assert go1["turned_rad"] > 0.5, go1
     # Reported (the machine is shared: the figures vary with its load): Go1's factor, the ONNX source's.
     print(f"live view: cartpole {cartpole}, go1 {go1}")
+
+
+@pytest.mark.heavy
+def test_browser_go1_levels_circle_plays_at_once_and_backwards_fine_tunes() -> None:
+    """Issue 15's promise through the web UI: the Go1 leads the gallery; "walk in a circle" (Instant) plays a
+    level-1 video in seconds; "walk backwards" (A few minutes) fine-tunes the joystick base and passes its
+    success check (seeded rollouts walk backwards), with a video."""
+    summary = _run_e2e("all", timeout_s=2400, script="e2e/levels.mjs", summary_file=LEVELS_SUMMARY)
+    level1, level2 = summary["level1"], summary["level2"]
+    # Seconds, not minutes: the model exists at once; the video is rendered in a worker.
+    assert level1["first_video_s"] < 90, level1
+    assert level2["status"] == "succeeded" and "passed" in level2["verdict"], level2
+    print(f"levels: level 1 {level1}, level 2 {level2}, load {summary['load']}")

@@ -1,5 +1,9 @@
 // Shared pieces of the end-to-end scripts: a free port, the server's health, Chromium's flags.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 
 /** Flags for Debian's headless Chromium on a machine with no GPU and no sandbox. */
 export const CHROMIUM_ARGS = [
@@ -32,4 +36,41 @@ export async function waitForHealth(base, proc, timeoutS = 180) {
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(`the server did not answer /api/health within ${timeoutS} s`);
+}
+
+/**
+ * The real server (`uv run tabrl serve`) on a free port with a temp TABRL_HOME and the built web app, or
+ * TABRL_E2E_URL when set. `args`: more `tabrl serve` options (e.g. ["--executor", "ray"]). Returns { base, stop, tail }: `stop()` ends it and removes the home folder;
+ * `tail()` gives its last log lines (XLA's loader chatter left out).
+ */
+export async function startServer({ repo, web, prefix = "tabrl-e2e-home-", args = [] }) {
+  if (process.env.TABRL_E2E_URL) {
+    return { base: process.env.TABRL_E2E_URL.replace(/\/$/, ""), stop: () => {}, tail: () => [] };
+  }
+  const port = await freePort();
+  const home = mkdtempSync(join(tmpdir(), prefix));
+  const proc = spawn("uv", ["run", "tabrl", "serve", "--port", String(port), "--web-dir", resolve(web, "dist"), ...args], {
+    cwd: repo,
+    env: { ...process.env, TABRL_HOME: home },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines = [];
+  const keep = (d) => {
+    lines.push(...String(d).split("\n").filter((l) => l.trim() && !l.includes("cpu_aot_loader")));
+    lines.splice(0, Math.max(0, lines.length - 60));
+  };
+  proc.stdout.on("data", keep);
+  proc.stderr.on("data", keep);
+  const base = `http://127.0.0.1:${port}`;
+  const stop = () => {
+    proc.kill("SIGINT");
+    rmSync(home, { recursive: true, force: true });
+  };
+  try {
+    await waitForHealth(base, proc);
+  } catch (e) {
+    stop();
+    throw new Error(`${e.message}\n${lines.slice(-30).join("\n")}`);
+  }
+  return { base, stop, tail: () => lines.slice(-30) };
 }

@@ -11,13 +11,12 @@
 //
 // Env: TABRL_E2E_URL (use a running server instead), CHROMIUM (default /usr/bin/chromium),
 //      TABRL_E2E_RTF_S (seconds each real-time factor is measured over, default 15).
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { CHROMIUM_ARGS, freePort, waitForHealth } from "./lib.mjs";
+import { CHROMIUM_ARGS, startServer } from "./lib.mjs";
 
 const web = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = resolve(web, "..");
@@ -34,29 +33,7 @@ const step = (name) => {
 };
 const load = () => loadavg().map((v) => +v.toFixed(2));
 
-let serverProc = null;
-let home = null;
-async function startServer() {
-  if (process.env.TABRL_E2E_URL) return process.env.TABRL_E2E_URL.replace(/\/$/, "");
-  const port = await freePort();
-  home = mkdtempSync(join(tmpdir(), "tabrl-live-e2e-home-"));
-  serverProc = spawn("uv", ["run", "tabrl", "serve", "--port", String(port), "--web-dir", resolve(web, "dist")], {
-    cwd: repo,
-    env: { ...process.env, TABRL_HOME: home },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const tail = [];
-  const keep = (d) => {
-    tail.push(...String(d).split("\n").filter((l) => l.trim() && !l.includes("cpu_aot_loader")));
-    tail.splice(0, Math.max(0, tail.length - 40));
-  };
-  serverProc.stdout.on("data", keep);
-  serverProc.stderr.on("data", keep);
-  serverProc.tailLog = tail;
-  const base = `http://127.0.0.1:${port}`;
-  await waitForHealth(base, serverProc);
-  return base;
-}
+let server = null;
 
 async function api(base, method, path, body) {
   const r = await fetch(`${base}${path}`, {
@@ -123,7 +100,8 @@ async function openLive(page, base, modelId) {
 
 async function main() {
   mkdirSync(out, { recursive: true });
-  const base = await startServer();
+  server = await startServer({ repo, web, prefix: "tabrl-live-e2e-home-" });
+  const base = server.base;
   log(`server ${base}; load ${load()}`);
 
   // Fixtures: a CartpoleBalance policy (a short fine-tune of the shipped base: it balances) and the Go1
@@ -233,12 +211,11 @@ main()
   .catch((e) => {
     summary.ok = false;
     summary.error = String(e?.stack ?? e);
-    if (serverProc?.tailLog) summary.server_log_tail = serverProc.tailLog.slice(-30);
+    if (server) summary.server_log_tail = server.tail();
   })
   .finally(() => {
     summary.timings.total_s = +((Date.now() - t0) / 1000).toFixed(1);
-    if (serverProc) serverProc.kill("SIGINT");
-    if (home) rmSync(home, { recursive: true, force: true });
+    server?.stop();
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, "live-summary.json"), JSON.stringify(summary, null, 2));
     console.log(JSON.stringify(summary));

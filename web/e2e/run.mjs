@@ -7,14 +7,14 @@
 //
 // Env: TABRL_E2E_URL (use a running server instead), TABRL_E2E_STEPS (default 2000),
 //      TABRL_E2E_TRAIN_TIMEOUT_S (default 900), TABRL_E2E_STRICT=1 (endpoints missing = failure),
-//      TABRL_E2E_UNTIL=approaches (stop before training: the fast tier), CHROMIUM (default /usr/bin/chromium).
-import { spawn } from "node:child_process";
+//      TABRL_E2E_UNTIL=approaches (stop before training: the fast tier), CHROMIUM (default /usr/bin/chromium),
+//      TABRL_E2E_EXECUTOR=ray (the server runs jobs on a Ray runtime it starts on this machine).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { CHROMIUM_ARGS, freePort, waitForHealth } from "./lib.mjs";
+import { CHROMIUM_ARGS, startServer } from "./lib.mjs";
 
 const web = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = resolve(web, "..");
@@ -33,30 +33,7 @@ const step = (name) => {
   log(`ok: ${name}`);
 };
 
-let serverProc = null;
-let home = null;
-async function startServer() {
-  if (process.env.TABRL_E2E_URL) return process.env.TABRL_E2E_URL.replace(/\/$/, "");
-  const port = await freePort();
-  home = mkdtempSync(join(tmpdir(), "tabrl-e2e-home-"));
-  const env = { ...process.env, TABRL_HOME: home };
-  serverProc = spawn("uv", ["run", "tabrl", "serve", "--port", String(port), "--web-dir", resolve(web, "dist")], {
-    cwd: repo,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const tail = [];
-  const keep = (d) => {
-    tail.push(...String(d).split("\n"));
-    tail.splice(0, Math.max(0, tail.length - 60));
-  };
-  serverProc.stdout.on("data", keep);
-  serverProc.stderr.on("data", keep);
-  serverProc.tailLog = tail;
-  const base = `http://127.0.0.1:${port}`;
-  await waitForHealth(base, serverProc);
-  return base;
-}
+let server = null;
 
 async function shot(page, name) {
   const path = join(shots, `${name}.png`);
@@ -66,9 +43,13 @@ async function shot(page, name) {
 
 async function main() {
   mkdirSync(shots, { recursive: true });
-  const base = await startServer();
+  const executor = process.env.TABRL_E2E_EXECUTOR;
+  server = await startServer({ repo, web, prefix: "tabrl-e2e-home-", args: executor ? ["--executor", executor] : [] });
+  const base = server.base;
   const health = await (await fetch(`${base}/api/health`)).json();
-  log(`server ${base} (${health.device}, v${health.version})`);
+  log(`server ${base} (${health.device}, jobs: ${health.executor}, v${health.version})`);
+  summary.executor = health.executor;
+  if (executor && health.executor !== executor) throw new Error(`the server runs jobs on ${health.executor}, not ${executor}`);
   const schema = await (await fetch(`${base}/openapi.json`)).json();
   const has = (p) => p in (schema.paths ?? {});
   const need = (paths, what) => {
@@ -165,6 +146,9 @@ async function main() {
     summary.timings.training_s = +((Date.now() - tTrain) / 1000).toFixed(1);
     const statuses = await page.getByTestId("job-panel").evaluateAll((ps) => ps.map((p) => p.dataset.status));
     if (!statuses.every((s) => s === "succeeded")) throw new Error(`training did not succeed: ${statuses.join(", ")}`);
+    // Live progress reached the page: each panel charts its evaluations (from the job's progress events).
+    const charts = await page.locator('[data-testid="job-panel"] svg.chart').count();
+    if (charts < statuses.length) throw new Error(`progress charts in ${charts} of ${statuses.length} job panels`);
     step(`training (${statuses.length} jobs, ${summary.timings.training_s} s)`);
 
     // 5. Videos side by side: all present, all play in sync
@@ -270,12 +254,11 @@ main()
   .catch((e) => {
     summary.ok = false;
     summary.error = String(e?.stack ?? e);
-    if (serverProc?.tailLog) summary.server_log_tail = serverProc.tailLog.slice(-30);
+    if (server) summary.server_log_tail = server.tail();
   })
   .finally(() => {
     summary.timings.total_s = +((Date.now() - t0) / 1000).toFixed(1);
-    if (serverProc) serverProc.kill("SIGINT");
-    if (home) rmSync(home, { recursive: true, force: true });
+    server?.stop();
     writeFileSync(join(shots, "summary.json"), JSON.stringify(summary, null, 2));
     console.log(JSON.stringify(summary));
     // Exit even if a browser or socket is still open after a failure.

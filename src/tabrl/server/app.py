@@ -139,10 +139,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @api.get("/health", response_model=Health, tags=["meta"])
     async def health() -> Health:
-        """Liveness, version and the JAX device kind."""
+        """Liveness, version, the JAX device kind and where jobs run."""
         from tabrl.runtime import device_kind
 
-        return Health(status="ok", version=__version__, device=device_kind())
+        return Health(status="ok", version=__version__, device=device_kind(), executor=settings.executor)
 
     api.include_router(scenes.router)
     api.include_router(training.router)

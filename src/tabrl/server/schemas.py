@@ -42,6 +42,7 @@ class Health(BaseModel):
     status: str
     version: str
     device: str
+    executor: str = Field(description="Where jobs run: local (worker processes), ray or modal.")
 
 
 class RobotLicenceOut(BaseModel):
