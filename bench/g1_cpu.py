@@ -105,7 +105,10 @@ def attempt(minutes: float, out: Path) -> dict:
 
     start = time.perf_counter()
     cfg = resolve_config(G1, device="cpu", reward_source=G1_REWARD, overrides=["backend=mujoco"])
-    cfg = cfg.replace(num_timesteps=500_000_000)
+    # Evaluations (and so the rollout checks and the time box) every ~30 s at the quiet-machine rate; the
+    # run is cancelled at the first evaluation past `minutes`, or ends at the step budget.
+    rate = 2_500
+    cfg = cfg.replace(num_timesteps=int(rate * minutes * 60 * 1.5), num_evals=max(2, int(minutes * 3)))
     token = CancelToken()
     checks: list[dict] = []
 
