@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tabrl.authoring import generate_approaches
-from tabrl.authoring.composer import MOTIFS, compose, rank_motifs
+from tabrl.authoring.composer import compose, motifs, rank_motifs
 from tabrl.authoring.profile import build_profile
 from tabrl.scenes import list_specs, robot_card
 
@@ -46,7 +46,7 @@ def test_prompt_matches_the_right_motif(prompt: str, motif: str) -> None:
 
 
 def test_motif_phrases_never_quote_the_example_prompts() -> None:
-    phrases = {p.lower() for m in MOTIFS for p in m.phrases}
+    phrases = {p.lower() for m in motifs() for p in m.phrases}
     for prompt in [*EXAMPLES, *PARAPHRASES]:
         assert prompt.lower().strip("!") not in phrases
 
@@ -186,3 +186,91 @@ def test_fine_tune_level_when_a_base_policy_exists() -> None:
     assert scratch.level == "from_scratch" and walk.steps < scratch.steps
     result = _check(walk.reward_code, "CartpoleBalance")
     assert result.valid, result.errors
+
+
+def test_the_motif_data_file_validates() -> None:
+    import yaml
+
+    from tabrl.authoring.composer import _DATA, parse_motifs
+    from tabrl.authoring.primitives import PRIMITIVES
+
+    table = parse_motifs(yaml.safe_load(_DATA.read_text(encoding="utf-8")))
+    assert table == motifs() and len(table) >= 20
+    assert len({m.key for m in table}) == len(table)
+    assert all(prim in PRIMITIVES for m in table for s in m.styles for prim, _ in s.recipe)
+    # Floats stay floats (a weight of 1 would print as `1` in the generated WEIGHTS).
+    walk = next(m for m in table if m.key == "walk")
+    assert walk.styles[0].recipe[0] == ("move", {"speed": 1.0}) and walk.styles[0].recipe[1] == (
+        "upright",
+        {},
+    )
+
+
+def _broken(edit) -> str:
+    """The error `parse_motifs` raises for the data file after `edit(entries)`."""
+    import copy
+
+    import yaml
+
+    from tabrl.authoring.composer import _DATA, MotifDataError, parse_motifs
+
+    data = copy.deepcopy(yaml.safe_load(_DATA.read_text(encoding="utf-8")))
+    edit({m["key"]: m for m in data}, data)
+    with pytest.raises(MotifDataError) as err:
+        parse_motifs(data)
+    return str(err.value)
+
+
+def _set_recipe_item(m: dict, value) -> None:
+    m["walk"]["styles"][0]["recipe"][0] = value
+
+
+@pytest.mark.parametrize(
+    "edit,says",
+    [
+        (
+            lambda m, _: _set_recipe_item(m, {"mvoe": {"speed": 1.0}}),
+            ["motif 'walk'", "style 'Steady walk'", "recipe", "'mvoe' is not a reward primitive", "move"],
+        ),
+        (
+            lambda m, _: _set_recipe_item(m, {"move": {"sped": 1.0}}),
+            ["motif 'walk'", "style 'Steady walk'", "move has no argument 'sped'", "speed, lateral, weight"],
+        ),
+        (
+            lambda m, _: _set_recipe_item(m, {"move": {"speed": "fast"}}),
+            ["motif 'walk'", "style 'Steady walk'", "move: speed must be float, got 'fast'"],
+        ),
+        (
+            lambda m, _: m["hula"]["styles"][1].pop("blurb"),
+            ["motif 'hula'", "style 'Body roll rock'", "blurb", "Field required"],
+        ),
+        (
+            lambda m, _: m["spin"]["styles"][0].update(recipe=["upright", "energy"]),
+            ["motif 'spin'", "style 'Spin on the spot'", "only regularisers"],
+        ),
+        (lambda m, _: m["run"].update(family="sport"), ["motif 'run'", "family", "locomotion"]),
+        (lambda m, _: m["run"].update(phrases=["run fast"]), ["motif 'run'", "phrases", "at least 2"]),
+        (lambda m, _: m["run"].update(speed=2), ["motif 'run'", "speed", "Extra inputs"]),
+        (lambda m, _: m["walk"].update(opposites=["backwards"]), ["motif 'walk'", "opposites", "backward"]),
+        (lambda m, d: d.append(dict(m["walk"])), ["motif 'walk'", "defined 2 times"]),
+        (lambda m, d: d.append("jump"), ["motif entry 25", "Motif"]),
+    ],
+    ids=[
+        "unknown-primitive",
+        "unknown-argument",
+        "wrong-type",
+        "missing-field",
+        "regularisers-only",
+        "bad-family",
+        "one-phrase",
+        "extra-field",
+        "unknown-opposite",
+        "duplicate-key",
+        "not-a-mapping",
+    ],
+)
+def test_a_malformed_motif_names_the_motif_and_field(edit, says: list[str]) -> None:
+    message = _broken(edit)
+    assert message.startswith("motifs.yaml: ")
+    for part in says:
+        assert part in message, (part, message)

@@ -7,674 +7,186 @@ see `embedding.py`). The best-matching motifs whose primitives apply to the robo
 the approaches; each recipe is instantiated from the robot's profile (base, feet, joints,
 standing height, degrees of freedom), so the same motif gives a quadruped and a
 cart-pole different, valid code. Same input, same output: no sampling anywhere.
+
+The motifs are data (`data/motifs.yaml`, validated on load by `Motif` and `Style`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, get_type_hints
 
 import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tabrl.authoring.primitives import PRIMITIVES, Term
 from tabrl.authoring.profile import RobotProfile
+from tabrl.errors import did_you_mean
+
+_DATA = Path(__file__).resolve().parent / "data" / "motifs.yaml"
 
 #: Primitives that only regularise; a recipe needs at least one other term to count.
 _REGULARISERS = {"energy", "smoothness", "upright", "task_bonus", "default_pose", "hold_heading"}
 
-
+#: (primitive name, keyword arguments), in the order the terms are emitted.
 Recipe = tuple[tuple[str, dict[str, Any]], ...]
 
 
-@dataclass(frozen=True)
-class Style:
+class MotifDataError(ValueError):
+    """The motif data file is malformed: the message names the motif, style and field."""
+
+
+def _check_args(prim: str, args: Any) -> dict[str, Any]:
+    """`args` for primitive `prim`, checked against its signature (ints become floats where it takes floats)."""
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        raise ValueError(f"{prim}: arguments must be a mapping like {{weight: 0.5}}, got {args!r}")
+    hints = {k: v for k, v in get_type_hints(PRIMITIVES[prim]).items() if k not in ("p", "return")}
+    out: dict[str, Any] = {}
+    for name, value in args.items():
+        if name not in hints:
+            raise ValueError(f"{prim} has no argument {name!r} (it takes {', '.join(hints)})")
+        kind = hints[name]
+        # bool is an int to Python, but `weight: true` is a mistake.
+        accepted = (int, float) if kind is float else (kind,)
+        if not isinstance(value, accepted) or (kind is not bool and isinstance(value, bool)):
+            raise ValueError(f"{prim}: {name} must be {kind.__name__}, got {value!r}")
+        out[name] = float(value) if kind is float else value
+    return out
+
+
+class Style(BaseModel):
     """One way to reward a motif: a title, what it means, and its primitive recipe."""
 
-    title: str
-    blurb: str
-    #: (primitive name, keyword arguments); `move` speeds are multiples of the robot's walk speed.
-    recipe: Recipe
-    difficulty: float = 1.0
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(min_length=1, max_length=60)
+    blurb: str = Field(min_length=1, max_length=300)
+    #: `move` speeds are multiples of the robot's walk speed.
+    recipe: Recipe = Field(min_length=1)
+    #: Training steps are scaled by this.
+    difficulty: float = Field(default=1.0, gt=0.0, le=5.0)
+
+    @field_validator("recipe", mode="before")
+    @classmethod
+    def _parse_recipe(cls, items: Any) -> Recipe:
+        """Each item a primitive name or a one-key mapping `{name: {argument: value}}`."""
+        if not isinstance(items, list | tuple):
+            raise ValueError(f"must be a list of primitives, got {items!r}")
+        recipe = []
+        for i, item in enumerate(items):
+            if isinstance(item, str):
+                prim, args = item, {}
+            elif isinstance(item, dict) and len(item) == 1:
+                ((prim, args),) = item.items()
+            elif isinstance(item, tuple | list) and len(item) == 2:
+                prim, args = item
+            else:
+                raise ValueError(
+                    f"item {i + 1} must be a primitive name or `name: {{argument: value}}`, got {item!r}"
+                )
+            if prim not in PRIMITIVES:
+                raise ValueError(
+                    f"item {i + 1}: {prim!r} is not a reward primitive.{did_you_mean(str(prim), PRIMITIVES)}"
+                )
+            recipe.append((prim, _check_args(prim, args)))
+        if recipe and all(prim in _REGULARISERS for prim, _ in recipe):
+            raise ValueError(
+                f"only regularisers ({', '.join(p for p, _ in recipe)}): add a term that asks for a behaviour"
+            )
+        return tuple(recipe)
 
 
-@dataclass(frozen=True)
-class Motif:
+class Motif(BaseModel):
     """A behaviour: phrases it is recognised by and the styles that can reward it."""
 
-    key: str
-    family: str
-    phrases: tuple[str, ...]
-    styles: tuple[Style, ...]
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str = Field(pattern=r"^[a-z_]+$")
+    #: Locomotion motifs fine-tune a scene's base policy when it has one.
+    family: Literal[
+        "locomotion",
+        "turning",
+        "vertical",
+        "dance",
+        "playful",
+        "acrobatic",
+        "posture",
+        "calm",
+        "manipulation",
+    ]
+    #: At least two: a motif's score is its best phrase plus a quarter of the runner-up.
+    phrases: tuple[str, ...] = Field(min_length=2)
+    styles: tuple[Style, ...] = Field(min_length=1)
     #: Motifs that mean the opposite (a handstand is no answer to "rear up"): once this
     #: motif is chosen they are left out, however close their wording is.
     opposites: tuple[str, ...] = ()
 
 
-def _r(*items: tuple[str, dict[str, Any]]) -> Recipe:
-    return tuple(items)
+def _where(entry: Any, loc: tuple[Any, ...]) -> str:
+    """A pydantic error location in words: styles.1.recipe -> style 'Pogo hops', recipe."""
+    parts: list[str] = []
+    styles = entry.get("styles") if isinstance(entry, dict) else None
+    i = 0
+    while i < len(loc):
+        if loc[i] == "styles" and i + 1 < len(loc) and isinstance(loc[i + 1], int):
+            n = loc[i + 1]
+            style = styles[n] if isinstance(styles, list) and n < len(styles) else None
+            title = style.get("title") if isinstance(style, dict) else None
+            parts.append(f"style {title!r}" if title else f"style {n + 1}")
+            i += 2
+        else:
+            parts.append(str(loc[i]) if not isinstance(loc[i], int) else f"item {loc[i] + 1}")
+            i += 1
+    return ", ".join(parts)
 
 
-MOTIFS: tuple[Motif, ...] = (
-    Motif(
-        "walk",
-        "locomotion",
-        ("walk ahead", "move forwards at a steady pace", "go straight ahead", "stroll along"),
-        (
-            Style(
-                "Steady walk",
-                "A steady forward walk at a comfortable pace, upright and on a straight line.",
-                _r(("move", {"speed": 1.0}), ("upright", {}), ("hold_heading", {}), ("smoothness", {})),
-            ),
-            Style(
-                "Rhythmic stepping walk",
-                "Forward progress with the feet stepping in turn on a clock, "
-                "which gives the gait a regular cadence.",
-                _r(("move", {"speed": 0.8}), ("gait", {"freq": 2.0}), ("upright", {}), ("energy", {})),
-            ),
-            Style(
-                "Efficient walk",
-                "Cover ground while spending as little effort as possible.",
-                _r(
-                    ("move", {"speed": 0.8, "weight": 1.5}),
-                    ("energy", {"weight": 0.05}),
-                    ("smoothness", {"weight": 0.1}),
-                    ("default_pose", {"weight": 0.3}),
-                ),
-            ),
-        ),
-        opposites=("backward",),
-    ),
-    Motif(
-        "run",
-        "locomotion",
-        ("run fast", "sprint at top speed", "gallop quickly", "race forward"),
-        (
-            Style(
-                "Fast run",
-                "Forward speed is the main goal; a light posture term keeps the sprint from "
-                "turning into a tumble.",
-                _r(
-                    ("move", {"speed": 2.5, "weight": 3.0}),
-                    ("upright", {"weight": 0.3}),
-                    ("energy", {"weight": 0.01}),
-                ),
-                1.5,
-            ),
-            Style(
-                "Bounding gallop",
-                "Fast travel with airborne phases, like a gallop.",
-                _r(("move", {"speed": 2.0, "weight": 2.0}), ("airtime", {"weight": 0.5}), ("upright", {})),
-                1.5,
-            ),
-        ),
-        opposites=("backward",),
-    ),
-    Motif(
-        "backward",
-        "locomotion",
-        ("back up slowly", "move in reverse", "retreat tail first", "reverse away from something"),
-        (
-            Style(
-                "Walk backwards",
-                "Travel tail-first at a careful pace while staying upright.",
-                _r(("move", {"speed": -0.7}), ("upright", {}), ("hold_heading", {}), ("smoothness", {})),
-            ),
-        ),
-        opposites=("walk", "run", "march"),
-    ),
-    Motif(
-        "sideways",
-        "locomotion",
-        ("crab walk to the side", "shuffle sideways", "sidestep left", "strafe"),
-        (
-            Style(
-                "Crab walk",
-                "Drift sideways while facing forward, like a crab.",
-                _r(
-                    ("move", {"speed": 0.0, "lateral": 0.4, "weight": 1.0}),
-                    ("upright", {}),
-                    ("hold_heading", {}),
-                ),
-            ),
-        ),
-    ),
-    Motif(
-        "spin",
-        "turning",
-        (
-            "spin around on the spot",
-            "turn around in circles without moving away",
-            "pirouette and twirl",
-            "rotate round and round",
-        ),
-        (
-            Style(
-                "Spin on the spot",
-                "Turn continuously about the vertical while staying on the spot.",
-                _r(
-                    ("turn", {"rate": 2.0, "weight": 2.0}),
-                    ("stay_in_place", {}),
-                    ("upright", {}),
-                    ("smoothness", {}),
-                ),
-            ),
-            Style(
-                "Fast twirl",
-                "Spin as fast as possible; only falling over is discouraged.",
-                _r(
-                    ("turn", {"rate": 4.0, "weight": 2.0}),
-                    ("upright", {"weight": 0.3}),
-                    ("energy", {"weight": 0.005}),
-                ),
-                1.5,
-            ),
-            Style(
-                "Graceful pirouette",
-                "A slow, steady turn in a tall, calm posture.",
-                _r(
-                    ("turn", {"rate": 1.0, "weight": 1.5}),
-                    ("hold_height", {"fraction": 1.05}),
-                    ("upright", {"strict": True}),
-                    ("stay_in_place", {"weight": 0.7}),
-                ),
-            ),
-        ),
-    ),
-    Motif(
-        "circle",
-        "turning",
-        ("walk in a circle", "go round in loops", "circle around", "turn while walking"),
-        (
-            Style(
-                "Walk in circles",
-                "Keep walking while steadily turning, tracing a circle.",
-                _r(("move", {"speed": 0.6}), ("turn", {"rate": 0.8}), ("upright", {}), ("smoothness", {})),
-            ),
-        ),
-    ),
-    Motif(
-        "jump",
-        "vertical",
-        ("jump up high", "leap into the air", "hop up and down", "spring off the ground"),
-        (
-            Style(
-                "Big jumps",
-                "Push off hard and spend time in the air, landing upright.",
-                _r(("jump", {}), ("upright", {"weight": 0.7}), ("energy", {"weight": 0.005})),
-                1.5,
-            ),
-            Style(
-                "Pogo hops",
-                "Small, quick rhythmic hops on the spot.",
-                _r(
-                    ("bounce", {"freq": 2.5, "amplitude": 0.04}),
-                    ("airtime", {"weight": 0.5}),
-                    ("stay_in_place", {}),
-                    ("upright", {}),
-                ),
-            ),
-        ),
-    ),
-    Motif(
-        "moon",
-        "vertical",
-        (
-            "slow floaty leaps in low gravity",
-            "bouncy astronaut steps on the lunar surface",
-            "drift along weightlessly",
-            "walk as if gravity were weak",
-        ),
-        (
-            Style(
-                "Low-gravity bounding",
-                "Slow, floaty bounds: a gentle forward drift with long airborne "
-                "phases and a slow up-and-down rhythm.",
-                _r(
-                    ("move", {"speed": 0.5, "weight": 1.0}),
-                    ("bounce", {"freq": 0.8, "amplitude": 0.08}),
-                    ("airtime", {"weight": 0.7}),
-                    ("upright", {}),
-                    ("smoothness", {"weight": 0.1}),
-                ),
-                1.3,
-            ),
-            Style(
-                "Astronaut hop",
-                "Hop forward with both push-off and long hang time, like an astronaut.",
-                _r(
-                    ("move", {"speed": 0.4, "weight": 1.0}),
-                    ("jump", {"weight": 1.0}),
-                    ("upright", {"weight": 0.7}),
-                ),
-                1.5,
-            ),
-            Style(
-                "Slow-motion stride",
-                "Walk unusually slowly and smoothly, as if every step floats.",
-                _r(
-                    ("move", {"speed": 0.3, "weight": 1.5}),
-                    ("smoothness", {"weight": 0.3}),
-                    ("hold_height", {"fraction": 1.05, "weight": 0.5}),
-                    ("upright", {}),
-                ),
-            ),
-        ),
-    ),
-    Motif(
-        "bob",
-        "dance",
-        (
-            "bob up and down to the music",
-            "dance to the beat",
-            "groove rhythmically",
-            "nod along with the music",
-        ),
-        (
-            Style(
-                "Groove to the beat",
-                "A rhythmic up-and-down groove on the spot, timed by a beat clock.",
-                _r(
-                    ("bounce", {"freq": 2.0, "amplitude": 0.03}),
-                    ("rhythm_joints", {"part": "legs", "freq": 2.0, "amplitude": 0.2, "weight": 1.0}),
-                    ("stay_in_place", {}),
-                    ("upright", {}),
-                ),
-            ),
-        ),
-    ),
-    Motif(
-        "hula",
-        "dance",
-        ("swing the hips", "hula dancing in Hawaii", "wiggle your hips side to side", "shake your booty"),
-        (
-            Style(
-                "Hula hip sway",
-                "Hip joints swing side to side on a steady beat while the body stays on the spot.",
-                _r(
-                    ("rhythm_joints", {"part": "hips", "freq": 1.5, "amplitude": 0.3}),
-                    ("stay_in_place", {}),
-                    ("upright", {}),
-                    ("smoothness", {"weight": 0.02}),
-                ),
-            ),
-            Style(
-                "Body roll rock",
-                "The whole body rocks from side to side (roll) to the beat, feet planted.",
-                _r(
-                    ("body_sway", {"axis": 0, "freq": 1.5, "amplitude": 0.25, "weight": 1.5}),
-                    ("rhythm_joints", {"part": "legs", "freq": 1.5, "amplitude": 0.15, "weight": 0.5}),
-                    ("stay_in_place", {}),
-                    ("upright", {"weight": 0.3}),
-                ),
-            ),
-            Style(
-                "Shimmy and twist",
-                "A quicker shimmy: the body twists (yaw) back and forth while the hips keep time.",
-                _r(
-                    ("body_sway", {"axis": 2, "freq": 2.0, "amplitude": 0.2}),
-                    ("rhythm_joints", {"part": "hips", "freq": 2.0, "amplitude": 0.2, "weight": 1.0}),
-                    ("vigour", {"weight": 0.2}),
-                    ("stay_in_place", {}),
-                ),
-            ),
-        ),
-    ),
-    Motif(
-        "robot",
-        "dance",
-        (
-            "dance like a robot with stiff jerky moves",
-            "pop and lock like a machine",
-            "the robot dance",
-            "move mechanically like an android",
-        ),
-        (
-            Style(
-                "Robot pop-and-lock",
-                "Snap between two stiff poses on a beat (a smoothed square wave), "
-                "body otherwise frozen in place.",
-                _r(
-                    ("rhythm_joints", {"part": "arms", "freq": 1.0, "amplitude": 0.35, "square": True}),
-                    ("stillness", {"weight": 0.5}),
-                    ("upright", {}),
-                ),
-            ),
-            Style(
-                "Mechanical step-and-turn",
-                "Rigid quarter-turns and steps on the beat, with pauses between moves.",
-                _r(
-                    ("rhythm_joints", {"part": "legs", "freq": 0.5, "amplitude": 0.25, "square": True}),
-                    ("turn", {"rate": 0.8, "weight": 0.7}),
-                    ("upright", {"strict": True}),
-                ),
-            ),
-            Style(
-                "Disco groove",
-                "Bouncy, energetic disco: a fast beat through the legs with the body bobbing.",
-                _r(
-                    ("rhythm_joints", {"part": "legs", "freq": 2.0, "amplitude": 0.3}),
-                    ("bounce", {"freq": 2.0, "amplitude": 0.03}),
-                    ("vigour", {"weight": 0.3}),
-                    ("stay_in_place", {}),
-                ),
-            ),
-        ),
-    ),
-    Motif(
-        "puppy",
-        "playful",
-        (
-            "excited playful dog",
-            "wag your tail with joy",
-            "frolic around like a young animal",
-            "bouncy and cheerful",
-        ),
-        (
-            Style(
-                "Happy puppy",
-                "Excited little hops with a wagging wiggle of the body, drifting playfully forward.",
-                _r(
-                    ("bounce", {"freq": 2.5, "amplitude": 0.03}),
-                    ("body_sway", {"axis": 2, "freq": 2.5, "amplitude": 0.15}),
-                    ("move", {"speed": 0.3, "weight": 0.5}),
-                    ("vigour", {"weight": 0.3}),
-                    ("upright", {}),
-                ),
-            ),
-            Style(
-                "Play bow and pounce",
-                "Dip the front end, then spring up: a playful bow-and-pounce rhythm.",
-                _r(
-                    ("body_sway", {"axis": 1, "freq": 1.0, "amplitude": 0.3}),
-                    ("jump", {"weight": 0.7}),
-                    ("upright", {"weight": 0.3}),
-                ),
-            ),
-            Style(
-                "Zoomies",
-                "Dash around in quick circles, full of energy.",
-                _r(
-                    ("move", {"speed": 1.5, "weight": 1.5}),
-                    ("turn", {"rate": 1.5}),
-                    ("vigour", {"weight": 0.3}),
-                    ("upright", {}),
-                ),
-            ),
-        ),
-    ),
-    Motif(
-        "breakdance",
-        "acrobatic",
-        (
-            "breakdancing power moves",
-            "a breakdance battle with cool spins",
-            "b-boy street dance floor work",
-            "windmill spins on the ground",
-        ),
-        (
-            Style(
-                "Power-move spin",
-                "Fast spins low to the ground with energetic limb sweeps: a power move.",
-                _r(
-                    ("turn", {"rate": 3.0, "weight": 2.0}),
-                    ("hold_height", {"fraction": 0.6, "weight": 0.5}),
-                    ("vigour", {"weight": 0.7}),
-                ),
-                2.0,
-            ),
-            Style(
-                "Freeze and flare",
-                "Flashy full-body rotations (rolls, flips) with lively legs.",
-                _r(("roll", {"rate": 3.0, "weight": 1.5}), ("vigour", {"weight": 0.7})),
-                2.0,
-            ),
-            Style(
-                "Toprock",
-                "Upright footwork to a quick beat: legs pop in rhythm while the body stays up.",
-                _r(
-                    ("rhythm_joints", {"part": "legs", "freq": 2.0, "amplitude": 0.3, "square": True}),
-                    ("turn", {"rate": 0.8, "weight": 0.5}),
-                    ("upright", {}),
-                ),
-            ),
-        ),
-    ),
-    Motif(
-        "flip",
-        "acrobatic",
-        ("roll over", "do a backflip", "tumble and somersault", "barrel roll"),
-        (
-            Style(
-                "Roll and flip",
-                "Rotate the whole body around its long axis: rolls and flips.",
-                _r(("roll", {"rate": 3.0, "weight": 2.0}), ("vigour", {"weight": 0.3})),
-                2.0,
-            ),
-        ),
-    ),
-    Motif(
-        "march",
-        "locomotion",
-        (
-            "parade step in rhythm",
-            "left right left right",
-            "military drill walk",
-            "stomp in step with the troops",
-        ),
-        (
-            Style(
-                "Soldier's march",
-                "Slow, proud steps in strict rhythm: feet alternate on a clock, body upright, "
-                "heading dead straight.",
-                _r(
-                    ("move", {"speed": 0.5, "weight": 1.0}),
-                    ("gait", {"freq": 1.5, "weight": 1.5}),
-                    ("upright", {"strict": True, "weight": 0.7}),
-                    ("hold_heading", {"weight": 0.5}),
-                ),
-            ),
-            Style(
-                "High-knee parade",
-                "Exaggerated knee lifts in time, travelling forward slowly.",
-                _r(
-                    ("rhythm_joints", {"part": "knees", "freq": 1.5, "amplitude": 0.4, "weight": 1.5}),
-                    ("move", {"speed": 0.4, "weight": 1.0}),
-                    ("upright", {"strict": True}),
-                ),
-            ),
-            Style(
-                "Attention and drill",
-                "Crisp, snappy steps on the spot between rigid poses.",
-                _r(
-                    ("rhythm_joints", {"part": "legs", "freq": 1.0, "amplitude": 0.25, "square": True}),
-                    ("stay_in_place", {}),
-                    ("hold_heading", {"weight": 0.5}),
-                    ("upright", {"strict": True}),
-                ),
-            ),
-        ),
-        opposites=("backward",),
-    ),
-    Motif(
-        "rear",
-        "posture",
-        (
-            "rear up on the back legs",
-            "stand up on two rear legs",
-            "beg like a dog sitting up",
-            "lift your front paws off the ground",
-        ),
-        (
-            Style(
-                "Rear up",
-                "Lift the front end: nose up, front feet in the air, rear feet planted.",
-                _r(
-                    ("pitch", {"up": True}),
-                    ("lift_feet", {"which": "front"}),
-                    ("plant_feet", {"which": "rear"}),
-                    ("hold_height", {"fraction": 1.3, "weight": 0.5}),
-                ),
-                2.0,
-            ),
-            Style(
-                "Paws up",
-                "Simply keep the front feet off the ground, however the body manages it.",
-                _r(
-                    ("lift_feet", {"which": "front", "weight": 2.0}),
-                    ("plant_feet", {"which": "rear"}),
-                    ("stay_in_place", {}),
-                ),
-                2.0,
-            ),
-            Style(
-                "Tall stretch",
-                "Raise the body as high as possible with the nose pointing up.",
-                _r(("hold_height", {"fraction": 1.6, "weight": 1.5}), ("pitch", {"up": True, "weight": 1.0})),
-                2.0,
-            ),
-        ),
-        opposites=("handstand",),
-    ),
-    Motif(
-        "handstand",
-        "posture",
-        (
-            "do a handstand",
-            "balance upside down on the hands",
-            "kick your back legs up in the air",
-            "headstand",
-        ),
-        (
-            Style(
-                "Handstand",
-                "Tip the body forward onto the front limbs, rear feet in the air.",
-                _r(
-                    ("pitch", {"up": False}),
-                    ("lift_feet", {"which": "rear"}),
-                    ("plant_feet", {"which": "front"}),
-                ),
-                2.0,
-            ),
-        ),
-        opposites=("rear",),
-    ),
-    Motif(
-        "tall",
-        "posture",
-        ("stand tall and proud", "stretch up as high as you can", "balance upright", "keep your balance"),
-        (
-            Style(
-                "Stand tall",
-                "Hold the body high and perfectly upright, without wandering.",
-                _r(
-                    ("hold_height", {"fraction": 1.1}),
-                    ("upright", {"strict": True, "weight": 1.5}),
-                    ("stay_in_place", {}),
-                    ("smoothness", {}),
-                ),
-            ),
-        ),
-        opposites=("crouch",),
-    ),
-    Motif(
-        "crouch",
-        "posture",
-        ("crouch down low", "sneak along close to the ground", "crawl like a cat stalking", "duck down"),
-        (
-            Style(
-                "Low crawl",
-                "Keep the body low to the ground and creep forward carefully.",
-                _r(
-                    ("hold_height", {"fraction": 0.65, "weight": 1.5}),
-                    ("move", {"speed": 0.3, "weight": 1.0}),
-                    ("upright", {}),
-                    ("smoothness", {}),
-                ),
-            ),
-        ),
-        opposites=("tall",),
-    ),
-    Motif(
-        "still",
-        "calm",
-        ("stand still", "freeze like a statue", "don't move", "rest calmly"),
-        (
-            Style(
-                "Statue",
-                "Hold a calm, balanced pose with minimal motion.",
-                _r(
-                    ("stillness", {}),
-                    ("upright", {"weight": 0.7}),
-                    ("default_pose", {"weight": 0.5}),
-                    ("energy", {}),
-                ),
-            ),
-        ),
-        opposites=("energetic", "run", "breakdance"),
-    ),
-    Motif(
-        "wave",
-        "dance",
-        ("wave your arms", "swing back and forth", "sway like a tree in the wind", "rock gently to and fro"),
-        (
-            Style(
-                "Rhythmic swing",
-                "Swing the limbs back and forth smoothly on a slow rhythm.",
-                _r(
-                    ("rhythm_joints", {"part": "arms", "freq": 0.8, "amplitude": 0.5}),
-                    ("upright", {}),
-                    ("smoothness", {"weight": 0.02}),
-                ),
-            ),
-        ),
-    ),
-    Motif(
-        "wiggle",
-        "dance",
-        ("wiggle like a snake", "slither and undulate", "swim with a wavy body", "shimmy all over"),
-        (
-            Style(
-                "Wiggle and slither",
-                "A travelling wiggle through the whole body that also pushes it forward.",
-                _r(
-                    ("rhythm_joints", {"part": "spine", "freq": 1.2, "amplitude": 0.4}),
-                    ("move", {"speed": 0.4, "weight": 1.0}),
-                    ("energy", {"weight": 0.005}),
-                ),
-            ),
-        ),
-    ),
-    Motif(
-        "reach",
-        "manipulation",
-        ("reach for the target", "touch the goal", "point at something", "stretch your arm out"),
-        (
-            Style(
-                "Reach out",
-                "Bring the tip of the robot to the target (or as high as it can go) and hold it there.",
-                _r(("reach", {}), ("stillness", {"weight": 0.2}), ("energy", {"weight": 0.01})),
-            ),
-        ),
-    ),
-    Motif(
-        "energetic",
-        "playful",
-        ("go wild", "move every joint energetically", "party hard", "flail around with excitement"),
-        (
-            Style(
-                "Full-body frenzy",
-                "Lively motion of every joint while keeping balance.",
-                _r(
-                    ("vigour", {"weight": 1.0}),
-                    ("upright", {"weight": 1.0}),
-                    ("smoothness", {"weight": 0.01}),
-                ),
-            ),
-        ),
-        opposites=("still",),
-    ),
-)
+def parse_motifs(data: Any, source: str = "motifs.yaml") -> tuple[Motif, ...]:
+    """The motifs of `data` (the data file's parsed YAML), validated: a `MotifDataError` says which
+    motif, style and field is wrong."""
+    if not isinstance(data, list) or not data:
+        raise MotifDataError(f"{source}: expected a list of motifs, got {type(data).__name__}")
+    out: list[Motif] = []
+    for n, entry in enumerate(data, 1):
+        key = entry.get("key") if isinstance(entry, dict) else None
+        name = f"motif {key!r} (entry {n})" if key else f"motif entry {n}"
+        try:
+            out.append(Motif.model_validate(entry))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{_where(entry, tuple(e['loc'])) or 'entry'}: {e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors()
+            )
+            raise MotifDataError(f"{source}: {name}: {problems}") from None
+    keys = [m.key for m in out]
+    for m in out:
+        if keys.count(m.key) > 1:
+            raise MotifDataError(f"{source}: motif {m.key!r} is defined {keys.count(m.key)} times")
+        for other in m.opposites:
+            if other not in keys or other == m.key:
+                raise MotifDataError(
+                    f"{source}: motif {m.key!r}, opposites: {other!r} is not another motif.{did_you_mean(other, keys)}"
+                )
+    titles = [s.title for m in out for s in m.styles]
+    for m in out:
+        for s in m.styles:
+            if titles.count(s.title) > 1:
+                raise MotifDataError(
+                    f"{source}: motif {m.key!r}: style title {s.title!r} is used more than once"
+                )
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def motifs() -> tuple[Motif, ...]:
+    """Every motif of the data file (`data/motifs.yaml`), validated, in library order."""
+    return parse_motifs(yaml.safe_load(_DATA.read_text(encoding="utf-8")), _DATA.name)
+
 
 #: How much a motif's second and third styles trail its first: a close runner-up motif
 #: beats a second style of the best one, a distant one does not.
@@ -785,20 +297,21 @@ def rank_motifs(prompt: str) -> list[tuple[Motif, float]]:
     """Motifs by semantic similarity to `prompt`, best first (ties by library order)."""
     from tabrl.authoring.embedding import cached_embeddings, embed
 
-    phrases = [ph for m in MOTIFS for ph in m.phrases]
+    library = motifs()
+    phrases = [ph for m in library for ph in m.phrases]
     table = cached_embeddings(phrases, "motifs")
     query = embed(prompt.strip() or "move")
     sims = table @ query
     scores = []
     k = 0
-    for m in MOTIFS:
+    for m in library:
         n = len(m.phrases)
         block = np.sort(sims[k : k + n])[::-1]
         # Best phrase dominates; the runner-up breaks near-ties towards motifs that match broadly.
         scores.append(float(block[0] + 0.25 * block[1]))
         k += n
-    order = sorted(range(len(MOTIFS)), key=lambda i: (-round(scores[i], 5), i))
-    return [(MOTIFS[i], scores[i]) for i in order]
+    order = sorted(range(len(library)), key=lambda i: (-round(scores[i], 5), i))
+    return [(library[i], scores[i]) for i in order]
 
 
 def compose(

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tabrl.atomic import atomic_path
 from tabrl.errors import UnavailableError
 
 #: sentence-transformers truncates all-MiniLM-L6-v2's inputs to this many tokens.
@@ -202,7 +203,6 @@ def cached_embeddings(texts: list[str], name: str) -> np.ndarray:
         except (OSError, ValueError):
             pass  # a torn or stale file: recompute below
     vecs = embed_many(texts)
-    tmp = path.with_suffix(f".{threading.get_ident()}.tmp.npy")
-    np.save(tmp, vecs, allow_pickle=False)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        np.save(tmp, vecs, allow_pickle=False)
     return vecs

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from tabrl.atomic import atomic_write_json
 from tabrl.authoring import prompts
 from tabrl.authoring.parsing import ParsedApproach, ParseError, parse_approaches
 from tabrl.authoring.providers import ProviderError, current_default, get_spec, make_client
@@ -172,9 +173,7 @@ def check_code(
     if result.valid:
         with _check_lock:
             _check_memo[key] = verdict
-        tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
-        tmp.write_text(json.dumps({"terms": verdict[1]}))
-        tmp.replace(path)
+        atomic_write_json(path, {"terms": verdict[1]})
     return verdict
 
 

@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from tabrl.atomic import cached_json
 from tabrl.scenes import RobotCard
 
 # dm_control names planar root joints `rootx` / `rooty` / `rootz` (axis = last letter);
@@ -239,16 +240,12 @@ def standing_height(card: RobotCard) -> float:
     doc = {"card": card.to_dict(), "pose": "home-or-qpos0"}
     key = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
     path = sub_dir(cache_dir(), "profiles") / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', card.id)}-{key}.json"
-    if path.is_file():
-        try:
-            return float(json.loads(path.read_text())["stand_height"])
-        except (ValueError, KeyError, OSError):
-            pass
-    height = _forward_height(card)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"stand_height": height}))
-    tmp.replace(path)
-    return height
+    cached = cached_json(
+        path,
+        lambda: {"stand_height": _forward_height(card)},
+        valid=lambda data: isinstance(data, dict) and isinstance(data.get("stand_height"), int | float),
+    )
+    return float(cached["stand_height"])
 
 
 def _forward_height(card: RobotCard) -> float:

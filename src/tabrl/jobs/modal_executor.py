@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from tabrl.atomic import atomic_write_bytes
 from tabrl.errors import TabRLError, UnavailableError
 from tabrl.jobs import bundles
 from tabrl.jobs.executors import WorkerState
@@ -649,7 +650,9 @@ class LocalModal:
         return ops
 
     def request_stop(self, job_id: str, *, interrupt: bool) -> None:
-        _write(self.root / "dict" / f"stop--{job_id}", ("interrupt" if interrupt else "cancel").encode())
+        atomic_write_bytes(
+            self.root / "dict" / f"stop--{job_id}", ("interrupt" if interrupt else "cancel").encode()
+        )
 
     def read_file(self, path: str) -> bytes:
         return (self.root / "volume" / bundles.check_unit(path)).read_bytes()
@@ -666,18 +669,18 @@ class LocalModal:
         mark = self.root / "dict" / f"started--{job_id}"
         if mark.is_file() and mark.read_text() == attempt:
             return False
-        _write(mark, attempt.encode())
+        atomic_write_bytes(mark, attempt.encode())
         return True
 
     def push(self, job_id: str, ops: list[tuple[Any, ...]]) -> None:
         part = self.root / "queue" / job_id
         part.mkdir(parents=True, exist_ok=True)
-        _write(part / f"{time.time_ns():020d}.pkl", pickle.dumps(ops))
+        atomic_write_bytes(part / f"{time.time_ns():020d}.pkl", pickle.dumps(ops))
 
     def write_file(self, job_id: str, name: str, data: bytes) -> str:
         path = self.root / "volume" / job_id / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write(path, data)
+        atomic_write_bytes(path, data)
         return f"{job_id}/{name}"
 
     def stop_requested(self, job_id: str) -> str | None:
@@ -687,20 +690,13 @@ class LocalModal:
             return None
 
 
-def _write(path: Path, data: bytes) -> None:
-    """Write `data` whole: a reader never sees half of it."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
 def _local_call(root: str, call_id: str) -> int:
     """A `LocalModal` call's process: run the job function on its payload, store its return value."""
     modal_root = LocalModal(Path(root))
     call = modal_root.root / "calls" / call_id
     payload = pickle.loads((call / "payload.pkl").read_bytes())
     out = run_payload(payload, modal_root)
-    _write(call / "result.pkl", pickle.dumps(out))
+    atomic_write_bytes(call / "result.pkl", pickle.dumps(out))
     return 0
 
 

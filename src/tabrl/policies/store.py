@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import shutil
 import time
 import uuid
@@ -25,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from tabrl.atomic import atomic_write_bytes, atomic_write_text
 from tabrl.errors import NotFoundError, TabRLError
 
 MANIFEST = "manifest.json"
@@ -188,10 +188,7 @@ def write_params(path: Path, params: tuple[Any, Any, Any]) -> None:
     """Save Brax PPO params to `path` (flax msgpack), atomically."""
     from flax import serialization
 
-    data = serialization.msgpack_serialize(params_to_state(params))
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, serialization.msgpack_serialize(params_to_state(params)))
 
 
 def read_params(path: Path) -> tuple[Any, Any, Any]:
@@ -236,9 +233,9 @@ def update_manifest(directory: Path | str, **fields: Any) -> PolicyManifest:
     """Rewrite a policy folder's manifest.json with `fields` changed (atomically); the new manifest."""
     directory = Path(directory)
     manifest = dataclasses.replace(read_manifest(directory), **fields)
-    tmp = directory / f".{MANIFEST}.{uuid.uuid4().hex[:6]}"
-    tmp.write_text(json.dumps(manifest.to_dict(), indent=2, default=_json_default) + "\n")
-    tmp.replace(directory / MANIFEST)
+    atomic_write_text(
+        directory / MANIFEST, json.dumps(manifest.to_dict(), indent=2, default=_json_default) + "\n"
+    )
     return manifest
 
 

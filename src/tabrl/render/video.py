@@ -8,6 +8,7 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
+from tabrl.atomic import atomic_path
 from tabrl.render.frames import render_frame, renderer, tracking_camera
 
 DEFAULT_SIZE = (480, 360)
@@ -18,8 +19,10 @@ def encode_mp4(frames: Iterable[np.ndarray], path: Path, fps: int) -> Path:
     import av
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part.mp4")
-    with av.open(str(tmp), mode="w", options={"movflags": "+faststart"}) as container:
+    with (
+        atomic_path(path) as tmp,
+        av.open(str(tmp), mode="w", options={"movflags": "+faststart"}) as container,
+    ):
         stream = None
         for frame in frames:
             if stream is None:
@@ -35,7 +38,6 @@ def encode_mp4(frames: Iterable[np.ndarray], path: Path, fps: int) -> Path:
         if stream is None:
             raise ValueError("no frames to encode")
         container.mux(stream.encode(None))
-    tmp.replace(path)
     return path
 
 

@@ -17,6 +17,7 @@ import mujoco
 import numpy as np
 
 from tabrl import __version__
+from tabrl.atomic import cached_json
 from tabrl.paths import cache_dir, sub_dir
 from tabrl.scenes import menagerie
 from tabrl.scenes.catalog import SceneSpec, get_spec
@@ -487,13 +488,10 @@ def robot_card(scene: str | SceneSpec | LoadedScene) -> RobotCard:
     """The card of a scene, from the disk cache when possible (loads the scene otherwise)."""
     loaded = scene if isinstance(scene, LoadedScene) else None
     spec = loaded.spec if loaded else get_spec(scene) if isinstance(scene, str) else scene
-    path = _cache_file(spec)
-    if path.is_file():
-        card = RobotCard.from_dict(json.loads(path.read_text()))
-    else:
-        # Building traces a Playground reset (seconds): done once per scene version, then cached.
-        card = build_card(loaded or load_scene(spec))
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({**card.to_dict(), "licences": []}))
-        tmp.replace(path)
-    return _live(card, spec)
+    # Building traces a Playground reset (seconds): done once per scene version, then cached.
+    cached = cached_json(
+        _cache_file(spec),
+        lambda: {**build_card(loaded or load_scene(spec)).to_dict(), "licences": []},
+        valid=lambda data: isinstance(data, dict),
+    )
+    return _live(RobotCard.from_dict(cached), spec)

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from tabrl.atomic import cached_json
 from tabrl.errors import NotFoundError, did_you_mean
 from tabrl.paths import home_dir, sub_dir
 from tabrl.scenes import menagerie
@@ -103,20 +104,17 @@ def _playground_groups() -> list[tuple[list[str], str]]:
 
     from tabrl.paths import cache_dir
 
-    path = sub_dir(cache_dir(), "registry") / f"playground-{metadata.version('playground')}.json"
-    if path.is_file():
-        return [(names, group) for names, group in json.loads(path.read_text())]
-    from mujoco_playground import registry
+    def build() -> list[tuple[list[str], str]]:
+        from mujoco_playground import registry
 
-    groups = [
-        (list(registry.dm_control_suite.ALL_ENVS), "dm_control"),
-        (list(registry.locomotion.ALL_ENVS), "locomotion"),
-        (list(registry.manipulation.ALL_ENVS), "manipulation"),
-    ]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(groups))
-    tmp.replace(path)
-    return groups
+        return [
+            (list(registry.dm_control_suite.ALL_ENVS), "dm_control"),
+            (list(registry.locomotion.ALL_ENVS), "locomotion"),
+            (list(registry.manipulation.ALL_ENVS), "manipulation"),
+        ]
+
+    path = sub_dir(cache_dir(), "registry") / f"playground-{metadata.version('playground')}.json"
+    return [(names, group) for names, group in cached_json(path, build)]
 
 
 @lru_cache(maxsize=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tabrl.atomic import atomic_write_bytes
 from tabrl.paths import cache_dir, sub_dir
 from tabrl.scenes.cards import _cache_key, _safe
 from tabrl.scenes.catalog import SceneSpec, get_spec
@@ -42,8 +43,5 @@ def thumbnail(scene: str | SceneSpec) -> Path:
     spec = get_spec(scene) if isinstance(scene, str) else scene
     path = thumbnail_path(spec)
     if not path.is_file():
-        png = render_thumbnail(spec)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(png)
-        tmp.replace(path)
+        atomic_write_bytes(path, render_thumbnail(spec))
     return path
