@@ -12,11 +12,13 @@ cart-pole different, valid code. Same input, same output: no sampling anywhere.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
+from tabrl.authoring.approach import Approach
 from tabrl.authoring.primitives import PRIMITIVES, Term
 from tabrl.authoring.profile import RobotProfile
 
@@ -681,18 +683,11 @@ MOTIFS: tuple[Motif, ...] = (
 STYLE_PENALTY = 0.12
 
 
-@dataclass
-class Composed:
-    """An approach built by the composer."""
+class Composed(Approach):
+    """An approach built by the composer, with the motif it came from and how well that matched."""
 
-    name: str
-    description: str
-    reward_code: str
-    level: str
-    steps: int
-    motif: str
-    score: float
-    terms: list[str] = field(default_factory=list)
+    motif: str = Field(exclude=True)
+    score: float = Field(exclude=True)
 
 
 def walk_speed(profile: RobotProfile) -> float:
