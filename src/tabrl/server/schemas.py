@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AliasChoices, BaseModel, Field, model_validator
 
 from tabrl.authoring.approach import Approach, CodeError, Level
 from tabrl.jobs.models import JobStatus
@@ -198,14 +198,18 @@ class TrainBatchRequest(BaseModel):
     )
 
 
+#: Progress stored before the API kept the training event's `eval_reward_mean` called it `eval_reward`.
+_EVAL_REWARD_MEAN = AliasChoices("eval_reward_mean", "eval_reward")
+
+
 class Progress(BaseModel):
-    """The latest progress of a running job (the training engine's event)."""
+    """The latest progress of a running job (the training engine's event, `tabrl.training.events`)."""
 
     model_config = {"extra": "allow"}
 
     step: int = 0
     total_steps: int | None = None
-    eval_reward: float | None = None
+    eval_reward_mean: float | None = Field(default=None, validation_alias=_EVAL_REWARD_MEAN)
     eval_reward_std: float | None = None
     reward_terms: dict[str, float] = Field(default_factory=dict)
     episode_length: float | None = None
@@ -218,7 +222,7 @@ class HistoryPoint(BaseModel):
     """One evaluation of a job's policy."""
 
     step: int
-    eval_reward: float | None = None
+    eval_reward_mean: float | None = Field(default=None, validation_alias=_EVAL_REWARD_MEAN)
     eval_reward_std: float | None = None
     elapsed_s: float | None = None
 
