@@ -75,8 +75,9 @@ def test_schema_errors_are_kept_not_raised() -> None:
     good = dict(ITEM, name="Fine")
     parsed = parse_approaches(json.dumps({"approaches": [bad, good, "oops"]}))
     assert len(parsed) == 3
-    assert any("level" in e for e in parsed[0].errors)
-    assert any("steps" in e for e in parsed[0].errors)
+    assert any("level" in e["message"] for e in parsed[0].errors)
+    assert any("steps" in e["message"] for e in parsed[0].errors)
+    assert all(e["line"] is None for e in parsed[0].errors)
     assert parsed[1].errors == []
     assert parsed[2].errors
 

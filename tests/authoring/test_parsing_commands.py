@@ -24,25 +24,25 @@ def test_command_approach_needs_no_reward_or_steps() -> None:
 
 def test_command_level_without_commands_is_a_schema_error() -> None:
     p = _one({"name": "Turn", "description": "d", "level": "command"})
-    assert p.errors and any("commands" in e for e in p.errors), p.errors
-    assert p.level == "command" and p.commands == ""
+    assert p.errors and any("commands" in e["message"] for e in p.errors), p.errors
+    assert p.level == "command" and p.commands is None
     # Reward code alone does not make a command approach.
     p = _one({"name": "Turn", "description": "d", "level": "command", "reward_code": REWARD})
-    assert any("commands" in e for e in p.errors), p.errors
+    assert any("commands" in e["message"] for e in p.errors), p.errors
 
 
 def test_commands_too_short_is_a_schema_error() -> None:
     p = _one({"name": "x", "description": "d", "level": "command", "commands": "pass"})
-    assert any(e.startswith("commands") for e in p.errors), p.errors
+    assert any(e["message"].startswith("commands") for e in p.errors), p.errors
 
 
 def test_training_levels_still_need_reward_code() -> None:
     p = _one({"name": "Walk", "description": "d", "level": "fine_tune", "commands": PROGRAM})
-    assert any("reward_code" in e for e in p.errors), p.errors
+    assert any("reward_code" in e["message"] for e in p.errors), p.errors
     ok = _one(
         {"name": "Walk", "description": "d", "level": "fine_tune", "reward_code": REWARD, "steps": 5000}
     )
-    assert ok.errors == [] and ok.level == "fine_tune" and ok.steps == 5000 and ok.commands == ""
+    assert ok.errors == [] and ok.level == "fine_tune" and ok.steps == 5000 and ok.commands is None
 
 
 @pytest.mark.parametrize("key", ["commands", "program", "command_program", "command_code"])

@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from tabrl.authoring.generate import Approach
+from tabrl.authoring import Approach
 from tabrl.authoring.prompts import user_prompt
 from tabrl.authoring.reflection import Outcome, feedback_text, refine_offline, refine_reward
 from tabrl.rewards.checks import Verdict
@@ -45,7 +45,10 @@ SETTLE_S = 2.0
 
 
 def approach(code: str, name: str = "Stand tall", check: str = CHECK) -> Approach:
-    return Approach(name, "Balance.", code, True, [], "from_scratch", 4096, success_check=check)
+    return Approach(
+        name=name, description="Balance.", reward_code=code, valid=True, level="from_scratch", steps=4096,
+        success_check=check,
+    )  # fmt: skip
 
 
 def verdict(cart_x: float, upright: float, *, fell: float = 0.0) -> Verdict:

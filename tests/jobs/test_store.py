@@ -36,7 +36,7 @@ def test_lifecycle_and_events(store: JobStore) -> None:
     job = _job(store)
     assert store.get(job.id).status == "queued"
     store.mark_running(job.id, ref="pid:123")
-    assert store.set_progress(job.id, {"step": 10, "eval_reward": 1.0}) is False
+    assert store.set_progress(job.id, {"step": 10, "eval_reward_mean": 1.0}) is False
     store.finish(job.id, "succeeded", result={"model_id": "m1"})
     got = store.get(job.id)
     assert got.status == "succeeded" and got.result == {"model_id": "m1"} and got.finished_at is not None

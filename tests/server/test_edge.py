@@ -55,13 +55,13 @@ def test_resumed_job_history_has_one_point_per_step() -> None:
     store = JobStore()
     job = store.create(kind="train", scene_id="CartpoleBalance", request={"steps": 30_000}, name="h")
     for step, reward in [(0, 1.0), (10_000, 5.0), (20_000, 9.0)]:
-        store.set_progress(job.id, {"step": step, "eval_reward": reward})
+        store.set_progress(job.id, {"step": step, "eval_reward_mean": reward})
     # Interrupted, resumed from the checkpoint at 20,000: the resumed run evaluates that step again.
     for step, reward in [(20_000, 9.5), (30_000, 12.0)]:
-        store.set_progress(job.id, {"step": step, "eval_reward": reward})
+        store.set_progress(job.id, {"step": step, "eval_reward_mean": reward})
     history = job_out(store.get(job.id), store, 3).history
     assert [p.step for p in history] == [0, 10_000, 20_000, 30_000]
-    assert history[2].eval_reward == 9.5
+    assert history[2].eval_reward_mean == 9.5
 
 
 def test_loopback_detection_and_other_loopback_addresses() -> None:

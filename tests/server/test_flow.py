@@ -81,7 +81,7 @@ def test_generate_batch_events_models_videos_inference(home) -> None:
                     break
         assert seen[0]["type"] == "snapshot"
         progress = [e for e in seen if e["type"] == "progress"]
-        assert any(e.get("eval_reward") is not None for e in progress)
+        assert any(e.get("eval_reward_mean") is not None for e in progress)
         assert any(e.get("reward_terms") for e in progress), "reward terms must be reported"
 
         done = [_wait(client, j["id"], {"succeeded", "failed", "cancelled"}) for j in jobs]

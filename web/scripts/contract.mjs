@@ -50,11 +50,11 @@ export const schemas = {
     ["scene_id", "approaches"],
   ),
   JobProgress: obj({
-    step: int, eval_reward: nullable(num), eval_reward_std: nullable(num),
+    step: int, eval_reward_mean: nullable(num), eval_reward_std: nullable(num),
     reward_terms: { type: "object", additionalProperties: num }, episode_length: nullable(num),
     env_steps_per_s: nullable(num), elapsed_s: num, eta_s: nullable(num),
   }),
-  HistoryPoint: obj({ step: int, eval_reward: nullable(num), eval_reward_std: nullable(num), elapsed_s: num }),
+  HistoryPoint: obj({ step: int, eval_reward_mean: nullable(num), eval_reward_std: nullable(num), elapsed_s: num }),
   Job: obj({
     id: str, batch_id: nullable(str), name: str, scene_id: str, status: str, created_at: str,
     started_at: nullable(str), finished_at: nullable(str), queue_position: nullable(int),

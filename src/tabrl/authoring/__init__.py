@@ -11,7 +11,8 @@ Keys come from the environment or `<TABRL_HOME>/settings.toml` / `.env` and neve
 the SDK client: results, logs and listings do not contain them.
 """
 
-from tabrl.authoring.generate import Approach, GenerationError, GenerationResult, generate_approaches
+from tabrl.authoring.approach import Approach
+from tabrl.authoring.generate import GenerationError, GenerationResult, generate_approaches
 from tabrl.authoring.providers import (
     PROVIDERS,
     MissingKeyError,

@@ -14,7 +14,6 @@ The motifs are data (`data/motifs.yaml`, validated on load by `Motif` and `Style
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_type_hints
@@ -23,6 +22,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from tabrl.authoring.approach import Approach
 from tabrl.authoring.primitives import PRIMITIVES, Term
 from tabrl.authoring.profile import RobotProfile
 from tabrl.errors import did_you_mean
@@ -193,18 +193,11 @@ def motifs() -> tuple[Motif, ...]:
 STYLE_PENALTY = 0.12
 
 
-@dataclass
-class Composed:
-    """An approach built by the composer."""
+class Composed(Approach):
+    """An approach built by the composer, with the motif it came from and how well that matched."""
 
-    name: str
-    description: str
-    reward_code: str
-    level: str
-    steps: int
-    motif: str
-    score: float
-    terms: list[str] = field(default_factory=list)
+    motif: str = Field(exclude=True)
+    score: float = Field(exclude=True)
 
 
 def walk_speed(profile: RobotProfile) -> float:

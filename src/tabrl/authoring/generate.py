@@ -19,12 +19,13 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any
 
 from tabrl.atomic import atomic_write_json
 from tabrl.authoring import prompts
-from tabrl.authoring.parsing import ParsedApproach, ParseError, parse_approaches
+from tabrl.authoring.approach import Approach, code_error
+from tabrl.authoring.parsing import ParseError, parse_approaches
 from tabrl.authoring.providers import ProviderError, current_default, get_spec, make_client
 from tabrl.errors import TabRLError
 
@@ -36,59 +37,6 @@ MAX_REPAIR_ROUNDS = 5
 
 class GenerationError(TabRLError):
     """A generation request could not be served (bad arguments or unusable model output)."""
-
-
-@dataclass
-class Approach:
-    """One candidate reward: what it is, its code, and whether the compiler accepted it."""
-
-    name: str
-    description: str
-    reward_code: str
-    valid: bool
-    errors: list[dict[str, Any]]
-    level: str
-    steps: int
-    terms: list[str] = field(default_factory=list)
-    #: Why this level, for the budget and the scene (shown on the approach card).
-    why: str = ""
-    #: Command program source (level "command": reward_code is then empty).
-    commands: str | None = None
-    #: Base policy the approach plays (command) or fine-tunes.
-    base_id: str | None = None
-    #: Seconds it takes on this machine (set with the steps by the training layer's `plan_steps`).
-    estimate_s: float | None = None
-    #: Success check source (`tabrl.rewards.checks`): judged on rollouts after training.
-    success_check: str | None = None
-    #: The success check's errors [{line, message}] (lines of the check); any makes `valid` False.
-    check_errors: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form: name, description, reward_code, valid, errors [{line, message}], level, steps,
-        terms, why, commands, base_id, estimate_s, success_check, check_errors."""
-        return {
-            "name": self.name,
-            "description": self.description,
-            "reward_code": self.reward_code,
-            "valid": self.valid,
-            "errors": [dict(e) for e in self.errors],
-            "level": self.level,
-            "steps": self.steps,
-            "terms": list(self.terms),
-            "why": self.why,
-            "commands": self.commands,
-            "base_id": self.base_id,
-            "estimate_s": self.estimate_s,
-            "success_check": self.success_check,
-            "check_errors": [dict(e) for e in self.check_errors],
-        }
-
-    def with_check(self, code: str | None, scene_id: str) -> Approach:
-        """This approach carrying success check `code`, checked on the scene (errors make it invalid)."""
-        if not code:
-            return self
-        errors = check_success_code(code, scene_id)
-        return replace(self, success_check=code, check_errors=errors, valid=self.valid and not errors)
 
 
 @dataclass
@@ -175,13 +123,6 @@ def check_code(
             _check_memo[key] = verdict
         atomic_write_json(path, {"terms": verdict[1]})
     return verdict
-
-
-def check_success_code(code: str, scene_id: str) -> list[dict[str, Any]]:
-    """Errors [{line, message}] of a success check on a scene (`tabrl.rewards.checks`); [] when valid."""
-    from tabrl.rewards.checks import check_success
-
-    return [e.to_dict() for e in check_success(code, scene_id)]
 
 
 def _card_key(card: Any) -> str:
@@ -330,19 +271,10 @@ def _offline(card: Any, prompt: str, plan: _Plan, *, env_check: bool) -> Generat
         valid, errors = _check_program(routine.program, plan.limits)
         approaches.append(
             Approach(
-                routine.title,
-                routine.blurb,
-                "",
-                valid,
-                errors,
-                "command",
-                0,
-                [],
-                lp.why,
-                routine.program,
-                lp.base_id,
+                name=routine.title, description=routine.blurb, level="command", steps=0, commands=routine.program,
+                valid=valid, errors=errors, why=lp.why, base_id=lp.base_id,
             ).with_check(check, card.id)
-        )
+        )  # fmt: skip
     composed = []
     if rewards:
         keep_task = plan.base is not None and plan.base.kind == "task"
@@ -362,19 +294,10 @@ def _offline(card: Any, prompt: str, plan: _Plan, *, env_check: bool) -> Generat
             why = f"{why} Its command input follows the {hint.title!r} program: it starts from what the base does."
         approaches.append(
             Approach(
-                c.name,
-                c.description,
-                c.reward_code,
-                valid,
-                errors,
-                lp.level,
-                c.steps,
-                terms or c.terms,
-                why,
-                hint_code,
-                lp.base_id,
+                name=c.name, description=c.description, level=lp.level, steps=c.steps, reward_code=c.reward_code,
+                commands=hint_code, valid=valid, errors=errors, terms=terms or c.terms, why=why, base_id=lp.base_id,
             ).with_check(check, card.id)
-        )
+        )  # fmt: skip
     return GenerationResult(
         provider="offline",
         model="minilm-composer",
@@ -393,26 +316,30 @@ def _offline(card: Any, prompt: str, plan: _Plan, *, env_check: bool) -> Generat
     )
 
 
-def _to_approach(p: ParsedApproach, card: Any, key: str, env_check: bool, plan: _Plan, i: int) -> Approach:
+def _to_approach(p: Approach, card: Any, key: str, env_check: bool, plan: _Plan, i: int) -> Approach:
+    """A parsed approach `p`, checked: its level for the plan, its code compiled, its success check."""
     lp = plan.levels[min(i, plan.n - 1)]
+    errors = list(p.errors)
     if p.level == "command" and plan.limits is None:
-        p.errors = [*p.errors, "level 'command' needs a joystick base policy, and this scene has none"]
+        errors.append(code_error("level 'command' needs a joystick base policy, and this scene has none"))
     code = p.commands if p.level == "command" else p.reward_code
-    if p.errors or not code:
+    written = {"name": p.name, "description": p.description}
+    if errors or not code:
         missing = "commands is missing" if p.level == "command" else "reward_code is missing"
-        errors = [{"line": None, "message": e} for e in (p.errors or [missing])]
-        return Approach(p.name, p.description, p.reward_code, False, errors, p.level, p.steps,
-                        why=lp.why, commands=p.commands or None, base_id=lp.base_id)  # fmt: skip
+        return Approach(**written, level=p.level, steps=p.steps, reward_code=p.reward_code, commands=p.commands or None,
+                        valid=False, errors=errors or [code_error(missing)], why=lp.why, base_id=lp.base_id)  # fmt: skip
     if p.level == "command":
-        valid, errors = _check_program(p.commands, plan.limits)
+        valid, errors = _check_program(code, plan.limits)
         return Approach(
-            p.name, p.description, "", valid, errors, "command", 0, [], lp.why, p.commands, lp.base_id
-        ).with_check(p.success_check, card.id)
+            **written, level="command", steps=0, commands=code, valid=valid, errors=errors, why=lp.why,
+            base_id=lp.base_id,
+        ).with_check(p.success_check, card.id)  # fmt: skip
     valid, terms, errors = check_code(p.reward_code, card.id, key, env_check=env_check)
     level = p.level if (p.level != "fine_tune" or plan.base is not None) else "from_scratch"
     why = lp.why if level == lp.level else f"Asked for {p.level}, but this scene has no base policy."
-    return Approach(p.name, p.description, p.reward_code, valid, errors, level, p.steps, terms, why,
-                    None, lp.base_id if level != "from_scratch" else None).with_check(p.success_check, card.id)  # fmt: skip
+    return Approach(**written, level=level, steps=p.steps, reward_code=p.reward_code, valid=valid, errors=errors,
+                    terms=terms, why=why, base_id=lp.base_id if level != "from_scratch" else None,
+                    ).with_check(p.success_check, card.id)  # fmt: skip
 
 
 def _default_steps(card: Any) -> int:
@@ -457,7 +384,7 @@ def _llm(
         return comp.text
 
     rounds_used = 0
-    parsed: list[ParsedApproach] | None = None
+    parsed: list[Approach] | None = None
     text = ask()
     # A reply we cannot read at all costs one repair round: ask again for the format.
     while parsed is None:
@@ -533,10 +460,10 @@ def _error_line(error: dict[str, Any]) -> str:
 
 
 def _match(
-    fixes: list[ParsedApproach], failing: list[int], approaches: list[Approach]
-) -> list[tuple[int, ParsedApproach]]:
+    fixes: list[Approach], failing: list[int], approaches: list[Approach]
+) -> list[tuple[int, Approach]]:
     """Pair fixed approaches with the failing slots: by "index", then by name, then in order."""
-    out: list[tuple[int, ParsedApproach]] = []
+    out: list[tuple[int, Approach]] = []
     free = list(failing)
     rest = []
     for fix in fixes:
@@ -555,4 +482,4 @@ def _match(
     return out
 
 
-__all__ = ["Approach", "GenerationError", "GenerationResult", "ProviderError", "generate_approaches"]
+__all__ = ["GenerationError", "GenerationResult", "ProviderError", "generate_approaches"]

@@ -7,7 +7,8 @@ leave trailing commas, write raw newlines inside strings, or answer with a Pytho
 (triple-quoted strings -> JSON strings, trailing commas removed, control characters
 allowed), then as a Python literal (`ast.literal_eval`, which evaluates nothing).
 `parse_approaches` then normalises field names and values and validates every
-approach against `APPROACH_SCHEMA`; an approach that fails keeps its errors.
+approach against `APPROACH_SCHEMA` (generated from `tabrl.authoring.approach.Approach`); each comes
+back as an `Approach`, not checked yet, and one that fails the schema keeps its errors.
 """
 
 from __future__ import annotations
@@ -15,51 +16,15 @@ from __future__ import annotations
 import ast
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
 
-APPROACH_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "required": ["name", "description", "level"],
-    "properties": {
-        "name": {"type": "string", "minLength": 1, "maxLength": 120},
-        "description": {"type": "string", "maxLength": 4000},
-        "reward_code": {"type": "string", "minLength": 10, "maxLength": 50_000},
-        "commands": {"type": "string", "minLength": 10, "maxLength": 20_000},
-        "success_check": {"type": "string", "minLength": 10, "maxLength": 20_000},
-        "level": {"enum": ["command", "fine_tune", "from_scratch"]},
-        "steps": {"type": "integer", "minimum": 1000, "maximum": 10_000_000_000},
-        "index": {"type": "integer"},
-    },
-    # Level 1 plays a command program (no training); levels 2 and 3 train a reward.
-    "if": {"properties": {"level": {"const": "command"}}},
-    "then": {"required": ["commands"]},
-    "else": {"required": ["reward_code", "steps"]},
-}
+from tabrl.authoring.approach import APPROACH_SCHEMA, LEVELS, Approach, code_error
 
 
 class ParseError(ValueError):
     """The text holds no JSON we could read."""
-
-
-@dataclass
-class ParsedApproach:
-    """One approach as read from a model answer (possibly with schema errors)."""
-
-    name: str
-    description: str
-    reward_code: str
-    level: str
-    steps: int
-    index: int | None = None
-    errors: list[str] = field(default_factory=list)
-    #: Command program source (level "command").
-    commands: str = ""
-    #: Success check source (`tabrl.rewards.checks`): whether a rollout did what was asked.
-    success_check: str = ""
 
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n(.*?)```", re.S)
@@ -209,16 +174,13 @@ def _items(data: Any) -> list[Any]:
     raise ParseError('expected {"approaches": [...]} with a list of approaches')
 
 
-def normalise(item: Any, default_steps: int) -> ParsedApproach:
-    """One raw approach -> ParsedApproach, with schema errors listed (never raises)."""
+def normalise(item: Any, default_steps: int) -> Approach:
+    """One raw approach -> Approach (not checked yet), with schema errors listed (never raises)."""
     if not isinstance(item, dict):
-        return ParsedApproach(
-            "(unreadable)",
-            "",
-            "",
-            "from_scratch",
-            default_steps,
-            errors=[f"approach is a {type(item).__name__}, not an object"],
+        return Approach(
+            name="(unreadable)",
+            steps=default_steps,
+            errors=[code_error(f"approach is a {type(item).__name__}, not an object")],
         )
     raw = {
         "name": _pick(item, "name"),
@@ -236,19 +198,19 @@ def normalise(item: Any, default_steps: int) -> ParsedApproach:
         raw["name"] = "Approach"
     validator = jsonschema.Draft202012Validator(APPROACH_SCHEMA)
     errors = [
-        f"{'/'.join(str(p) for p in e.absolute_path) or 'approach'}: {e.message}"
+        code_error(f"{'/'.join(str(p) for p in e.absolute_path) or 'approach'}: {e.message}")
         for e in sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
     ]
-    return ParsedApproach(
+    return Approach(
         name=str(raw["name"])[:120],
         description=str(raw["description"]),
         reward_code=raw["reward_code"] if isinstance(raw.get("reward_code"), str) else "",
-        level=raw["level"] if raw["level"] in ("command", "fine_tune", "from_scratch") else "from_scratch",
+        level=raw["level"] if raw["level"] in LEVELS else "from_scratch",
         steps=_steps_or(raw.get("steps"), 0 if raw["level"] == "command" else default_steps),
         index=raw.get("index"),
         errors=errors,
-        commands=raw["commands"] if isinstance(raw.get("commands"), str) else "",
-        success_check=raw["success_check"] if isinstance(raw.get("success_check"), str) else "",
+        commands=raw["commands"] if isinstance(raw.get("commands"), str) else None,
+        success_check=raw["success_check"] if isinstance(raw.get("success_check"), str) else None,
     )
 
 
@@ -256,6 +218,6 @@ def _steps_or(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
-def parse_approaches(text: str, default_steps: int = 20_000_000) -> list[ParsedApproach]:
+def parse_approaches(text: str, default_steps: int = 20_000_000) -> list[Approach]:
     """All approaches in a model answer; raises ParseError when there is no usable JSON."""
     return [normalise(item, default_steps) for item in _items(extract_json(text))]

@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tabrl.authoring.approach import answer_format, approach_fields
 from tabrl.scenes import RobotCard
 
-APPROACH_FIELDS = (
-    '{"name", "description", "level", "steps", "reward_code", "success_check"} '
-    '(or "commands" instead of "reward_code" and "steps" for level "command")'
-)
+#: The fields of an approach, as a repair prompt lists them (from `tabrl.authoring.approach.Approach`).
+APPROACH_FIELDS = approach_fields()
 
-_RULES = """\
+_INTRO = """\
 You write reward functions for reinforcement learning in MuJoCo MJX (JAX). A person
 describes a behaviour in plain language; you answer with several genuinely different
 reward *approaches* for the robot below, each a complete reward module.
@@ -46,17 +45,17 @@ the time), `GOALS`, the goal of each value's episode mean as a string ("> x", ">
 Measure what the person asked for (its direction, target, size), with goals a policy that does it
 meets; the approaches of one task may share the same check.
 
-Answer with ONE JSON object and nothing else:
-{"approaches": [{"name": "...", "description": "...", "level": "command" | "fine_tune" | "from_scratch",
-  "steps": <integer PPO environment steps>, "reward_code": "<the Python module as a JSON string>",
-  "success_check": "<the check module as a JSON string>"}]}
-- name: 2-5 words. description: 1-3 sentences saying what the reward encourages and why.
+"""
+_CHOOSING = """
+Choosing:
 - level: "fine_tune" to adapt the scene's existing base policy (only when one exists and the
   behaviour is close to walking), otherwise "from_scratch".
 - steps: a sensible training length (e.g. 5_000_000 for a cart-pole, 30_000_000-100_000_000
   for a legged robot from scratch), written as a plain integer.
 - Approaches must differ in idea (what is rewarded), not only in weights.
 """
+#: The rules, then the answer format (generated from the approach model), then how to choose.
+_RULES = _INTRO + answer_format() + _CHOOSING
 
 
 def card_summary(card: RobotCard) -> dict[str, Any]:
@@ -206,7 +205,7 @@ def repair_prompt(failures: list[tuple[int, str, list[str]]]) -> str:
     return (
         "The reward compiler rejected some approaches. Fix them and answer with ONE JSON object "
         '{"approaches": [...]} holding ONLY the fixed approaches, each with an extra integer field '
-        '"index" (the approach number below) and all of ' + APPROACH_FIELDS + ".\n\n" + "\n\n".join(blocks)
+        '"index" (the approach number below) and ' + APPROACH_FIELDS + ".\n\n" + "\n\n".join(blocks)
     )
 
 

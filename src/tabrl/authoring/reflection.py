@@ -26,10 +26,11 @@ import ast
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from tabrl.authoring.generate import Approach, GenerationResult
+from tabrl.authoring.approach import Approach
+from tabrl.authoring.generate import GenerationResult
 from tabrl.rewards.checks import MAX_FALL_FRACTION, Goal, Verdict
 
 #: A term whose share of the reward (|per-episode sum| over all terms') is above this dominated.
@@ -477,14 +478,15 @@ def refine_offline(outcomes: Sequence[Outcome], scene_id: str, n: int | None = N
         valid, terms, errors = check_code(r.reward_code, scene_id, key, env_check=False)
         a = o.approach
         out.append(
-            replace(
-                a,
-                name=f"{_base_name(a.name)} ({', '.join(r.changes[:3])}{', ...' if len(r.changes) > 3 else ''})",
-                description=f"{a.description} Round {o.round + 1}: {'; '.join(r.changes)}.",
-                reward_code=r.reward_code,
-                valid=valid and not a.check_errors,
-                errors=errors,
-                terms=terms or a.terms,
+            a.model_copy(
+                update={
+                    "name": f"{_base_name(a.name)} ({', '.join(r.changes[:3])}{', ...' if len(r.changes) > 3 else ''})",
+                    "description": f"{a.description} Round {o.round + 1}: {'; '.join(r.changes)}.",
+                    "reward_code": r.reward_code,
+                    "valid": valid and not a.check_errors,
+                    "errors": errors,
+                    "terms": terms or a.terms,
+                }
             )
         )
     return out

@@ -13,7 +13,7 @@ from rich.syntax import Syntax
 from tabrl.cli._common import console, print_json
 
 if TYPE_CHECKING:
-    from tabrl.authoring.generate import Approach
+    from tabrl.authoring import Approach
 
 PROVIDER_HELP = "offline | anthropic | openai | gemini | deepseek | openai-compatible (default: offline unless configured)"
 

@@ -191,7 +191,7 @@ def _progress_line(job: Any) -> str:
     if job.status != "running" or not p:
         return job.status
     total = job.request.get("steps") or p.get("total_steps")
-    reward = p.get("eval_reward")
+    reward = p.get("eval_reward_mean")
     parts = [f"{p.get('step', 0):,}" + (f"/{int(total):,} steps" if total else " steps")]
     if reward is not None:
         parts.append(f"eval reward {reward:.1f}")

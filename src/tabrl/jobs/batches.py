@@ -181,7 +181,7 @@ def job_outcome(job: Job, approach: Any = None, round: int | None = None) -> Any
     """What a job's approach got, for reflection (`tabrl.authoring.reflection.Outcome`): its
     verdict and its policy's evaluation history; the approach is rebuilt from the job's request
     when not given."""
-    from tabrl.authoring.generate import Approach
+    from tabrl.authoring import Approach
     from tabrl.authoring.reflection import Outcome
     from tabrl.jobs.tasks import policies_dir
     from tabrl.policies import read_manifest

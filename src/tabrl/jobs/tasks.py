@@ -151,7 +151,6 @@ class _JobCancel:
 
 def _progress(event: Any) -> dict[str, Any]:
     data = event.to_dict()
-    data["eval_reward"] = data.pop("eval_reward_mean", None)
     data.pop("timestamp", None)
     return data
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AliasChoices, BaseModel, Field, model_validator
 
+from tabrl.authoring.approach import Approach, CodeError, Level
 from tabrl.jobs.models import JobStatus
 
 #: Scene ids over the API: registered ids only (`CartpoleBalance`, `unitree_go1`, `mjcf:my_robot`),
@@ -111,9 +112,6 @@ class SceneBundleOut(BaseModel):
 # --- Training jobs ---------------------------------------------------------------------
 
 Preset = Literal["quick", "standard", "quality"]
-#: How an approach becomes a policy: "command" (level 1: a joystick base policy plays a command
-#: program, no training), "fine_tune" (level 2: from a base policy), "from_scratch" (level 3).
-Level = Literal["command", "fine_tune", "from_scratch"]
 #: How long the person is ready to wait (see `tabrl.authoring.levels`).
 Budget = Literal["instant", "minutes", "unlimited"]
 #: Physics backend of a run: "auto" picks MuJoCo C for contact-rich scenes on a CPU, else MJX.
@@ -201,14 +199,18 @@ class TrainBatchRequest(BaseModel):
     )
 
 
+#: Progress stored before the API kept the training event's `eval_reward_mean` called it `eval_reward`.
+_EVAL_REWARD_MEAN = AliasChoices("eval_reward_mean", "eval_reward")
+
+
 class Progress(BaseModel):
-    """The latest progress of a running job (the training engine's event)."""
+    """The latest progress of a running job (the training engine's event, `tabrl.training.events`)."""
 
     model_config = {"extra": "allow"}
 
     step: int = 0
     total_steps: int | None = None
-    eval_reward: float | None = None
+    eval_reward_mean: float | None = Field(default=None, validation_alias=_EVAL_REWARD_MEAN)
     eval_reward_std: float | None = None
     reward_terms: dict[str, float] = Field(default_factory=dict)
     episode_length: float | None = None
@@ -221,7 +223,7 @@ class HistoryPoint(BaseModel):
     """One evaluation of a job's policy."""
 
     step: int
-    eval_reward: float | None = None
+    eval_reward_mean: float | None = Field(default=None, validation_alias=_EVAL_REWARD_MEAN)
     eval_reward_std: float | None = None
     elapsed_s: float | None = None
 
@@ -326,46 +328,15 @@ class RefineRequest(BaseModel):
     n: int | None = Field(default=None, ge=1, le=6, description="Approaches (default: as many as the batch).")
 
 
-class RewardErrorOut(BaseModel):
-    """One problem of a reward program."""
-
-    line: int | None
-    message: str
-
-
-class ApproachOut(BaseModel):
-    """One candidate: a reward (levels 2 and 3) or a command program (level 1)."""
-
-    name: str
-    description: str
-    reward_code: str = Field(description="Reward module source (empty for a command program).")
-    valid: bool
-    errors: list[RewardErrorOut]
-    level: Level
-    steps: int = Field(description="Environment steps to train (0 for a command program).")
-    why: str = Field(default="", description="Why this level, for this budget and scene.")
-    commands: str | None = Field(default=None, description="Command program source (level 1).")
-    base_id: str | None = Field(default=None, description="Base policy it plays or fine-tunes.")
-    estimate_s: float | None = Field(
-        default=None, description="Seconds it takes on this server (0: instant)."
-    )
-    success_check: str | None = Field(
-        default=None, description="Success check source: judged on rollouts after training."
-    )
-    check_errors: list[RewardErrorOut] = Field(
-        default_factory=list, description="The success check's errors (lines of the check)."
-    )
-
-
 class GenerateResponse(BaseModel):
-    """The approaches, and who wrote them how fast."""
+    """The approaches (the core's own model, `tabrl.authoring.approach.Approach`), and who wrote them how fast."""
 
     model_config = {"extra": "allow"}
 
     provider: str
     model: str
     latency_s: float
-    approaches: list[ApproachOut]
+    approaches: list[Approach]
 
 
 class ProviderOut(BaseModel):
@@ -403,7 +374,7 @@ class RewardCheckResponse(BaseModel):
 
     valid: bool
     terms: list[str]
-    errors: list[RewardErrorOut]
+    errors: list[CodeError]
     duration_s: float
 
 
@@ -506,7 +477,7 @@ class CommandCheckResponse(BaseModel):
     """The checker's verdict, and the commands over time (a preview: [t, forward, sideways, yaw])."""
 
     valid: bool
-    errors: list[RewardErrorOut]
+    errors: list[CodeError]
     warnings: list[str]
     preview: list[list[float]]
 

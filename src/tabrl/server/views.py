@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tabrl.jobs.models import TERMINAL, Job
 from tabrl.jobs.store import JobStore
-from tabrl.server.schemas import JobOut
+from tabrl.server.schemas import HistoryPoint, JobOut
 
 
 def job_out(job: Job, store: JobStore, max_concurrent: int) -> JobOut:
@@ -12,14 +12,12 @@ def job_out(job: Job, store: JobStore, max_concurrent: int) -> JobOut:
     position, start_s = store.queue_info(job, max_concurrent)
     # One point per step: a resumed job evaluates its checkpoint's step again, and that later
     # evaluation replaces the earlier one (keyed by step, in step order).
-    points = {
-        e.payload.get("step"): {
-            k: e.payload.get(k) for k in ("step", "eval_reward", "eval_reward_std", "elapsed_s")
-        }
-        for e in store.events_after(job.id, types=("progress",))
-        if e.payload.get("eval_reward") is not None
-    }
-    history = [points[step] for step in sorted(points, key=lambda s: (s is None, s or 0))]
+    points: dict[int, HistoryPoint] = {}
+    for e in store.events_after(job.id, types=("progress",)):
+        point = HistoryPoint.model_validate(e.payload)
+        if point.eval_reward_mean is not None:
+            points[point.step] = point
+    history = [points[step] for step in sorted(points)]
     result = job.result or {}
     video_id = result.get("video_id")
     return JobOut(
@@ -37,7 +35,7 @@ def job_out(job: Job, store: JobStore, max_concurrent: int) -> JobOut:
         estimated_start_s=start_s,
         total_steps=job.request.get("steps"),
         progress=job.progress,  # type: ignore[arg-type]
-        history=history,  # type: ignore[arg-type]
+        history=history,
         model_id=result.get("model_id"),
         video_id=video_id,
         video_url=f"/api/videos/{video_id}" if video_id else None,

@@ -26,7 +26,8 @@ export type HistoryPoint = Job["history"][number];
 export type BatchRequest = Body<"/api/training/batch">;
 export type GenerateRequest = Body<"/api/policy/generate">;
 export type GenerateResponse = Ok<"/api/policy/generate", "post">;
-export type Approach = GenerateResponse["approaches"][number];
+/** One approach: the core's one model (`tabrl.authoring.approach.Approach`), as the server sends it. */
+export type Approach = Schemas["Approach"];
 export type RewardCheck = Ok<"/api/rewards/check", "post">;
 export type CodeError = RewardCheck["errors"][number];
 export type Provider = Ok<"/api/llm/providers", "get">[number];

@@ -24,10 +24,10 @@ export function applyEvent(job: Job, ev: TrainingEvent): Job {
       const { type: _t, ...fields } = ev as { type: string } & Partial<JobProgress>;
       const progress = { ...(job.progress ?? emptyProgress()), ...fields } as JobProgress;
       const history = [...(job.history ?? [])];
-      if (progress.eval_reward != null && history.at(-1)?.step !== progress.step)
+      if (progress.eval_reward_mean != null && history.at(-1)?.step !== progress.step)
         history.push({
           step: progress.step,
-          eval_reward: progress.eval_reward,
+          eval_reward_mean: progress.eval_reward_mean,
           eval_reward_std: progress.eval_reward_std ?? null,
           elapsed_s: progress.elapsed_s,
         });
@@ -55,7 +55,7 @@ export function applyEvent(job: Job, ev: TrainingEvent): Job {
 function emptyProgress(): JobProgress {
   return {
     step: 0,
-    eval_reward: null,
+    eval_reward_mean: null,
     eval_reward_std: null,
     reward_terms: {},
     episode_length: null,

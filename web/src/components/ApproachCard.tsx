@@ -4,41 +4,25 @@
  * command program), re-check, its success check (judged after training; ranks the batch), and the run toggle.
  */
 import { useEffect, useRef, useState } from "react";
-import { api, errorMessage, unwrap, type CodeError } from "../api/client";
+import { api, errorMessage, unwrap, type Approach, type CodeError } from "../api/client";
 import { formatSteps } from "../lib/format";
 import { formatLevelEstimate, levelBadge, levelNumber } from "../lib/levels";
 import { CodeEditor } from "./CodeEditor";
 import { CommandPreview } from "./CommandPreview";
 import { Busy, ErrorBanner } from "./Feedback";
 
-export type ApproachDraft = {
-  name: string;
-  description: string;
-  reward_code: string;
-  valid: boolean;
-  errors: CodeError[];
-  terms: string[];
-  level: string;
-  steps: number;
+/**
+ * An approach as the composer keeps it while the person edits it: the server's `Approach` (the core's one model,
+ * typed from OpenAPI) and what the page adds.
+ */
+export type ApproachDraft = Approach & {
   selected: boolean;
   /** true when the code changed since the last check */
   dirty: boolean;
-  /** why this level, for the budget and the scene */
-  why: string;
-  /** the command program (level "command"; then reward_code is "") */
-  commands: string | null;
-  /** the base policy it plays (command) or fine-tunes */
-  base_id: string | null;
-  /** seconds it takes on this server (0: instant; null: unknown) */
-  estimate_s: number | null;
   /** command programs: checker warnings (e.g. values clipped to what the base follows) */
   warnings: string[];
   /** command programs: [t, forward, sideways, yaw] samples from the last check */
   preview: number[][] | null;
-  /** success check source (measure(s) and GOALS), judged on rollouts after training; null: none */
-  success_check: string | null;
-  /** the success check's errors (lines of the check) */
-  check_errors: CodeError[];
   /** true when the success check changed since the server checked it (it checks it again when the run starts) */
   check_dirty: boolean;
 };

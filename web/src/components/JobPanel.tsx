@@ -90,7 +90,7 @@ function TrainJobPanel({ job, onUpdate, live, check, rank, of }: PanelProps) {
         <div>
           <dt>eval reward</dt>
           <dd>
-            {formatNumber(p?.eval_reward)}
+            {formatNumber(p?.eval_reward_mean)}
             {p?.eval_reward_std != null && <span className="muted"> ± {formatNumber(p.eval_reward_std)}</span>}
           </dd>
         </div>

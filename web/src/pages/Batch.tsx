@@ -122,9 +122,9 @@ export function Batch({ batchId }: { batchId: string }) {
   const plays = jobs.filter(isPlayJob);
   const trains = jobs.filter((j) => !isPlayJob(j));
   // "best" compares eval rewards, which only trained approaches have.
-  const rated = trains.filter((j) => j.progress?.eval_reward != null);
+  const rated = trains.filter((j) => j.progress?.eval_reward_mean != null);
   const best = rated.reduce<Job | null>(
-    (a, j) => ((j.progress?.eval_reward ?? -Infinity) > (a?.progress?.eval_reward ?? -Infinity) ? j : a),
+    (a, j) => ((j.progress?.eval_reward_mean ?? -Infinity) > (a?.progress?.eval_reward_mean ?? -Infinity) ? j : a),
     null,
   );
 
@@ -234,7 +234,7 @@ export function Batch({ batchId }: { batchId: string }) {
                   <div>
                     <dt>eval reward</dt>
                     <dd>
-                      {formatNumber(j.progress?.eval_reward)}{" "}
+                      {formatNumber(j.progress?.eval_reward_mean)}{" "}
                       {!byRank && best?.id === j.id && rated.length > 1 && <span className="badge good">best</span>}
                     </dd>
                   </div>

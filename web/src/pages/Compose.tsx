@@ -133,6 +133,7 @@ export function Compose({ sceneId }: { sceneId: string }) {
             // `valid` here is the code's own (a broken success check keeps its errors apart, in check_errors)
             valid: a.valid || (a.errors.length === 0 && checkErrors.length > 0),
             errors: a.errors,
+            terms: a.terms ?? [],
             level: a.level,
             steps: a.steps,
             selected: a.valid,

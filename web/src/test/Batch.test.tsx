@@ -28,7 +28,7 @@ describe("Batch (training + results)", () => {
     const a = Sockets.instances[0];
     act(() => {
       a.emit({ type: "snapshot", job: { ...jobs[0], progress: null } });
-      a.emit({ type: "progress", step: 5000, eval_reward: 120.5, eval_reward_std: 4, elapsed_s: 30, eta_s: 30, env_steps_per_s: 170, reward_terms: { upright: 0.8, effort: -0.1 } });
+      a.emit({ type: "progress", step: 5000, eval_reward_mean: 120.5, eval_reward_std: 4, elapsed_s: 30, eta_s: 30, env_steps_per_s: 170, reward_terms: { upright: 0.8, effort: -0.1 } });
     });
     const pa = screen.getAllByTestId("job-panel")[0];
     expect(within(pa).getByRole("progressbar")).toHaveAttribute("aria-valuenow", "50");
@@ -165,8 +165,8 @@ describe("Batch (training + results)", () => {
 
   it("keeps a batch without success checks as it was: no verdicts, no ranks, the best eval reward marked", async () => {
     const jobs = [
-      job({ id: "a", name: "Low", status: "succeeded", video_url: "/api/videos/a", progress: { step: 10000, eval_reward: 1, eval_reward_std: 0, reward_terms: {}, episode_length: null, env_steps_per_s: null, elapsed_s: 5, eta_s: null } }),
-      job({ id: "b", name: "High", status: "succeeded", video_url: "/api/videos/b", progress: { step: 10000, eval_reward: 9, eval_reward_std: 0, reward_terms: {}, episode_length: null, env_steps_per_s: null, elapsed_s: 5, eta_s: null } }),
+      job({ id: "a", name: "Low", status: "succeeded", video_url: "/api/videos/a", progress: { step: 10000, eval_reward_mean: 1, eval_reward_std: 0, reward_terms: {}, episode_length: null, env_steps_per_s: null, elapsed_s: 5, eta_s: null } }),
+      job({ id: "b", name: "High", status: "succeeded", video_url: "/api/videos/b", progress: { step: 10000, eval_reward_mean: 9, eval_reward_std: 0, reward_terms: {}, episode_length: null, env_steps_per_s: null, elapsed_s: 5, eta_s: null } }),
     ];
     const { calls } = fakeApi({
       "GET /api/training": () => jobs,

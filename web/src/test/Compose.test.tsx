@@ -31,7 +31,7 @@ function routes() {
       approaches: [
         {
           name: "Stay upright", description: "Rewards a vertical pole.", reward_code: GOOD, valid: true, errors: [], level: "from_scratch",
-          steps: 50000, estimate_s: 150, why: "No base policy for this scene: a short run from scratch (level 3).", commands: null, base_id: null,
+          steps: 50000, estimate_s: 150, terms: ["upright"], why: "No base policy for this scene: a short run from scratch (level 3).", commands: null, base_id: null,
         },
         {
           name: "Spin", description: "Rewards spinning.", reward_code: BAD, valid: false, level: "from_scratch", steps: 20000,
@@ -75,6 +75,8 @@ describe("Compose", () => {
     expect(within(cards[0]).getByTestId("level-badge")).toHaveTextContent("Level 3 · from scratch");
     expect(within(cards[0]).getByTestId("approach-why")).toHaveTextContent("No base policy for this scene");
     expect(within(cards[0]).getByTestId("approach-estimate")).toHaveTextContent("about 1 min · 20k steps (your choice)");
+    // The reward's terms come with the approach (the server sends the core model's `terms`), before any re-check.
+    expect(within(cards[0]).getByText("reward/upright")).toBeInTheDocument();
 
     // The invalid one shows its compiler error at line 3, in the list and in the editor's gutter.
     const spin = cards[1];

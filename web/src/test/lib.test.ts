@@ -57,9 +57,9 @@ describe("gallery filter", () => {
 describe("training events", () => {
   it("progress events update progress and grow the history once per step", () => {
     let j = job({ status: "queued" }) as unknown as Job;
-    j = applyEvent(j, { type: "progress", step: 2000, eval_reward: 10, eval_reward_std: 1, elapsed_s: 5, eta_s: 20 });
-    j = applyEvent(j, { type: "progress", step: 2000, eval_reward: 10, elapsed_s: 5 });
-    j = applyEvent(j, { type: "progress", step: 4000, eval_reward: 30, elapsed_s: 9, reward_terms: { upright: 0.9 } });
+    j = applyEvent(j, { type: "progress", step: 2000, eval_reward_mean: 10, eval_reward_std: 1, elapsed_s: 5, eta_s: 20 });
+    j = applyEvent(j, { type: "progress", step: 2000, eval_reward_mean: 10, elapsed_s: 5 });
+    j = applyEvent(j, { type: "progress", step: 4000, eval_reward_mean: 30, elapsed_s: 9, reward_terms: { upright: 0.9 } });
     expect(j.status).toBe("running");
     expect(j.history.map((h) => h.step)).toEqual([2000, 4000]);
     expect(j.progress?.reward_terms).toEqual({ upright: 0.9 });
