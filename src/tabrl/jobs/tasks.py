@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tabrl.errors import NotFoundError, UnavailableError
-from tabrl.jobs.worker import JobContext
+from tabrl.jobs.context import JobContext
 from tabrl.paths import home_dir, sub_dir
 
 DEFAULT_PRESET = "quick"
