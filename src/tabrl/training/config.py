@@ -24,8 +24,19 @@ from typing import Annotated, Any, Literal
 
 import annotated_types
 import yaml
-from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    create_model,
+    model_serializer,
+    model_validator,
+)
 from pydantic.dataclasses import dataclass
+from pydantic.fields import FieldInfo
 from pydantic_core import ArgsKwargs, PydanticKnownError
 
 from tabrl.errors import TabRLError, did_you_mean
@@ -275,7 +286,7 @@ def _explain(exc: ValidationError, given: Mapping[str, Any]) -> str:
     name = str(loc[0]) if loc else ""
     field = TrainConfig.__pydantic_fields__.get(name)
     if field is None:
-        if kind == "unexpected_keyword_argument":
+        if kind in ("unexpected_keyword_argument", "extra_forbidden"):
             return f"unknown training setting {name!r}.{did_you_mean(name, TrainConfig.__pydantic_fields__)}"
         return str(error["msg"]).removeprefix("Value error, ")
     value = given.get(name, error["input"])
@@ -316,6 +327,43 @@ def _range(annotation: Any, metadata: list[Any]) -> str:
     if low is not None:
         return f"{'>' if gt is not None else '>='} {low:g}"
     return f"{'<' if lt is not None else '<='} {high:g}"
+
+
+# --- some settings: a request's overrides ------------------------------------------------------------
+
+
+class _Overrides(BaseModel):
+    """Some TrainConfig settings (a request's overrides), each validated as its field is; the settings
+    not given stay unset (and out of `model_dump`). Whether they make a valid config together is
+    known once they are applied to a preset (`validate_overrides`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _validate(cls, data: Any, handler: Any) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            raise ConfigError(_explain(exc, data if isinstance(data, Mapping) else {})) from None
+
+    @model_serializer(mode="wrap")
+    def _given_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {k: v for k, v in handler(self).items() if k in self.model_fields_set}
+
+    def __repr_args__(self) -> Any:
+        return [(k, v) for k, v in super().__repr_args__() if k in self.model_fields_set]
+
+
+TrainOverrides = create_model(
+    "TrainOverrides",
+    __base__=_Overrides,
+    __module__=__name__,
+    **{  # type: ignore[call-overload]
+        name: (field.annotation, FieldInfo.merge_field_infos(field, default=None))
+        for name, field in TrainConfig.__pydantic_fields__.items()
+    },
+)
 
 
 def parse_override(text: str) -> tuple[str, str]:
@@ -733,6 +781,7 @@ __all__ = [
     "STEPS_PRESETS",
     "ConfigError",
     "TrainConfig",
+    "TrainOverrides",
     "apply_overrides",
     "backend_for",
     "base_config",
