@@ -2,8 +2,8 @@
 
 The API and the batch code build a `TrainJobRequest` or `RenderJobRequest`; `JobStore.create` stores
 its JSON (`request_row`) in the `job.request` column (the same JSON column as before: no schema
-change); the task validates it again when it reads it (`load_request`), so a worker never runs on a
-request it does not understand.
+change); the task validates it again when it reads it (`TrainJobRequest.load`, `load_request`), so a
+worker never runs on a request it does not understand.
 
 Rows written before requests were typed hold the same keys, with the overrides as the API sent them
 (`"64,64"`, `"3e-4"`): they load, each override parsed by its field. A row that does not validate (a
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tabrl.errors import TabRLError
 from tabrl.training.config import TrainOverrides
@@ -75,11 +75,6 @@ class TrainJobRequest(JobRequest):
     #: Fine-tune a model of the library, or the scene's base policy (`from_scratch` False).
     base_model_id: str | None = None
     from_scratch: bool = True
-
-    @field_validator("overrides", mode="before")
-    @classmethod
-    def _overrides(cls, value: Any) -> Any:
-        return TrainOverrides.model_validate(value) if isinstance(value, Mapping) else value
 
     def settings(self) -> dict[str, Any]:
         """The training settings the worker applies over the preset: the overrides, then the request's
