@@ -183,11 +183,11 @@ def test_settings_file_and_dotenv(llm_env, monkeypatch: pytest.MonkeyPatch, tmp_
         '[llm]\nprovider = "anthropic"\nmodel = "claude-x"\n\n[keys]\nANTHROPIC_API_KEY = "from-file-key"\n'
     )
     client = make_client("anthropic")
-    assert client.key.reveal() == "from-file-key" and client.model == "claude-x"
+    assert client.key.get_secret_value() == "from-file-key" and client.model == "claude-x"
     assert "from-file-key" not in repr(client)
     assert current_default()["provider"] == "anthropic"
     monkeypatch.setenv("ANTHROPIC_API_KEY", "env-wins")
-    assert make_client("anthropic").key.reveal() == "env-wins"
+    assert make_client("anthropic").key.get_secret_value() == "env-wins"
 
 
 def test_list_providers_and_select_default(monkeypatch: pytest.MonkeyPatch) -> None:

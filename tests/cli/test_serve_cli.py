@@ -67,7 +67,7 @@ def test_serve_beyond_loopback_generates_prints_and_enforces_a_token(
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(app=app, **kw))
     serve(host="0.0.0.0", port=8123, web_dir=None, build_web=False, executor=None)
     out = capsys.readouterr().out
-    token = started["app"].state.settings.token
+    token = started["app"].state.settings.token.get_secret_value()  # a SecretStr: printed once, on purpose
     assert started["host"] == "0.0.0.0" and token and len(token) >= 24
     assert "access token" in out and token in out.replace("\n", "")
     with TestClient(started["app"], base_url="http://192.168.1.20:8123") as client:

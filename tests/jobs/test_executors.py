@@ -73,7 +73,9 @@ def test_recover_stops_the_previous_servers_worker_and_requeues_its_job(tmp_path
 
     monkeypatch.setenv("TABRL_HOME", str(tmp_path))
     store = JobStore(make_engine(f"sqlite:///{tmp_path / 'jobs.db'}"))
-    job = store.create(kind="train", scene_id="CartpoleBalance", request={"scene_id": "CartpoleBalance"})
+    job = store.create(
+        kind="train", scene_id="CartpoleBalance", request={"scene_id": "CartpoleBalance", "steps": 1000}
+    )
     other = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(60)", "tabrl.jobs.worker", "job_bbbb2222"]
     )

@@ -221,7 +221,9 @@ def test_finished_and_restarted_calls() -> None:
 
 
 def test_relayed_files_travel_through_the_volume_and_land_whole(store, local_modal, tmp_path) -> None:
-    job = store.create(kind="train", scene_id="CartpoleBalance", request={"scene_id": "CartpoleBalance"})
+    job = store.create(
+        kind="train", scene_id="CartpoleBalance", request={"scene_id": "CartpoleBalance", "steps": 1000}
+    )
     node = tmp_path / "container-home"
     ckpt = node / "runs" / job.id / "checkpoints" / f"step_{3:012d}"
     ckpt.mkdir(parents=True)
@@ -428,7 +430,9 @@ def test_what_a_lost_call_shipped_before_it_went_is_kept(store, tmp_path) -> Non
 
     client = Preempted(tmp_path / "modal")
     executor = ModalExecutor(store=store, client=client)
-    job = store.create(kind="train", scene_id="CartpoleBalance", request={"scene_id": "CartpoleBalance"})
+    job = store.create(
+        kind="train", scene_id="CartpoleBalance", request={"scene_id": "CartpoleBalance", "steps": 1000}
+    )
     ref = executor.start(job.id)
     client.push(job.id, [("progress", {"step": 7})])
     state = executor.poll(ref)
@@ -471,7 +475,9 @@ def test_cancel_before_the_container_reports_cancels_the_call(store, tmp_path) -
 
     client = Queued(tmp_path / "modal")
     scheduler = Scheduler(store, ModalExecutor(store=store, client=client))
-    job = store.create(kind="train", scene_id="CartpoleBalance", request={"scene_id": "CartpoleBalance"})
+    job = store.create(
+        kind="train", scene_id="CartpoleBalance", request={"scene_id": "CartpoleBalance", "steps": 1000}
+    )
     scheduler.tick()
     store.request_cancel(job.id)
     done = drive(scheduler, store, job.id, 10)

@@ -172,7 +172,9 @@ def test_relayed_checkpoints_arrive_whole_and_pruned_with_server_paths(cluster, 
 
     from tabrl.jobs.ray_executor import RayExecutor, RelayRecorder
 
-    job = store.create(kind="train", scene_id="CartpoleBalance", request={"scene_id": "CartpoleBalance"})
+    job = store.create(
+        kind="train", scene_id="CartpoleBalance", request={"scene_id": "CartpoleBalance", "steps": 1000}
+    )
     node = tmp_path / "node-home"
     run = node / "runs" / job.id
     for step in (1, 2, 3):

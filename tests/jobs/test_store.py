@@ -28,7 +28,11 @@ def store(request, tmp_path) -> JobStore:
 
 def _job(store: JobStore, name: str = "a", estimate: float = 100.0):
     return store.create(
-        kind="train", scene_id="CartpoleBalance", request={"steps": 1000}, name=name, estimate_s=estimate
+        kind="train",
+        scene_id="CartpoleBalance",
+        request={"scene_id": "CartpoleBalance", "steps": 1000},
+        name=name,
+        estimate_s=estimate,
     )
 
 

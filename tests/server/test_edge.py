@@ -53,7 +53,12 @@ def test_loopback_without_token_keeps_working_for_the_web_ui() -> None:
 
 def test_resumed_job_history_has_one_point_per_step() -> None:
     store = JobStore()
-    job = store.create(kind="train", scene_id="CartpoleBalance", request={"steps": 30_000}, name="h")
+    job = store.create(
+        kind="train",
+        scene_id="CartpoleBalance",
+        request={"scene_id": "CartpoleBalance", "steps": 30_000},
+        name="h",
+    )
     for step, reward in [(0, 1.0), (10_000, 5.0), (20_000, 9.0)]:
         store.set_progress(job.id, {"step": step, "eval_reward_mean": reward})
     # Interrupted, resumed from the checkpoint at 20,000: the resumed run evaluates that step again.

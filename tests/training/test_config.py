@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,20 @@ def test_overrides_are_parsed_by_field_type() -> None:
         ("discounting=1.5", "discounting must be in (0, 1]"),
         ("batch_size=100", "multiple of num_envs"),
         ("policy_hidden_layer_sizes=64,x", "comma-separated integers"),
+        # The field, its whole allowed range and the value, whichever bound failed.
+        ("discounting=0", "discounting must be in (0, 1], got '0'"),
+        ("gae_lambda=-0.1", "gae_lambda must be in [0, 1], got '-0.1'"),
+        ("num_envs=0", "num_envs must be >= 1, got '0'"),
+        ("learning_rate=0", "learning_rate must be > 0, got '0'"),
+        ("symmetry_cost=101", "symmetry_cost must be in [0, 100], got '101'"),
+        ("eval_episode_length=0", "eval_episode_length must be >= 1 or none, got '0'"),
+        (
+            "policy_hidden_layer_sizes=64,0",
+            "policy_hidden_layer_sizes must be a list of values >= 1, got '64,0'",
+        ),
+        ("max_grad_norm=abc", "max_grad_norm must be a number or none, got 'abc'"),
+        ("friction_range=1.2,0.5", "friction_range must be two numbers lo,hi"),
+        ("command_range=1,1", "command_range must be three limits in [0, 10]"),
     ],
 )
 def test_bad_overrides_say_what_to_do(override: str, fragment: str) -> None:
@@ -127,6 +142,51 @@ def test_frozen_and_replace_is_type_checked() -> None:
     assert cfg.replace(seed="4").seed == 4
     with pytest.raises(ConfigError):
         cfg.replace(num_envs=0)
+    # Every way of making one is validated: the constructor and dataclasses.replace too.
+    with pytest.raises(ConfigError, match="num_envs must be >= 1"):
+        TrainConfig(num_envs=0)
+    with pytest.raises(ConfigError, match=r"unknown training setting 'num_env'\. Did you mean: num_envs"):
+        dataclasses.replace(cfg, num_env=8)
+
+
+def test_values_of_every_source_go_through_the_model() -> None:
+    """The quirks of the hand-written coercion this replaced, and which way each went."""
+    # Kept: exponents and underscores in counts, `none` for optional fields, lists as comma-separated text.
+    cfg = TrainConfig.from_dict(
+        {"num_timesteps": "1e6", "num_envs": "1_024", "batch_size": 1024.0, "max_grad_norm": "null"}
+    )
+    assert (cfg.num_timesteps, cfg.num_envs, cfg.batch_size, cfg.max_grad_norm) == (
+        1_000_000,
+        1024,
+        1024,
+        None,
+    )
+    assert TrainConfig.from_dict({"command_range": "[1.0, 0.5, 1]"}).command_range == (1.0, 0.5, 1.0)
+    # Kept: true/false is not a number, and a number is not text.
+    with pytest.raises(ConfigError, match="num_envs must be an integer, got True"):
+        TrainConfig.from_dict({"num_envs": True})
+    with pytest.raises(ConfigError, match="learning_rate must be a number, got False"):
+        TrainConfig.from_dict({"learning_rate": False})
+    with pytest.raises(ConfigError, match="policy_obs_key must be text, got 5"):
+        TrainConfig.from_dict({"policy_obs_key": 5})
+    # The model won: NaN and infinities are refused (NaN used to pass every range check).
+    for text in ("learning_rate=nan", "stop_at_reward=inf", "clipping_epsilon=-inf"):
+        with pytest.raises(ConfigError, match="must be a finite number"):
+            apply_overrides(TrainConfig(), [text])
+    # The model won: 1 / 0 (and t / f, y / n) are booleans, as pydantic reads them.
+    assert TrainConfig.from_dict({"normalize_observations": 0}).normalize_observations is False
+    assert apply_overrides(TrainConfig(), ["keep_best=n"]).keep_best is False
+    # The model won: the constructor parses text as well (it used to store it unchecked, then fail).
+    assert TrainConfig(num_envs="512", batch_size=512).num_envs == 512  # type: ignore[arg-type]
+
+
+def test_a_mapping_of_overrides_is_validated_like_text() -> None:
+    """API requests and job requests give typed values (no `key=value` round trip)."""
+    text = apply_overrides(TrainConfig(), ["policy_hidden_layer_sizes=16,16", "max_grad_norm=1"])
+    typed = apply_overrides(TrainConfig(), {"policy_hidden_layer_sizes": [16, 16], "max_grad_norm": 1.0})
+    assert text == typed
+    with pytest.raises(ConfigError, match="discounting must be in"):
+        apply_overrides(TrainConfig(), {"discounting": 2})
 
 
 def test_fine_tuning_starts_from_fine_tuning_settings_that_yaml_and_overrides_still_change(

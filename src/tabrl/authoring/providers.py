@@ -22,7 +22,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tabrl.authoring.settings import LLMSettings, Secret, load_settings
+from pydantic import SecretStr
+
+from tabrl.authoring.settings import LLMSettings, load_settings
 from tabrl.errors import NotFoundError, TabRLError, did_you_mean
 
 log = logging.getLogger(__name__)
@@ -328,7 +330,7 @@ class ChatClient:
 
     spec: ProviderSpec
     model: str
-    key: Secret | None
+    key: SecretStr | None
     base_url: str | None
     timeout_s: float
     max_retries: int
@@ -374,7 +376,7 @@ class ChatClient:
         import anthropic
 
         client = anthropic.Anthropic(
-            api_key=self.key.reveal() if self.key else None,
+            api_key=self.key.get_secret_value() if self.key else None,
             base_url=self.base_url,
             timeout=self.timeout_s,
             max_retries=self.max_retries,
@@ -404,7 +406,7 @@ class ChatClient:
 
         client = openai.OpenAI(
             # Local servers (Ollama, llama.cpp) ignore the key, but the SDK insists on one.
-            api_key=self.key.reveal() if self.key else "not-needed",
+            api_key=self.key.get_secret_value() if self.key else "not-needed",
             base_url=self.base_url,
             timeout=self.timeout_s,
             max_retries=self.max_retries,
@@ -453,7 +455,7 @@ class ChatClient:
             http_status_codes=[408, 429, 500, 502, 503, 504],
         )
         client = genai.Client(
-            api_key=self.key.reveal() if self.key else None,
+            api_key=self.key.get_secret_value() if self.key else None,
             http_options=types.HttpOptions(
                 base_url=self.base_url, timeout=int(self.timeout_s * 1000), retry_options=retry
             ),
@@ -534,11 +536,11 @@ class ChatClient:
         return ProviderError(f"{where} failed: {type(exc).__name__}: {_short(exc)}")
 
 
-def scrub(text: str, *secrets: Secret | None) -> str:
+def scrub(text: str, *secrets: SecretStr | None) -> str:
     """`text` with every secret value replaced by ***."""
     for secret in secrets:
-        if secret and len(secret.reveal()) >= 4:
-            text = text.replace(secret.reveal(), "***")
+        if secret and len(secret.get_secret_value()) >= 4:
+            text = text.replace(secret.get_secret_value(), "***")
     return text
 
 

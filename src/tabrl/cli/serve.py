@@ -66,6 +66,7 @@ def serve(
 ) -> None:
     """Start the TabRL server: REST + WebSocket API under /api, docs at /docs, the web UI at /."""
     import uvicorn
+    from pydantic import SecretStr
 
     from tabrl.jobs.executors import EXECUTORS
     from tabrl.server import create_app
@@ -85,15 +86,16 @@ def serve(
         check_reachable()  # fail here, naming what is missing, rather than inside the server's start-up
     exposed = not is_loopback(host)
     if exposed and not settings.token:
-        settings.token = new_token()
+        settings.token = SecretStr(new_token())
+    token = settings.token.get_secret_value() if settings.token else ""
     app = create_app(settings)
     ui = "web UI at /" if settings.web_dir else "no web UI built (API only)"
     console.print(f"TabRL on [bold]http://{host}:{port}[/]  (API docs: http://{host}:{port}/docs; {ui})")
     if exposed:
         console.print(
             f"[yellow]Listening on {host}, beyond this machine: every route and WebSocket needs the access "
-            f"token.[/]\n  token: [bold]{settings.token}[/]  (set TABRL_TOKEN to choose it)\n"
-            f"  browser: http://<this machine>:{port}/?token={settings.token}\n"
+            f"token.[/]\n  token: [bold]{token}[/]  (set TABRL_TOKEN to choose it)\n"
+            f"  browser: http://<this machine>:{port}/?token={token}\n"
             f"  API: send 'Authorization: Bearer <token>'",
             soft_wrap=True,
         )

@@ -15,6 +15,7 @@ from typing import Any
 
 from tabrl.errors import UnavailableError
 from tabrl.jobs.models import TERMINAL, Job
+from tabrl.jobs.requests import RenderJobRequest, TrainJobRequest
 from tabrl.jobs.store import JobStore, new_id
 
 
@@ -119,12 +120,12 @@ def submit_batch(
         if item.level == "command":
             created.append(_play(store, scene_id, item, name, batch_id, seed, lineage))
             continue
-        request = {
-            "scene_id": scene_id, "seed": seed, "overrides": overrides, "reward_code": item.reward_code,
-            "steps": total, "from_scratch": item.level == "from_scratch", "name": name,
-            "base_id": item.base_id, "commands": item.commands, "success_check": item.success_check,
-            "level": item.level, **lineage,
-        }  # fmt: skip
+        request = TrainJobRequest(
+            scene_id=scene_id, seed=seed, overrides=overrides, reward_code=item.reward_code,
+            steps=total, from_scratch=item.level == "from_scratch", name=name,
+            base_id=item.base_id, commands=item.commands, success_check=item.success_check,
+            level=item.level, **lineage,
+        )  # fmt: skip
         job = store.create(
             kind="train",
             scene_id=scene_id,
@@ -151,9 +152,10 @@ def _play(
 
     base = joystick_base(scene_id, item.base_id)
     path = play_commands(base.dir, item.commands or "", name=name)
-    request = {"model_id": read_manifest(path).id, "seed": seed, "level": "command",
-               "success_check": item.success_check, "commands": item.commands, "base_id": item.base_id,
-               **lineage}  # fmt: skip
+    request = RenderJobRequest(
+        model_id=read_manifest(path).id, seed=seed, level="command", success_check=item.success_check,
+        commands=item.commands, base_id=item.base_id, **lineage,
+    )  # fmt: skip
     return store.create(kind="render", scene_id=scene_id, request=request, name=name, batch_id=batch_id,
                         estimate_s=None)  # fmt: skip
 

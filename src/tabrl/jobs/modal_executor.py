@@ -198,7 +198,8 @@ def run_payload(payload: dict[str, Any], io: ContainerIO) -> dict[str, Any]:
     """The job function's body, in a Modal container: unpack the payload into a scratch TabRL home,
     run the job (`worker.execute`), relay its progress and files through `io`; returns the outcome
     (`status`, `result`, `error`; `status` "lost" when the container was preempted or restarted)."""
-    from tabrl.jobs.worker import JobContext, execute
+    from tabrl.jobs.context import JobContext
+    from tabrl.jobs.worker import execute
 
     job = dict(payload["job"])
     job_id, kind = str(job["id"]), str(job["kind"])

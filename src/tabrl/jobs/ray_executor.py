@@ -61,7 +61,7 @@ class JobRunner:
     """A Ray actor that runs one job in a scratch TabRL home on its node (one process per job)."""
 
     def __init__(self, job: dict[str, Any]) -> None:
-        from tabrl.jobs.worker import JobContext
+        from tabrl.jobs.context import JobContext
 
         self.job_id = str(job["id"])
         self.kind = str(job["kind"])

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -14,6 +14,9 @@ from sqlmodel import Session, col, select
 from tabrl.errors import NotFoundError, TabRLError
 from tabrl.jobs.db import get_engine
 from tabrl.jobs.models import TERMINAL, Job, JobEvent, status_event, utcnow
+
+if TYPE_CHECKING:
+    from tabrl.jobs.requests import JobRequest
 
 
 class JobStateError(TabRLError):
@@ -46,17 +49,20 @@ class JobStore:
         *,
         kind: str,
         scene_id: str,
-        request: dict[str, Any],
+        request: JobRequest | Mapping[str, Any],
         name: str = "",
         batch_id: str | None = None,
         estimate_s: float | None = None,
     ) -> Job:
-        """Queue a new job."""
+        """Queue a new job. Its request is stored as its model's JSON (`tabrl.jobs.requests`; a mapping
+        is validated by the model of `kind` first, JobRequestError otherwise)."""
+        from tabrl.jobs.requests import request_row
+
         job = Job(
             id=new_id("job"),
             kind=kind,
             scene_id=scene_id,
-            request=request,
+            request=request_row(kind, request),
             name=name,
             batch_id=batch_id,
             estimate_s=estimate_s,

@@ -2,7 +2,9 @@
 
 Each task runs inside a worker process (`tabrl.jobs.worker`) and reports through its
 `JobContext`; nothing here runs in the API process except `plan_training`, which
-validates a request before it is queued.
+validates a request before it is queued. A task reads its job's request through its typed
+model (`tabrl.jobs.requests.load_request`): a request that does not validate fails the job,
+saying why.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tabrl.errors import NotFoundError, UnavailableError
-from tabrl.jobs.worker import JobContext
+from tabrl.jobs.context import JobContext
 from tabrl.paths import home_dir, sub_dir
 
 DEFAULT_PRESET = "quick"
@@ -72,14 +74,7 @@ def plan_training(
         raise UnavailableError(
             f"scene {scene_id} needs Menagerie robot(s) {', '.join(spec.missing())}, not on this machine"
         )
-    base = _base_policy(
-        {
-            "scene_id": scene_id,
-            "base_model_id": base_model_id,
-            "from_scratch": from_scratch,
-            "base_id": base_id,
-        }
-    )
+    base = _base_policy(scene_id, base_model_id=base_model_id, from_scratch=from_scratch, base_id=base_id)
     overrides = dict(overrides or {})
     config = validate_overrides(scene_id, overrides, reward_source=reward_code, base_dir=base)
     device, physics = device_kind(), config.backend
@@ -157,39 +152,39 @@ def _progress(event: Any) -> dict[str, Any]:
 
 def train_task(ctx: JobContext) -> dict[str, Any]:
     """Train (or resume) the job's policy, add it to the model library, render its video."""
+    from tabrl.jobs.requests import TrainJobRequest
     from tabrl.policies import read_manifest
     from tabrl.training.config import resolve_config
     from tabrl.training.runner import TrainRequest, run_training
 
-    req = ctx.request
-    scene_id = req["scene_id"]
+    req = TrainJobRequest.load(ctx.request, ctx.job_id)
     done = ctx.store.get(ctx.job_id).result or {}
     if done.get("training_complete") and (policies_dir() / str(done.get("model_id"))).is_dir():
         # Interrupted after training (e.g. while rendering): only the video is left to make.
-        video_id = _render(ctx, policies_dir() / done["model_id"], seed=int(req.get("seed", 0)))
+        video_id = _render(ctx, policies_dir() / done["model_id"], seed=req.seed)
         return {**done, "video_id": video_id}
-    base = _base_policy(req)
-    # Fine-tuning starts from the fine-tuning settings; the request's own overrides still win. The
+    base = _base_policy(
+        req.scene_id, base_model_id=req.base_model_id, from_scratch=req.from_scratch, base_id=req.base_id
+    )
+    # Fine-tuning starts from the fine-tuning settings; the request's own settings still win. The
     # backend ("backend" override, else the rule) picks the preset.
-    overrides = [f"{k}={v}" for k, v in (req.get("overrides") or {}).items()]
-    overrides += [f"num_timesteps={int(req['steps'])}", f"seed={int(req.get('seed', 0))}"]
     config = resolve_config(
-        scene_id, overrides=overrides, reward_source=req.get("reward_code"), base_dir=base
+        req.scene_id, overrides=req.settings(), reward_source=req.reward_code, base_dir=base
     )
     out_dir = runs_dir() / ctx.job_id
-    resume = bool(req.get("resume")) and (out_dir / "checkpoints").is_dir()
+    resume = req.resume and (out_dir / "checkpoints").is_dir()
     result = run_training(
         TrainRequest(
-            scene_id=scene_id,
+            scene_id=req.scene_id,
             out_dir=out_dir,
             config=None if resume else config,
-            reward_source=req.get("reward_code"),
-            reward_name=req.get("name") or None,
+            reward_source=req.reward_code,
+            reward_name=req.name or None,
             base_policy=base,
             resume=resume,
             run_id=ctx.job_id,
-            commands=req.get("commands"),
-            success_check=req.get("success_check"),
+            commands=req.commands,
+            success_check=req.success_check,
         ),
         on_event=lambda event: ctx.report(_progress(event)),
         cancel=_JobCancel(ctx),  # type: ignore[arg-type]
@@ -202,7 +197,7 @@ def train_task(ctx: JobContext) -> dict[str, Any]:
     shutil.copytree(result.policy_dir, staging)
     shutil.rmtree(library_dir, ignore_errors=True)
     staging.rename(library_dir)
-    complete = result.status == "finished" or result.steps >= int(req["steps"])
+    complete = result.status == "finished" or result.steps >= req.steps
     summary = {
         **result.to_dict(),
         "model_id": manifest.id,
@@ -212,7 +207,7 @@ def train_task(ctx: JobContext) -> dict[str, Any]:
     ctx.store.update_result(ctx.job_id, **summary)
     if ctx.interrupted:
         return summary
-    video_id = _render(ctx, library_dir, seed=int(req.get("seed", 0)))
+    video_id = _render(ctx, library_dir, seed=req.seed)
     return {**summary, "video_id": video_id}
 
 
@@ -228,27 +223,29 @@ def play_commands(base_dir: Path, code: str, *, name: str = "") -> Path:
     return policies_dir() / model_id
 
 
-def _base_policy(req: dict[str, Any]) -> Path | None:
+def _base_policy(
+    scene_id: str, *, base_model_id: str | None, from_scratch: bool, base_id: str | None
+) -> Path | None:
     from tabrl.scenes.bases import get_base, scene_base
 
-    if req.get("base_id"):
-        base = get_base(str(req["base_id"]))
-        if base.scene_id != req["scene_id"]:
-            raise UnavailableError(f"base policy {base.id} is for {base.scene_id}, not {req['scene_id']}")
+    if base_id:
+        base = get_base(base_id)
+        if base.scene_id != scene_id:
+            raise UnavailableError(f"base policy {base.id} is for {base.scene_id}, not {scene_id}")
         return base.dir
-    if req.get("base_model_id"):
+    if base_model_id:
         try:
-            return model_dir(str(req["base_model_id"]))
+            return model_dir(base_model_id)
         except NotFoundError:
             raise NotFoundError(
-                f"no model {str(req['base_model_id'])[:80]!r} in the model library to fine-tune from; "
+                f"no model {base_model_id[:80]!r} in the model library to fine-tune from; "
                 "list models with GET /api/models"
             ) from None
-    if not req.get("from_scratch", True):
-        found = scene_base(req["scene_id"])
+    if not from_scratch:
+        found = scene_base(scene_id)
         if found is None:
             raise UnavailableError(
-                f"{req['scene_id']} has no base policy to fine-tune; train from scratch, pass base_model_id, "
+                f"{scene_id} has no base policy to fine-tune; train from scratch, pass base_model_id, "
                 "or train one with `tabrl base train`"
             )
         return found.dir
@@ -271,15 +268,18 @@ def render_task(ctx: JobContext) -> dict[str, Any]:
     """Render a video of an existing model (`POST /api/training/render`); a command program's model
     with a success check is judged on it next (it had no training to judge it after). The video
     comes first: it is what the person is waiting for (level 1 promises one in seconds)."""
-    path = model_dir(ctx.request["model_id"])
-    result: dict[str, Any] = {"model_id": ctx.request["model_id"]}
-    video_id = _render(ctx, path, seed=int(ctx.request.get("seed", 0)), seconds=ctx.request.get("seconds"))
+    from tabrl.jobs.requests import RenderJobRequest
+
+    req = RenderJobRequest.load(ctx.request, ctx.job_id)
+    path = model_dir(req.model_id)
+    result: dict[str, Any] = {"model_id": req.model_id}
+    video_id = _render(ctx, path, seed=req.seed, seconds=req.seconds)
     result["video_id"] = video_id
     ctx.store.update_result(ctx.job_id, **result)
-    if ctx.request.get("success_check"):
+    if req.success_check:
         from tabrl.training.runner import judge_policy
 
-        result["check"], _ = judge_policy(path, ctx.request["success_check"])
+        result["check"], _ = judge_policy(path, req.success_check)
     return result
 
 

@@ -6,78 +6,26 @@ A cancel request (flag in the database, read at each progress event) ends it
 `cancelled`, also keeping the checkpoint.
 
 `execute(ctx, kind)` is the part every executor shares: the Ray executor runs it on a
-cluster node with a `JobRecorder` that relays to the server instead of a `JobStore`.
+cluster node with a `JobRecorder` that relays to the server instead of a `JobStore`. The worker
+imports the tasks; they only know the `JobContext` (`tabrl.jobs.context`) they run in.
 """
 
 from __future__ import annotations
 
 import signal
 import sys
-import threading
 import traceback
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from tabrl.errors import TabRLError
-from tabrl.jobs.models import Job
+from tabrl.jobs.context import JobContext, JobRecorder
 from tabrl.jobs.store import JobStore
-
-
-class JobRecorder(Protocol):
-    """What a running task may read and write about its job (a `JobStore` has all of it)."""
-
-    def get(self, job_id: str) -> Job:
-        """The job as it stands."""
-        ...
-
-    def set_progress(self, job_id: str, progress: dict[str, Any]) -> bool:
-        """Record progress; returns whether the job must stop."""
-        ...
-
-    def heartbeat(self, job_id: str) -> bool:
-        """Record that the task is alive; returns whether the job must stop."""
-        ...
-
-    def add_event(self, job_id: str, type_: str, payload: dict[str, Any]) -> None:
-        """Append an event to the job's log."""
-        ...
-
-    def update_result(self, job_id: str, **result: Any) -> Any:
-        """Merge keys into the job's result."""
-        ...
-
-
-@dataclass
-class JobContext:
-    """What a task gets: its job, a way to report progress, and stop signals."""
-
-    store: JobRecorder
-    job_id: str
-    request: dict[str, Any]
-    stop_event: threading.Event = field(default_factory=threading.Event)
-    interrupted: bool = False
-
-    def report(self, progress: dict[str, Any]) -> None:
-        """Store a progress event; notice a cancel request."""
-        if self.store.set_progress(self.job_id, progress):
-            self.stop_event.set()
-
-    def event(self, type_: str, payload: dict[str, Any]) -> None:
-        """Log any other event (e.g. 'video', 'checkpoint')."""
-        self.store.add_event(self.job_id, type_, payload)
-
-    def should_stop(self) -> bool:
-        """Whether the task must stop at the next safe point."""
-        if not self.stop_event.is_set() and self.store.heartbeat(self.job_id):
-            self.stop_event.set()
-        return self.stop_event.is_set()
+from tabrl.jobs.tasks import TASKS
 
 
 def execute(ctx: JobContext, kind: str) -> tuple[str, dict[str, Any] | None, str | None]:
     """Run the task for `kind` in `ctx`; returns (status, result, error). Never raises for the
     task's own failures: they become a `failed` status with a message a person can act on."""
-    from tabrl.jobs.tasks import TASKS
-
     task = TASKS.get(kind)
     if task is None:
         return "failed", None, f"unknown job kind {kind!r}"
@@ -121,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     status = run_job(args[0])
     return 0 if status in ("succeeded", "cancelled", "interrupted") else 1
+
+
+__all__ = ["JobContext", "JobRecorder", "execute", "main", "run_job"]
 
 
 if __name__ == "__main__":

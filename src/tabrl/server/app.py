@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         EdgeGuard,
         bind_host=settings.host,
-        token=settings.token,
+        token=settings.token.get_secret_value() if settings.token else None,
         allowed_hosts=settings.allowed_hosts,
         allowed_origins=settings.cors_origins,
         max_body_bytes=settings.max_body_bytes,

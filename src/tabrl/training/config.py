@@ -1,8 +1,12 @@
-"""Training configuration: one frozen dataclass, per-scene presets, YAML and `key=value` overrides.
+"""Training configuration: one frozen pydantic dataclass, per-scene presets, YAML and `key=value` overrides.
 
 Resolution order (later wins): the scene's preset for the device JAX computes on -> a YAML
 file -> `--set key=value` overrides -> `--steps`. The resolved config is saved with every run
 (`config.yaml` in the run folder, and in the policy's `manifest.json`).
+
+Every value, from Python, YAML, the command line or an API request, goes through the same pydantic
+validation (lax mode: `"3e-4"` is a number, `"false"` a boolean); a bad one is a `ConfigError` naming the
+field, the value and what is allowed.
 
     >>> from tabrl.training.config import preset_for, apply_overrides
     >>> cfg = apply_overrides(preset_for("CartpoleBalance", "cpu"), ["learning_rate=3e-4"])
@@ -13,14 +17,27 @@ file -> `--set key=value` overrides -> `--steps`. The resolved config is saved w
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+import annotated_types
 import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    create_model,
+    model_serializer,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass
+from pydantic.fields import FieldInfo
+from pydantic_core import ArgsKwargs, PydanticKnownError
 
 from tabrl.errors import TabRLError, did_you_mean
 
@@ -36,51 +53,97 @@ class ConfigError(TabRLError):
     status_code = 422
 
 
-@dataclass(frozen=True)
+# --- how text and YAML values reach pydantic's own parsing ----------------------------------------
+
+
+def _integer(value: Any) -> Any:
+    """`true` is not a count; `"1e6"` is (pydantic's int parsing takes `"1_000"` and `2.0`, not exponents)."""
+    if isinstance(value, bool):
+        raise PydanticKnownError("int_type")
+    if isinstance(value, str) and "e" in value.lower():
+        try:
+            number = float(value.replace("_", ""))
+        except ValueError:
+            return value
+        return int(number) if number.is_integer() else value
+    return value
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise PydanticKnownError("float_type")
+    return value
+
+
+def _none(value: Any) -> Any:
+    """`none` / `null` on the command line (YAML already reads `null` as None)."""
+    return None if isinstance(value, str) and value.strip().lower() in ("none", "null") else value
+
+
+def _items(value: Any) -> Any:
+    """`64,64` (or `[64, 64]`, `(64,64)`) on the command line is a list; pydantic parses each item."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.strip("[]() ").split(",") if v.strip()]
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_integer)]
+Float = Annotated[float, BeforeValidator(_number)]
+Count = Annotated[Int, Field(ge=1)]
+Sizes = Annotated[tuple[Count, ...], BeforeValidator(_items), Field(min_length=1)]
+OptionalFloat = Annotated[Float | None, BeforeValidator(_none)]
+OptionalCount = Annotated[Count | None, BeforeValidator(_none)]
+OptionalBool = Annotated[bool | None, BeforeValidator(_none)]
+Range = Annotated[tuple[Float, ...] | None, BeforeValidator(lambda v: _items(_none(v)))]
+
+
+@dataclass(frozen=True, config=ConfigDict(extra="forbid", allow_inf_nan=False))
 class TrainConfig:
     """Everything that shapes one PPO run (Brax PPO's arguments, plus TabRL's evaluation and stopping).
 
-    Steps count environment steps, including action repeats, as Brax does.
+    Steps count environment steps, including action repeats, as Brax does. Built, replaced
+    (`dataclasses.replace`, `.replace`) or read (`from_dict`, YAML, overrides), it is validated, and
+    a bad value raises `ConfigError`.
     """
 
     #: Total environment steps to train for (the person's main knob).
-    num_timesteps: int = 1_000_000
+    num_timesteps: Count = 1_000_000
     #: Parallel environments collecting experience.
-    num_envs: int = 256
+    num_envs: Count = 256
     #: Minibatch size, in unrolls of `unroll_length` steps; batch_size * num_minibatches % num_envs == 0.
-    batch_size: int = 256
+    batch_size: Count = 256
     #: Steps per unroll: the horizon over which advantages are computed before bootstrapping.
-    unroll_length: int = 10
+    unroll_length: Count = 10
     #: SGD minibatches per update.
-    num_minibatches: int = 8
+    num_minibatches: Count = 8
     #: Passes over the collected batch per update.
-    num_updates_per_batch: int = 4
+    num_updates_per_batch: Count = 4
     #: Adam learning rate.
-    learning_rate: float = 1e-3
+    learning_rate: Annotated[Float, Field(gt=0)] = 1e-3
     #: Entropy bonus: larger keeps the policy exploring longer.
-    entropy_cost: float = 1e-2
+    entropy_cost: Annotated[Float, Field(ge=0)] = 1e-2
     #: Discount factor gamma.
-    discounting: float = 0.97
+    discounting: Annotated[Float, Field(gt=0, le=1)] = 0.97
     #: GAE lambda.
-    gae_lambda: float = 0.95
+    gae_lambda: Annotated[Float, Field(ge=0, le=1)] = 0.95
     #: PPO ratio clipping.
-    clipping_epsilon: float = 0.3
+    clipping_epsilon: Float = 0.3
     #: Rewards are multiplied by this before the loss (value-scale conditioning).
-    reward_scaling: float = 1.0
+    reward_scaling: Float = 1.0
     #: Global gradient-norm clip (None: no clipping).
-    max_grad_norm: float | None = None
+    max_grad_norm: OptionalFloat = None
     #: Running mean/std normalisation of observations (saved with the policy).
     normalize_observations: bool = True
     #: Added to the normaliser's variance: bounds how much a near-constant observation is amplified.
-    normalize_observations_std_eps: float = 0.0
+    normalize_observations_std_eps: Float = 0.0
     #: Training episode length in environment steps (eval uses `eval_episode_length`).
-    episode_length: int = 1000
+    episode_length: Count = 1000
     #: Physics control steps per policy action.
-    action_repeat: int = 1
+    action_repeat: Count = 1
     #: Hidden layer sizes of the policy MLP.
-    policy_hidden_layer_sizes: tuple[int, ...] = (32, 32)
+    policy_hidden_layer_sizes: Sizes = (32, 32)
     #: Hidden layer sizes of the value MLP.
-    value_hidden_layer_sizes: tuple[int, ...] = (64, 64)
+    value_hidden_layer_sizes: Sizes = (64, 64)
     #: Hidden-layer activation of both MLPs.
     activation: Activation = "swish"
     #: Observation key the policy reads when the env's observation is a dict (Playground locomotion).
@@ -88,22 +151,22 @@ class TrainConfig:
     #: Observation key the value function reads (e.g. "privileged_state").
     value_obs_key: str = "state"
     #: Evaluations during the run; each one also writes a checkpoint and emits a progress event.
-    num_evals: int = 10
+    num_evals: Count = 10
     #: Episodes run in parallel per evaluation.
-    num_eval_envs: int = 32
+    num_eval_envs: Count = 32
     #: Evaluation episode length (None: the scene's own episode length).
-    eval_episode_length: int | None = None
+    eval_episode_length: OptionalCount = None
     #: Evaluate the deterministic (tanh-mean) policy: the one that is exported and deployed.
     deterministic_eval: bool = True
     #: Stop at the first evaluation whose mean reward reaches this (None: use all steps). Applies to
     #: the scene's own task reward only; runs with a custom reward module use all their steps.
-    stop_at_reward: float | None = None
+    stop_at_reward: OptionalFloat = None
     #: Checkpoints kept in the run folder (oldest removed first).
-    keep_checkpoints: int = 3
+    keep_checkpoints: Count = 3
     #: The final policy is the best-evaluated one (False: the last one). PPO's reward can dip late in a run.
     keep_best: bool = True
     #: Fine-tuning: also restore the base value function (None: only when the reward is unchanged).
-    restore_value_fn: bool | None = None
+    restore_value_fn: OptionalBool = None
     #: Fine-tuning with a fresh value function (a new reward): fit it to the base policy's returns
     #: under the new reward before training (`tabrl.training.value_warmup`). None: on for mjx, off for
     #: mujoco, as measured. mjx, CartpoleBalance: without it a fine-tune fell from 985 to 277 in 0.9 M
@@ -111,78 +174,57 @@ class TrainConfig:
     #: +0.05..+0.87 m (with it: +0.64..+0.92). mujoco, Go1 joystick base, walk backwards with the command
     #: at "stand still": without it the base kept standing (eval 787 -> 792, 0 / 16 falls at 0.84 M steps);
     #: with it the policy left standing and fell (eval 787 -> 220, 16 / 16 falls at 1.57 M).
-    value_warmup: bool | None = None
+    value_warmup: OptionalBool = None
     #: Random seed: same seed, config, scene and device -> same policy.
-    seed: int = 0
+    seed: Int = 0
     #: Physics backend: "mjx" (Brax PPO on MJX), "mujoco" (MuJoCo C on threads) or "auto" (the rule
     #: in `tabrl.training.backends`: MuJoCo C for contact-rich scenes on a CPU, else MJX).
     backend: Backend = "auto"
     #: Menagerie/MJCF conventions: action 1.0 moves a position target this fraction of half its range.
-    action_scale: float = 0.5
+    action_scale: Annotated[Float, Field(gt=0, le=10)] = 0.5
     #: Domain randomisation (mujoco backend): per-episode friction scale range (lo, hi); None: off.
-    friction_range: tuple[float, ...] | None = None
+    friction_range: Range = None
     #: ...per-episode scale range of the robot's body masses; None: off.
-    mass_scale_range: tuple[float, ...] | None = None
+    mass_scale_range: Range = None
     #: ...sideways pushes of the floating base at this speed (m/s), every `push_interval_s`; 0: off.
-    push_velocity: float = 0.0
-    push_interval_s: float = 5.0
+    push_velocity: Annotated[Float, Field(ge=0)] = 0.0
+    push_interval_s: Annotated[Float, Field(gt=0)] = 5.0
     #: Velocity commands (mujoco backend; joystick policies): the largest |forward m/s|, |sideways m/s|,
     #: |yaw rad/s| drawn; the observation ends with the command and rewards read it as `s.command`.
     #: None: no commands. A policy trained with commands keeps them when fine-tuned or played.
-    command_range: tuple[float, ...] | None = None
+    command_range: Range = None
     #: Seconds between command draws in an episode.
-    command_resample_s: float = 5.0
+    command_resample_s: Annotated[Float, Field(gt=0)] = 5.0
     #: Left-right mirror loss (mujoco backend, symmetric legged robots): weight of the mean squared
     #: difference between the policy's mean action for a mirrored observation and its mirrored mean
     #: action (`tabrl.training.symmetry`). 0: off. For training from scratch: continuing the Go1 joystick
     #: base with it (0.2 and 1.0) unlearned walking backwards and sideways within 0.7 M steps.
-    symmetry_cost: float = 0.0
+    symmetry_cost: Annotated[Float, Field(ge=0, le=100)] = 0.0
 
-    def __post_init__(self) -> None:
-        for name in (
-            "num_timesteps", "num_envs", "batch_size", "unroll_length", "num_minibatches",
-            "num_updates_per_batch", "episode_length", "action_repeat", "num_evals", "num_eval_envs",
-            "keep_checkpoints",
-        ):  # fmt: skip
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+    @model_validator(mode="wrap")
+    @classmethod
+    def _validate(cls, data: Any, handler: Any) -> TrainConfig:
+        """Field checks (pydantic), then the checks that relate fields; every failure a ConfigError."""
+        try:
+            config = handler(data)
+        except ValidationError as exc:
+            given = (data.kwargs or {}) if isinstance(data, ArgsKwargs) else data
+            raise ConfigError(_explain(exc, given if isinstance(given, Mapping) else {})) from None
+        config._check_together()
+        return config
+
+    def _check_together(self) -> None:
         if (self.batch_size * self.num_minibatches) % self.num_envs:
             raise ConfigError(
                 f"batch_size * num_minibatches ({self.batch_size} * {self.num_minibatches}) must be a multiple "
                 f"of num_envs ({self.num_envs}); e.g. set batch_size={self.num_envs}"
             )
-        if not 0 < self.discounting <= 1:
-            raise ConfigError(f"discounting must be in (0, 1], got {self.discounting}")
-        if not 0 <= self.gae_lambda <= 1:
-            raise ConfigError(f"gae_lambda must be in [0, 1], got {self.gae_lambda}")
-        if self.learning_rate <= 0:
-            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
-        if self.entropy_cost < 0:
-            raise ConfigError(f"entropy_cost must be >= 0, got {self.entropy_cost}")
-        if not self.policy_hidden_layer_sizes or not self.value_hidden_layer_sizes:
-            raise ConfigError(
-                "policy_hidden_layer_sizes and value_hidden_layer_sizes need at least one layer"
-            )
-        if any(n < 1 for n in (*self.policy_hidden_layer_sizes, *self.value_hidden_layer_sizes)):
-            raise ConfigError("hidden layer sizes must be >= 1")
-        if self.activation not in typing.get_args(Activation):
-            raise ConfigError(f"activation must be one of {', '.join(typing.get_args(Activation))}")
-        if self.eval_episode_length is not None and self.eval_episode_length < 1:
-            raise ConfigError(f"eval_episode_length must be >= 1, got {self.eval_episode_length}")
-        if self.backend not in typing.get_args(Backend):
-            raise ConfigError(
-                f"backend must be one of {', '.join(typing.get_args(Backend))}, got {self.backend!r}"
-            )
-        if not 0 < self.action_scale <= 10:
-            raise ConfigError(f"action_scale must be in (0, 10], got {self.action_scale}")
         for name in ("friction_range", "mass_scale_range"):
             value = getattr(self, name)
             if value is not None and not (len(value) == 2 and 0 < value[0] <= value[1]):
                 raise ConfigError(
                     f"{name} must be two numbers lo,hi with 0 < lo <= hi, e.g. 0.5,1.2; got {value}"
                 )
-        if self.push_velocity < 0 or self.push_interval_s <= 0:
-            raise ConfigError("push_velocity must be >= 0 and push_interval_s > 0")
         if self.command_range is not None and (
             len(self.command_range) != 3 or any(not 0 <= v <= 10 for v in self.command_range)
         ):
@@ -190,10 +232,6 @@ class TrainConfig:
                 "command_range must be three limits in [0, 10]: forward m/s, sideways m/s, yaw rad/s, "
                 f"e.g. 1.0,0.5,1.0; got {self.command_range}"
             )
-        if self.command_resample_s <= 0:
-            raise ConfigError(f"command_resample_s must be > 0, got {self.command_resample_s}")
-        if not 0 <= self.symmetry_cost <= 100:
-            raise ConfigError(f"symmetry_cost must be in [0, 100], got {self.symmetry_cost}")
 
     @property
     def randomized(self) -> bool:
@@ -213,122 +251,119 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], base: TrainConfig | None = None) -> TrainConfig:
-        """`base` (or the defaults) updated with `data`, each value checked against its field's type."""
-        known = {f.name: f for f in fields(cls)}
-        updates: dict[str, Any] = {}
-        for key, value in data.items():
+        """`base` (or the defaults) updated with `data`, validated as a whole (ConfigError otherwise)."""
+        known = cls.__pydantic_fields__
+        for key in data:
             if key not in known:
-                raise ConfigError(f"unknown training setting {key!r}.{did_you_mean(key, known)}")
-            updates[key] = _coerce(key, value, _field_type(key))
-        return dataclasses.replace(base or cls(), **updates)
+                raise ConfigError(f"unknown training setting {key!r}.{did_you_mean(str(key), known)}")
+        return dataclasses.replace(base or cls(), **data)
 
-    def with_overrides(self, overrides: Iterable[str]) -> TrainConfig:
-        """This config with `key=value` strings applied (see `apply_overrides`)."""
+    def with_overrides(self, overrides: Iterable[str] | Mapping[str, Any]) -> TrainConfig:
+        """This config with `key=value` strings (or a mapping) applied (see `apply_overrides`)."""
         return apply_overrides(self, overrides)
 
     def replace(self, **changes: Any) -> TrainConfig:
-        """A copy with `changes` (type-checked like overrides)."""
+        """A copy with `changes` (validated like overrides)."""
         return TrainConfig.from_dict(changes, base=self)
 
 
-# --- type checking of values from YAML / the command line --------------------------------------
+# --- errors a person can act on ---------------------------------------------------------------------
+
+#: What pydantic's error types ask for, in words.
+_EXPECTED = {
+    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
+    "float_type": "a number", "float_parsing": "a number", "finite_number": "a finite number",
+    "bool_type": "true or false", "bool_parsing": "true or false", "string_type": "text",
+    "tuple_type": "a list (or comma-separated values, e.g. 64,64)",
+}  # fmt: skip
+_BOUNDS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
 
 
-@typing.no_type_check
-def _field_type(name: str) -> Any:
-    return typing.get_type_hints(TrainConfig)[name]
+def _explain(exc: ValidationError, given: Mapping[str, Any]) -> str:
+    """The first error of `exc` as one line: the field, what it must be (its whole allowed range), the value."""
+    error = exc.errors(include_url=False)[0]
+    loc, kind = error["loc"], error["type"]
+    name = str(loc[0]) if loc else ""
+    field = TrainConfig.__pydantic_fields__.get(name)
+    if field is None:
+        if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+            return f"unknown training setting {name!r}.{did_you_mean(name, TrainConfig.__pydantic_fields__)}"
+        return str(error["msg"]).removeprefix("Value error, ")
+    value = given.get(name, error["input"])
+    if kind in _BOUNDS:
+        must = _range(field.annotation, field.metadata)
+        if len(loc) > 1:
+            must = f"a list of values {must}"
+    elif len(loc) > 1 and kind in _EXPECTED:  # an item of a list
+        number = "integers, e.g. 64,64" if "int" in kind else "numbers, e.g. 0.5,1.2"
+        must = f"comma-separated {number}"
+    elif kind == "too_short":
+        must = "at least one value"
+    elif kind == "literal_error":
+        must = f"one of {error.get('ctx', {}).get('expected', '')}"
+    else:
+        must = _EXPECTED.get(kind) or str(error["msg"]).removeprefix("Value error, ")
+    if field.default is None:
+        must += " or none"
+    return f"{name} must be {must}, got {value!r}"
 
 
-def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin is Literal:
-        return " | ".join(repr(a) for a in typing.get_args(tp))
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in typing.get_args(tp))
-    if origin is tuple:
-        if typing.get_args(tp)[0] is float:
-            return "comma-separated numbers, e.g. 0.5,1.2"
-        return "comma-separated integers, e.g. 64,64"
-    return {int: "an integer", float: "a number", bool: "true or false", str: "text", type(None): "none"}.get(
-        tp, str(tp)
-    )
+def _range(annotation: Any, metadata: list[Any]) -> str:
+    """`in (0, 1]`, `>= 1`...: the bounds declared on a field (or on the items of its list)."""
+    found: dict[str, Any] = {}
+    stack = [annotation, *metadata]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, annotated_types.BaseMetadata):
+            found.update({k: getattr(item, k) for k in ("gt", "ge", "lt", "le") if hasattr(item, k)})
+        elif hasattr(item, "metadata") and isinstance(item.metadata, list):  # a FieldInfo
+            stack.extend(item.metadata)
+        else:  # Annotated[...] (its type and metadata), a union or a tuple (their members)
+            stack.extend(typing.get_args(item))
+    gt, ge, lt, le = (found.get(k) for k in ("gt", "ge", "lt", "le"))
+    low, high = (gt if gt is not None else ge), (lt if lt is not None else le)
+    if low is not None and high is not None:
+        return f"in {'(' if gt is not None else '['}{low:g}, {high:g}{')' if lt is not None else ']'}"
+    if low is not None:
+        return f"{'>' if gt is not None else '>='} {low:g}"
+    return f"{'<' if lt is not None else '<='} {high:g}"
 
 
-def _coerce(key: str, value: Any, tp: Any) -> Any:
-    """`value` (YAML-typed or a command-line string) converted to `tp`, or a ConfigError."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if type(None) in args and (
-            value is None or (isinstance(value, str) and value.lower() in ("none", "null"))
-        ):
-            return None
-        errors = []
-        for arg in (a for a in args if a is not type(None)):
-            try:
-                return _coerce(key, value, arg)
-            except ConfigError as exc:
-                errors.append(str(exc))
-        raise ConfigError(f"{key} must be {_type_name(tp)}, got {value!r}")
-    try:
-        if origin is Literal:
-            choices = typing.get_args(tp)
-            if value not in choices:
-                raise ValueError
-            return value
-        if origin is tuple:
-            if isinstance(value, str):
-                value = [v for v in value.strip("[]() ").split(",") if v.strip()]
-            if not isinstance(value, list | tuple):
-                raise ValueError
-            elem = typing.get_args(tp)[0]
-            return tuple(_to_int(v) if elem is int else _to_float(v) for v in value)
-        if tp is bool:
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.lower() in (
-                "true",
-                "yes",
-                "on",
-                "1",
-                "false",
-                "no",
-                "off",
-                "0",
-            ):
-                return value.lower() in ("true", "yes", "on", "1")
-            raise ValueError
-        if tp is int:
-            return _to_int(value)
-        if tp is float:
-            if isinstance(value, bool):
-                raise ValueError
-            return float(value)
-        if tp is str:
-            if not isinstance(value, str):
-                raise ValueError
-            return value
-    except (ValueError, TypeError):
-        raise ConfigError(f"{key} must be {_type_name(tp)}, got {value!r}") from None
-    raise ConfigError(f"{key}: unsupported type {tp}")  # pragma: no cover - a field type we forgot
+# --- some settings: a request's overrides ------------------------------------------------------------
 
 
-def _to_float(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError
-    return float(value)
+class _Overrides(BaseModel):
+    """Some TrainConfig settings (a request's overrides), each validated as its field is; the settings
+    not given stay unset (and out of `model_dump`). Whether they make a valid config together is
+    known once they are applied to a preset (`validate_overrides`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _validate(cls, data: Any, handler: Any) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            raise ConfigError(_explain(exc, data if isinstance(data, Mapping) else {})) from None
+
+    @model_serializer(mode="wrap")
+    def _given_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {k: v for k, v in handler(self).items() if k in self.model_fields_set}
+
+    def __repr_args__(self) -> Any:
+        return [(k, v) for k, v in super().__repr_args__() if k in self.model_fields_set]
 
 
-def _to_int(value: Any) -> int:
-    # "1e6", "1_000_000" and 2.0 are integers a person means; 2.5 is not.
-    if isinstance(value, bool):
-        raise ValueError
-    if isinstance(value, int):
-        return value
-    number = float(str(value).replace("_", "")) if isinstance(value, str) else float(value)
-    if not number.is_integer():
-        raise ValueError
-    return int(number)
+TrainOverrides = create_model(
+    "TrainOverrides",
+    __base__=_Overrides,
+    __module__=__name__,
+    **{  # type: ignore[call-overload]
+        name: (field.annotation, FieldInfo.merge_field_infos(field, default=None))
+        for name, field in TrainConfig.__pydantic_fields__.items()
+    },
+)
 
 
 def parse_override(text: str) -> tuple[str, str]:
@@ -339,10 +374,17 @@ def parse_override(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
-def apply_overrides(config: TrainConfig, overrides: Iterable[str]) -> TrainConfig:
-    """`config` with `key=value` overrides applied, each value parsed by its field's type."""
-    pairs = dict(parse_override(o) for o in overrides)
-    return TrainConfig.from_dict(pairs, base=config) if pairs else config
+def apply_overrides(config: TrainConfig, overrides: Iterable[str] | Mapping[str, Any]) -> TrainConfig:
+    """`config` with overrides applied: `key=value` strings (the text is parsed by the field's
+    validation, as YAML and API values are) or a mapping of settings."""
+    changes = _changes(overrides)
+    return TrainConfig.from_dict(changes, base=config) if changes else config
+
+
+def _changes(overrides: Iterable[str] | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(overrides, Mapping):
+        return dict(overrides)
+    return dict(parse_override(o) for o in overrides)
 
 
 def load_yaml(path: Path, base: TrainConfig) -> TrainConfig:
@@ -696,7 +738,7 @@ def resolve_config(
     scene_id: str,
     *,
     yaml_path: Path | None = None,
-    overrides: Iterable[str] = (),
+    overrides: Iterable[str] | Mapping[str, Any] = (),
     steps: int | str | None = None,
     device: str | None = None,
     fine_tune: bool = False,
@@ -708,7 +750,7 @@ def resolve_config(
     overrides, else the base policy's, else the rule), since the preset depends on it; the result names
     a concrete backend. A fine-tune from `base_dir` keeps the base's `POLICY_CONVENTIONS`."""
     device = device or _backend()
-    overrides = list(overrides)
+    overrides = _changes(overrides)
     requested = TrainConfig().backend
     if yaml_path is not None:
         requested = load_yaml(yaml_path, TrainConfig()).backend
@@ -739,6 +781,7 @@ __all__ = [
     "STEPS_PRESETS",
     "ConfigError",
     "TrainConfig",
+    "TrainOverrides",
     "apply_overrides",
     "backend_for",
     "base_config",
@@ -785,12 +828,12 @@ def validate_overrides(
     reward_source: str | None = None,
     base_dir: Path | None = None,
 ) -> TrainConfig:
-    """The config a worker would build from `overrides` (`key=value` strings, as it applies them;
+    """The config a worker would build from `overrides` (a mapping of settings, as it applies them;
     the backend resolved as it resolves it), checked against `REQUEST_LIMITS`; ConfigError (or the
     backend's error) with the worker's message otherwise."""
     config = resolve_config(
         scene_id,
-        overrides=[f"{k}={v}" for k, v in overrides.items()],
+        overrides=overrides,
         fine_tune=fine_tune,
         reward_source=reward_source,
         base_dir=base_dir,

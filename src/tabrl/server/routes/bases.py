@@ -62,6 +62,7 @@ async def check_commands(body: CommandCheckRequest) -> CommandCheckResponse:
 
 def _play(body: PlayRequest, jobs: Jobs) -> PlayOut:
     from tabrl.jobs.batches import joystick_base
+    from tabrl.jobs.requests import RenderJobRequest
     from tabrl.jobs.tasks import play_commands
     from tabrl.policies import read_manifest
     from tabrl.server.routes.models import model_out
@@ -71,7 +72,7 @@ def _play(body: PlayRequest, jobs: Jobs) -> PlayOut:
     manifest = read_manifest(path)
     job = jobs.store.create(
         kind="render", scene_id=manifest.scene_id, name=f"video of {body.name or manifest.id}",
-        request={"model_id": manifest.id, "seed": body.seed}, batch_id=body.batch_id,
+        request=RenderJobRequest(model_id=manifest.id, seed=body.seed), batch_id=body.batch_id,
     )  # fmt: skip
     return PlayOut(model=model_out(path, {}), job=jobs.submitted(job))
 

@@ -126,7 +126,9 @@ async def render(
     from tabrl.policies import read_manifest
 
     manifest = read_manifest(_model_dir(body.model_id))
-    request = {"model_id": body.model_id, "seconds": body.seconds, "seed": body.seed}
+    from tabrl.jobs.requests import RenderJobRequest
+
+    request = RenderJobRequest(model_id=body.model_id, seconds=body.seconds, seed=body.seed)
     job = jobs.store.create(
         kind="render", scene_id=manifest.scene_id, request=request, name=f"video of {body.model_id}"
     )

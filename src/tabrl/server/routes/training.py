@@ -72,10 +72,6 @@ def _overrides(body: TrainStartRequest | TrainBatchRequest) -> dict[str, Any]:
     return overrides
 
 
-def _request(body: TrainStartRequest | TrainBatchRequest, **extra: Any) -> dict[str, Any]:
-    return {"scene_id": body.scene_id, "seed": body.seed, "overrides": _overrides(body), **extra}
-
-
 def _presets(scene_id: str, backend: str = "auto") -> PresetsOut:
     from tabrl.runtime import device_kind
     from tabrl.scenes import get_spec, has_base_policy, load_scene
@@ -143,8 +139,12 @@ async def start(
         None,
         body.success_check,
     )
-    request = _request(
-        body,
+    from tabrl.jobs.requests import TrainJobRequest
+
+    request = TrainJobRequest(
+        scene_id=body.scene_id,
+        seed=body.seed,
+        overrides=_overrides(body),
         reward_code=body.reward_code,
         steps=steps,
         base_model_id=body.base_model_id,
