@@ -274,3 +274,15 @@ def test_a_malformed_motif_names_the_motif_and_field(edit, says: list[str]) -> N
     assert message.startswith("motifs.yaml: ")
     for part in says:
         assert part in message, (part, message)
+
+
+@pytest.mark.parametrize("scene", ["Go1JoystickFlatTerrain", "CheetahRun"])
+def test_backwards_prompts_reward_travelling_backwards_in_every_approach(scene: str) -> None:
+    # The "backward" motif is written with a negative speed; the prompt's "backwards" flipped it forward,
+    # and a level-2 fine-tune of the Go1 for "walk backwards" was rewarded for walking forward (measured:
+    # -0.19 m/s after 2 M steps, its check failed).
+    profile = build_profile(robot_card(scene))
+    for c in compose("walk backwards", profile, direction=-1):
+        assert "forward_speed" not in c.reward_code, (c.name, c.reward_code)
+        if "backward_speed" in c.reward_code:
+            assert "bounds=(-" in c.reward_code.split('"backward_speed": ')[-1].split("\n")[0], c.reward_code

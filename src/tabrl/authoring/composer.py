@@ -215,7 +215,11 @@ def instantiate(style: Style, profile: RobotProfile, direction: int = 1) -> list
     for prim, kwargs in style.recipe:
         args = dict(kwargs)
         if prim == "move":
-            args["speed"] = round(args.get("speed", 1.0) * v, 3)
+            speed = args.get("speed", 1.0) * walk_speed(profile)
+            # Backwards asked: travel backwards whatever the motif says. A motif written backwards (the
+            # "backward" motif's -0.7) used to be flipped forward here: "walk backwards" on the Go1 was
+            # rewarded for walking forward.
+            args["speed"] = round(-abs(speed) if direction < 0 else speed, 3)
             args["lateral"] = round(args.get("lateral", 0.0) * v, 3)
         terms.extend(PRIMITIVES[prim](profile, **args))
     core = [
