@@ -60,8 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concurrent", type=int, default=0, help="Jobs at once (default: nodes x cpus).")
     ap.add_argument("--timeout-min", type=float, default=120.0)
     ap.add_argument("--json", type=Path, default=None, help="Write the figures here too.")
+    ap.add_argument(
+        "--video", action="store_true", help="Each job also renders its 10 s video (off: `video: false`)."
+    )
     args = ap.parse_args(argv)
 
+    load_start = os.getloadavg()
     home = Path(tempfile.mkdtemp(prefix="tabrl-bench-ray-"))
     os.environ["TABRL_HOME"] = str(home)
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -102,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         "scene_id": "CartpoleBalance",
         "steps": args.steps,
         "overrides": {"num_envs": 64, "batch_size": 64},
+        "video": args.video,
     }
     submitted: dict[str, dict] = {}
     t0 = time.time()
@@ -191,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "jobs": args.jobs,
         "steps": args.steps,
+        "video": args.video,
         "nodes": args.nodes,
         "concurrent": concurrent,
         "submit_s": round(submit_s, 1),
@@ -222,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             }
             for name, v in latencies.items()
         },
+        "load_average_at_start": [round(x, 2) for x in load_start],
         "load_average_at_end": [round(x, 2) for x in load],
         "cpus": os.cpu_count(),
     }

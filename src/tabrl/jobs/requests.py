@@ -75,6 +75,8 @@ class TrainJobRequest(JobRequest):
     #: Fine-tune a model of the library, or the scene's base policy (`from_scratch` False).
     base_model_id: str | None = None
     from_scratch: bool = True
+    #: Render the trained policy's video when training ends (scripted sweeps may skip it).
+    video: bool = True
 
     def settings(self) -> dict[str, Any]:
         """The training settings the worker applies over the preset: the overrides, then the request's

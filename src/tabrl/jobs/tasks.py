@@ -205,7 +205,7 @@ def train_task(ctx: JobContext) -> dict[str, Any]:
         "training_complete": complete,
     }
     ctx.store.update_result(ctx.job_id, **summary)
-    if ctx.interrupted:
+    if ctx.interrupted or not req.video:
         return summary
     video_id = _render(ctx, library_dir, seed=req.seed)
     return {**summary, "video_id": video_id}

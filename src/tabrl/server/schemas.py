@@ -152,6 +152,7 @@ class TrainStartRequest(BaseModel):
     overrides: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="Training config overrides (key -> value), as `--set` on the CLI."
     )
+    video: bool = Field(default=True, description="Render the policy's video when training ends.")
 
 
 class BatchApproach(BaseModel):

@@ -152,6 +152,7 @@ async def start(
         name=body.name,
         base_id=body.base_id,
         success_check=body.success_check,
+        video=body.video,
     )
     job = jobs.store.create(
         kind="train", scene_id=body.scene_id, request=request, name=body.name, estimate_s=estimate
