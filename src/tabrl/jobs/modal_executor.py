@@ -53,7 +53,7 @@ from typing import Any, Protocol
 
 from tabrl.errors import TabRLError, UnavailableError
 from tabrl.jobs import bundles
-from tabrl.jobs.executors import WorkerState
+from tabrl.jobs.executor_protocol import WorkerState
 from tabrl.jobs.models import Job
 from tabrl.jobs.relay import HOME_MARK, RelayRecorder, apply_ops, inputs_of, rehome
 from tabrl.jobs.store import JobStore
