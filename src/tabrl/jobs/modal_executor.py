@@ -295,7 +295,7 @@ class ModalContainerIO:
         """The storage named by the app's `TABRL_MODAL_*` environment (set by `modal_app`)."""
         import modal
 
-        from tabrl.jobs.modal_app import VOLUME_MOUNT, ModalConfig
+        from tabrl.jobs.modal_config import VOLUME_MOUNT, ModalConfig
 
         cfg = ModalConfig.from_env()
         env = cfg.environment
@@ -339,7 +339,7 @@ class SdkModalClient:
     def __init__(self, config: Any = None) -> None:
         import modal
 
-        from tabrl.jobs.modal_app import ModalConfig
+        from tabrl.jobs.modal_config import ModalConfig
 
         self.config = config or ModalConfig.from_env()
         env = self.config.environment
@@ -406,7 +406,7 @@ class SdkModalClient:
 
 
 def _function_name(gpu: bool) -> str:
-    from tabrl.jobs.modal_app import CPU_FUNCTION, GPU_FUNCTION
+    from tabrl.jobs.modal_config import CPU_FUNCTION, GPU_FUNCTION
 
     return GPU_FUNCTION if gpu else CPU_FUNCTION
 
