@@ -80,11 +80,20 @@ def _compiler_fingerprint() -> str:
 
     from tabrl import __version__
 
+    def sources(folder: Any, prefix: str = "") -> list[tuple[str, Any]]:
+        # Subpackages too: the sandbox is one (tabrl.rewards.sandbox).
+        found = []
+        for p in folder.iterdir():
+            if p.is_dir():
+                found += sources(p, f"{prefix}{p.name}/")
+            elif p.name.endswith((".py", ".md")):
+                found.append((prefix + p.name, p))
+        return found
+
     h = hashlib.sha256(__version__.encode())
-    root = resources.files("tabrl.rewards")
-    for name in sorted(p.name for p in root.iterdir() if p.name.endswith((".py", ".md"))):
+    for name, path in sorted(sources(resources.files("tabrl.rewards")), key=lambda item: item[0]):
         h.update(name.encode())
-        h.update(root.joinpath(name).read_bytes())
+        h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
 

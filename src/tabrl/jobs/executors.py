@@ -18,49 +18,15 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
+# Re-exported: the scheduler imports them from here.
+from tabrl.jobs.executor_protocol import Executor, WorkerState
 from tabrl.paths import home_dir, sub_dir
 
 if TYPE_CHECKING:
     from tabrl.jobs.store import JobStore
-
-
-@dataclass(frozen=True)
-class WorkerState:
-    """What an executor knows about one worker."""
-
-    alive: bool
-    exit_code: int | None = None
-    reason: str | None = None
-    #: The worker was lost through no fault of the job (e.g. its cluster node died): the job is
-    #: interrupted and resumes from its last checkpoint rather than failing.
-    lost: bool = False
-
-
-class Executor(Protocol):
-    """Starts, watches and stops job workers."""
-
-    name: str
-
-    def start(self, job_id: str) -> str:
-        """Start a worker for `job_id`; return an opaque reference to it."""
-        ...
-
-    def poll(self, ref: str) -> WorkerState:
-        """Whether the worker behind `ref` still runs, and why it ended."""
-        ...
-
-    def stop(self, ref: str, *, force: bool = False) -> None:
-        """Ask the worker to stop (interrupt, keeping its checkpoint); `force` kills it."""
-        ...
-
-    def recover(self, job_id: str, ref: str | None) -> None:
-        """After a server restart: make sure the previous server's worker `ref` for `job_id`, if
-        any still runs, is stopped (it keeps its checkpoint). Returns once it no longer runs."""
-        ...
 
 
 def log_path(job_id: str) -> Path:
@@ -168,6 +134,10 @@ def pid_alive(pid: int, job_id: str | None = None) -> bool:
     return job_id.encode() in worker_args
 
 
+# The factory of all executors lives here, in the module of the local one, and the Ray and Modal
+# executors never import this module: what they share with it (`WorkerState`, the `Executor`
+# protocol) is in the lower `executor_protocol`. So the lazy imports below point down only, and
+# importing `make_executor` still does not import Ray or Modal.
 EXECUTORS = ("local", "ray", "modal")
 
 

@@ -54,7 +54,7 @@ from typing import Any, Protocol
 from tabrl.atomic import atomic_write_bytes
 from tabrl.errors import TabRLError, UnavailableError
 from tabrl.jobs import bundles
-from tabrl.jobs.executors import WorkerState
+from tabrl.jobs.executor_protocol import WorkerState
 from tabrl.jobs.models import Job
 from tabrl.jobs.relay import HOME_MARK, RelayRecorder, apply_ops, inputs_of, rehome
 from tabrl.jobs.store import JobStore
@@ -297,7 +297,7 @@ class ModalContainerIO:
         """The storage named by the app's `TABRL_MODAL_*` environment (set by `modal_app`)."""
         import modal
 
-        from tabrl.jobs.modal_app import VOLUME_MOUNT, ModalConfig
+        from tabrl.jobs.modal_config import VOLUME_MOUNT, ModalConfig
 
         cfg = ModalConfig.from_env()
         env = cfg.environment
@@ -341,7 +341,7 @@ class SdkModalClient:
     def __init__(self, config: Any = None) -> None:
         import modal
 
-        from tabrl.jobs.modal_app import ModalConfig
+        from tabrl.jobs.modal_config import ModalConfig
 
         self.config = config or ModalConfig.from_env()
         env = self.config.environment
@@ -408,7 +408,7 @@ class SdkModalClient:
 
 
 def _function_name(gpu: bool) -> str:
-    from tabrl.jobs.modal_app import CPU_FUNCTION, GPU_FUNCTION
+    from tabrl.jobs.modal_config import CPU_FUNCTION, GPU_FUNCTION
 
     return GPU_FUNCTION if gpu else CPU_FUNCTION
 

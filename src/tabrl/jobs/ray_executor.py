@@ -40,7 +40,7 @@ import ray
 import ray.exceptions as rex
 
 from tabrl.jobs import bundles
-from tabrl.jobs.executors import WorkerState
+from tabrl.jobs.executor_protocol import WorkerState
 from tabrl.jobs.models import Job
 from tabrl.jobs.relay import HOME_MARK, RelayRecorder, apply_ops, inputs_of
 from tabrl.jobs.relay import rehome as _rehome

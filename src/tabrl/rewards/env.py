@@ -30,7 +30,10 @@ from mujoco_playground import MjxEnv, State
 from mujoco_playground import step as playground_step
 
 from tabrl.errors import TabRLError
-from tabrl.rewards.compiler import CompiledReward, compile_reward, scene_context
+
+# Not `compiler`: its environment stage imports this module (see `program`).
+from tabrl.rewards.program import CompiledReward, compile_program, scene_context
+from tabrl.rewards.result import RewardCompileError
 from tabrl.rewards.state import SceneIndex, SemanticState, reference_qpos
 from tabrl.scenes.cards import ObsSegment, default_observation
 from tabrl.scenes.compat import make_data as playground_make_data
@@ -158,7 +161,11 @@ def make_env(
     if reward is None:
         reward = default_reward_code(loaded, ctx.index)
     if isinstance(reward, str):
-        reward = compile_reward(reward, loaded)
+        # What compiler.compile_reward(reward, loaded) does (stages 1-3, no environment stage).
+        compiled, errors, _ = compile_program(reward, loaded)
+        if compiled is None:
+            raise RewardCompileError(errors)
+        reward = compiled
     if reward.scene_id != loaded.spec.id:
         raise TabRLError(
             f"reward was compiled for scene {reward.scene_id!r}, not {loaded.spec.id!r}; compile it again"
