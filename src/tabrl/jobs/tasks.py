@@ -260,7 +260,7 @@ def _render(ctx: JobContext, model_dir: Path, seed: int, seconds: float | None =
     vid = video_id(model_dir.name, seed, seconds)
     ctx.event("rendering", {"seconds": seconds})
     render_policy_video(model_dir, video_path(vid), seconds=seconds, seed=seed)
-    ctx.event("video", {"video_id": vid, "video_url": f"/api/videos/{vid}"})
+    ctx.event("video", {"video_id": vid})
     return vid
 
 

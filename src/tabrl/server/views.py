@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
-from tabrl.jobs.models import TERMINAL, Job
+from typing import Any
+
+from tabrl.jobs.models import TERMINAL, Job, JobEvent
 from tabrl.jobs.store import JobStore
 from tabrl.server.schemas import HistoryPoint, JobOut
+
+
+def video_url(video_id: str | None) -> str | None:
+    """Where the API serves a video (`GET /api/videos/{id}`); the jobs layer knows only video ids."""
+    return f"/api/videos/{video_id}" if video_id else None
+
+
+def event_out(event: JobEvent) -> dict[str, Any]:
+    """A job event as the live streams send it: its type and payload, plus the URL of a video it names."""
+    out = {"type": event.type, **event.payload}
+    if event.type == "video":
+        out["video_url"] = video_url(event.payload.get("video_id"))
+    return out
 
 
 def job_out(job: Job, store: JobStore, max_concurrent: int) -> JobOut:
@@ -38,7 +53,7 @@ def job_out(job: Job, store: JobStore, max_concurrent: int) -> JobOut:
         history=history,
         model_id=result.get("model_id"),
         video_id=video_id,
-        video_url=f"/api/videos/{video_id}" if video_id else None,
+        video_url=video_url(video_id),
         error=job.error,
         reward_code=job.request.get("reward_code"),
         cancel_requested=job.cancel_requested,

@@ -20,6 +20,7 @@ from tabrl.server.deps import Jobs, get_jobs, get_store
 from tabrl.server.inference import LivePolicies, parse_frame
 from tabrl.server.live import ACTIONS, LiveLoop, LiveSims, parse_control, ready_message
 from tabrl.server.schemas import MODEL_ID, ErrorBody, JobOut, ModelOut, RenderRequest
+from tabrl.server.views import video_url
 
 router = APIRouter(tags=["models"])
 _ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}}
@@ -51,7 +52,7 @@ def model_out(path: Path, jobs: dict[str, str]) -> ModelOut:
         obs_size=m.observation_size,
         action_size=m.action_size,
         reward_sha256=m.reward.sha256,
-        video_url=f"/api/videos/{video}" if video_path(video).is_file() else None,
+        video_url=video_url(video) if video_path(video).is_file() else None,
         onnx_url=f"/api/models/{m.id}/export/onnx",
         inference_url=f"/api/models/{m.id}/inference",
         job_id=jobs.get(m.id),

@@ -28,6 +28,7 @@ from tabrl.server.schemas import (
     TrainBatchRequest,
     TrainStartRequest,
 )
+from tabrl.server.views import event_out
 
 router = APIRouter(prefix="/training", tags=["training"])
 _ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}}
@@ -276,7 +277,7 @@ async def _event_stream(jobs: Jobs, job_id: str) -> AsyncIterator[dict[str, Any]
         events = await run_in_threadpool(jobs.store.events_after, job_id, last)
         for e in events:
             last = e.id or last
-            yield {"type": e.type, **e.payload}
+            yield event_out(e)
             if e.type == "status" and e.payload.get("status") in TERMINAL:
                 yield {"type": "snapshot", "job": jobs.out(jobs.store.get(job_id)).model_dump(mode="json")}
                 return
