@@ -37,6 +37,7 @@ from tabrl.rewards.result import RewardCompileError
 from tabrl.rewards.state import SceneIndex, SemanticState, reference_qpos
 from tabrl.scenes.cards import ObsSegment, default_observation
 from tabrl.scenes.compat import make_data as playground_make_data
+from tabrl.scenes.compat import task_config
 from tabrl.scenes.loader import LoadedScene
 
 #: Key of the previous action in `state.info` (both env kinds).
@@ -179,8 +180,7 @@ def scene_episode_length(loaded: LoadedScene) -> int:
     """A scene's own episode length: the Playground task's, else `DEFAULT_EPISODE_LENGTH`."""
     if loaded.env is None:
         return DEFAULT_EPISODE_LENGTH
-    # Playground keeps a task's settings in its private `_config` (no public accessor).
-    return int(getattr(loaded.env._config, "episode_length", DEFAULT_EPISODE_LENGTH))
+    return int(getattr(task_config(loaded.env), "episode_length", DEFAULT_EPISODE_LENGTH))
 
 
 def _sanitise(terms: dict[str, jax.Array]) -> dict[str, jax.Array]:

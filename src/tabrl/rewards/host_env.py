@@ -399,8 +399,10 @@ class _Randomization:
         if due.size:
             angle = self.env.rng.uniform(0, 2 * np.pi, due.size)
             speed = self.env.config.push_velocity
-            self.env._qvel[due, 0] += speed * np.cos(angle)
-            self.env._qvel[due, 1] += speed * np.sin(angle)
+            dqvel = np.zeros((self.env.num_envs, self.env.ctx.model.nv))
+            dqvel[due, 0] = speed * np.cos(angle)
+            dqvel[due, 1] = speed * np.sin(angle)
+            self.env.kick(dqvel)
 
 
 __all__ = ["HOST_FIELDS", "ContactPlan", "HostData", "HostSceneEnv", "HostStep"]

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from tabrl.errors import TabRLError
+from tabrl.scenes.compat import task_action_to_ctrl, task_observation
 
 
 def _check_state(
@@ -126,13 +127,9 @@ def _observation_fn(env: Any) -> Callable[[Any, dict[str, Any], Any], Any]:
     if hasattr(env, "conventions"):  # TabRL's reward-driven env of a Menagerie / MJCF scene
         return lambda data, _info, last: env.conventions.observation(data, last)
     task = getattr(env, "task", env)  # TabRL's wrapper of a Playground task, or the task itself
-    if hasattr(task, "_get_obs"):
-
-        def playground(data: Any, info: dict[str, Any], last: Any) -> Any:
-            info = {**info, "last_act": last} if "last_act" in info else info
-            return task._get_obs(data, info)
-
-        return playground
+    observe = task_observation(task)
+    if observe is not None:
+        return observe
     raise TabRLError(f"{type(env).__name__} has no observation function TabRL can call from a state")
 
 
@@ -140,10 +137,5 @@ def _ctrl_fn(env: Any) -> Callable[[Any], Any]:
     """action -> data.ctrl, as the env's step does it."""
     if hasattr(env, "action_to_ctrl"):  # TabRL's reward-driven env
         return env.action_to_ctrl
-    task = getattr(env, "task", env)
-    pose = getattr(task, "_default_pose", None)
-    scale = getattr(getattr(task, "_config", None), "action_scale", None)
-    if pose is not None and scale is not None:
-        # Playground's position-controlled robots: targets around the default pose.
-        return lambda action: pose + action * scale
-    return lambda action: action
+    # Playground's position-controlled robots: targets around the default pose; others: the action.
+    return task_action_to_ctrl(getattr(env, "task", env)) or (lambda action: action)
