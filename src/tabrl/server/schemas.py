@@ -8,7 +8,10 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, Field, model_validator
 
 from tabrl.authoring.approach import Approach, CodeError, Level
+from tabrl.authoring.levels import Budget
 from tabrl.jobs.models import JobStatus
+from tabrl.training.backends import BackendChoice
+from tabrl.training.config import StepsPreset
 
 #: Scene ids over the API: registered ids only (`CartpoleBalance`, `unitree_go1`, `mjcf:my_robot`),
 #: never file paths; a person's own MJCF comes in with `tabrl scenes add`.
@@ -111,11 +114,9 @@ class SceneBundleOut(BaseModel):
 
 # --- Training jobs ---------------------------------------------------------------------
 
-Preset = Literal["quick", "standard", "quality"]
-#: How long the person is ready to wait (see `tabrl.authoring.levels`).
-Budget = Literal["instant", "minutes", "unlimited"]
-#: Physics backend of a run: "auto" picks MuJoCo C for contact-rich scenes on a CPU, else MJX.
-BackendChoice = Literal["auto", "mjx", "mujoco"]
+# One definition each, in the core: a steps preset, how long the person is ready to wait, and the physics
+# backend of a run ("auto" picks MuJoCo C for contact-rich scenes on a CPU, else MJX).
+Preset = StepsPreset
 
 
 class TrainStartRequest(BaseModel):

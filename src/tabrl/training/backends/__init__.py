@@ -24,14 +24,15 @@ same environment.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from tabrl.errors import TabRLError
 
 Backend = Literal["mjx", "mujoco"]
 BACKENDS: tuple[str, ...] = ("mjx", "mujoco")
 #: What a config or request may say: a backend, or "auto" for the rule above.
-BACKEND_CHOICES: tuple[str, ...] = ("auto", *BACKENDS)
+BackendChoice = Literal["auto", "mjx", "mujoco"]
+BACKEND_CHOICES: tuple[str, ...] = get_args(BackendChoice)
 
 
 class BackendError(TabRLError):
@@ -97,6 +98,7 @@ __all__ = [
     "BACKENDS",
     "BACKEND_CHOICES",
     "Backend",
+    "BackendChoice",
     "BackendError",
     "BackendSupport",
     "choose_backend",
