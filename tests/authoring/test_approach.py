@@ -38,7 +38,9 @@ def test_written_schema_keeps_the_limits_the_hand_written_one_had() -> None:
         "name": {"type": "string", "minLength": 1, "maxLength": 120},
         "description": {"type": "string", "maxLength": 4000},
         "level": {"type": "string", "enum": ["command", "fine_tune", "from_scratch"]},
-        "steps": {"type": "integer", "minimum": 1000, "maximum": 10_000_000_000},
+        # 2e9: what a training job accepts (it was 1e10 here, so an LLM's 5e9 passed the schema and
+        # failed at submission).
+        "steps": {"type": "integer", "minimum": 1000, "maximum": 2_000_000_000},
         "reward_code": {"type": "string", "minLength": 10, "maxLength": 50_000},
         "commands": {"type": "string", "minLength": 10, "maxLength": 20_000},
         "success_check": {"type": "string", "minLength": 10, "maxLength": 20_000},

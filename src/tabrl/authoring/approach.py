@@ -87,7 +87,7 @@ class Approach(BaseModel):
         description="How it becomes a policy: command (a joystick base policy plays a command program, "
         "no training), fine_tune (trains from a base policy) or from_scratch.",
     )
-    steps: Annotated[int, Written(needed_by=TRAINED, ge=1_000, le=10_000_000_000)] = Field(
+    steps: Annotated[int, Written(needed_by=TRAINED, ge=1_000, le=2_000_000_000)] = Field(
         default=0, description="PPO environment steps to train (0 for a command program)."
     )
     reward_code: Annotated[str, Written(needed_by=TRAINED, min_length=10, max_length=50_000, code=True)] = (

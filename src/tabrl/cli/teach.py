@@ -127,10 +127,10 @@ def _train_round(
 ) -> tuple[str, list[Any]]:
     """Submit one round's approaches as a batch, run them in worker processes, return (batch id,
     the jobs as they ended, in the approaches' order)."""
-    from tabrl.jobs.batches import BatchItem, submit_batch
+    from tabrl.jobs.batches import BatchApproach, submit_batch
     from tabrl.jobs.scheduler import Scheduler
 
-    items = [BatchItem.from_approach(a) for a in approaches]
+    items = [BatchApproach.from_approach(a) for a in approaches]
     if settings["steps"]:
         # --steps replaces each approach's own plan (submit_batch lets an item's steps win).
         items = [replace(i, steps=settings["steps"]) if i.level != "command" else i for i in items]

@@ -10,38 +10,57 @@ by their verdicts.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, Field, model_validator
+
+from tabrl.authoring.approach import Approach, Level
 from tabrl.errors import UnavailableError
 from tabrl.jobs.models import TERMINAL, Job
 from tabrl.jobs.requests import RenderJobRequest, TrainJobRequest
 from tabrl.jobs.store import JobStore, new_id
 
+#: The most environment steps one job may train (the API's and the LLM schema's limit).
+MAX_STEPS = 2_000_000_000
 
-@dataclass(frozen=True)
-class BatchItem:
-    """One approach to submit: a reward to train (fine_tune / from_scratch) or a command program."""
 
-    name: str
-    level: str = "from_scratch"
-    reward_code: str = ""
-    steps: int | None = None
-    commands: str | None = None
-    base_id: str | None = None
-    success_check: str | None = None
+class BatchApproach(BaseModel):
+    """One approach of a batch: a reward to train (fine_tune / from_scratch) or a command program
+    to play on a joystick base policy (command: a model at once, then its video). The API's batch
+    request and `tabrl teach` submit this one model."""
+
+    model_config = {"extra": "forbid"}
+
+    name: str = Field(default="", max_length=120)
+    reward_code: str = Field(default="", max_length=50_000)
+    steps: int | None = Field(default=None, ge=1_000, le=MAX_STEPS)
+    level: Level = "from_scratch"
+    commands: str | None = Field(default=None, min_length=1, max_length=20_000)
+    base_id: str | None = Field(default=None, max_length=64, pattern=r"^[a-z0-9][a-z0-9\-]{0,63}$")
+    success_check: str | None = Field(
+        default=None, min_length=1, max_length=20_000,
+        description="Success check source: judged on rollouts after training (ranks the batch).",
+    )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _code_for_level(self) -> BatchApproach:
+        if self.level == "command" and not self.commands:
+            raise ValueError("a command approach needs `commands` (a program defining command(t))")
+        if self.level != "command" and not self.reward_code.strip():
+            raise ValueError(f"a {self.level} approach needs `reward_code`")
+        return self
 
     @classmethod
-    def from_approach(cls, approach: Any) -> BatchItem:
-        """From an authoring `Approach` (or anything with the same fields)."""
+    def from_approach(cls, approach: Approach) -> BatchApproach:
+        """From an authoring `Approach` (what `generate_approaches` and refining return)."""
         return cls(
             name=approach.name,
             level=approach.level,
             reward_code=approach.reward_code or "",
             steps=approach.steps or None,
-            commands=approach.commands,
+            commands=approach.commands or None,
             base_id=approach.base_id,
-            success_check=getattr(approach, "success_check", None),
+            success_check=approach.success_check or None,
         )
 
 
@@ -79,7 +98,7 @@ def check_program(scene_id: str, code: str, base_id: str | None) -> Any:
 def submit_batch(
     store: JobStore,
     scene_id: str,
-    items: Sequence[BatchItem],
+    items: Sequence[BatchApproach],
     *,
     steps: int | None = None,
     preset: str | None = None,
@@ -141,7 +160,7 @@ def submit_batch(
 def _play(
     store: JobStore,
     scene_id: str,
-    item: BatchItem,
+    item: BatchApproach,
     name: str,
     batch_id: str,
     seed: int,
@@ -259,7 +278,7 @@ def refine_batch(
             )
         )
     new_id_, created = submit_batch(
-        store, jobs[0].scene_id, [BatchItem.from_approach(a) for a in valid],
+        store, jobs[0].scene_id, [BatchApproach.from_approach(a) for a in valid],
         overrides=first.get("overrides") or {}, seed=int(first.get("seed") or 0), round=rnd + 1,
         parent_batch_id=batch_id, prompt=prompt or None,
     )  # fmt: skip
@@ -267,7 +286,7 @@ def refine_batch(
 
 
 __all__ = [
-    "BatchItem",
+    "BatchApproach",
     "batch_round",
     "check_program",
     "job_outcome",

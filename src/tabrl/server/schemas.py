@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, model_validator
+from pydantic import AliasChoices, BaseModel, Field
 
 from tabrl.authoring.approach import Approach, CodeError, Level
 from tabrl.authoring.levels import Budget
+from tabrl.jobs.batches import BatchApproach
 from tabrl.jobs.models import JobStatus
 from tabrl.training.backends import BackendChoice
 from tabrl.training.config import StepsPreset
@@ -154,32 +155,6 @@ class TrainStartRequest(BaseModel):
         default_factory=dict, description="Training config overrides (key -> value), as `--set` on the CLI."
     )
     video: bool = Field(default=True, description="Render the policy's video when training ends.")
-
-
-class BatchApproach(BaseModel):
-    """One approach of a batch: a reward to train (fine_tune / from_scratch) or a command program
-    to play on a joystick base policy (command: a model at once, then its video)."""
-
-    model_config = {"extra": "forbid"}
-
-    name: str = Field(default="", max_length=120)
-    reward_code: str = Field(default="", max_length=50_000)
-    steps: int | None = Field(default=None, ge=1_000, le=2_000_000_000)
-    level: Level = "from_scratch"
-    commands: str | None = Field(default=None, min_length=1, max_length=20_000)
-    base_id: str | None = Field(default=None, max_length=64, pattern=r"^[a-z0-9][a-z0-9\-]{0,63}$")
-    success_check: str | None = Field(
-        default=None, min_length=1, max_length=20_000,
-        description="Success check source: judged on rollouts after training (ranks the batch).",
-    )  # fmt: skip
-
-    @model_validator(mode="after")
-    def _code_for_level(self) -> BatchApproach:
-        if self.level == "command" and not self.commands:
-            raise ValueError("a command approach needs `commands` (a program defining command(t))")
-        if self.level != "command" and not self.reward_code.strip():
-            raise ValueError(f"a {self.level} approach needs `reward_code`")
-        return self
 
 
 class TrainBatchRequest(BaseModel):

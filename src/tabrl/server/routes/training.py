@@ -174,9 +174,9 @@ async def batch(
 
 
 def _batch(body: TrainBatchRequest, jobs: Jobs) -> BatchOut:
-    from tabrl.jobs.batches import BatchItem, submit_batch
+    from tabrl.jobs.batches import submit_batch
 
-    items = [BatchItem(**a.model_dump()) for a in body.approaches]
+    items = body.approaches
     batch_id, created = submit_batch(
         jobs.store, body.scene_id, items, steps=body.steps, preset=body.preset, overrides=_overrides(body),
         seed=body.seed, prompt=body.prompt,
