@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix="/api")
 
     @api.get("/health", response_model=Health, tags=["meta"])
-    async def health() -> Health:
+    def health() -> Health:
         """Liveness, version, the JAX device kind and where jobs run."""
         from tabrl.runtime import device_kind
 

@@ -72,7 +72,9 @@ def _job_index(store: JobStore) -> dict[str, str]:
     }
 
 
-def _list(store: JobStore) -> list[ModelOut]:
+@router.get("/models", response_model=list[ModelOut], summary="Trained policies")
+def list_models(store: JobStore = Depends(get_store)) -> list[ModelOut]:
+    """Every policy in the model library, newest first."""
     from tabrl.jobs.tasks import policies_dir
 
     jobs = _job_index(store)
@@ -81,26 +83,10 @@ def _list(store: JobStore) -> list[ModelOut]:
     return sorted(models, key=lambda m: m.created_at, reverse=True)
 
 
-@router.get("/models", response_model=list[ModelOut], summary="Trained policies")
-async def list_models(store: JobStore = Depends(get_store)) -> list[ModelOut]:
-    """Every policy in the model library, newest first."""
-    return await run_in_threadpool(_list, store)
-
-
 @router.get("/models/{model_id}", response_model=ModelOut, responses=_ERRORS, summary="One policy")
-async def get_model(model_id: ModelId, store: JobStore = Depends(get_store)) -> ModelOut:
+def get_model(model_id: ModelId, store: JobStore = Depends(get_store)) -> ModelOut:
     """A policy's manifest: scene, sizes, reward, metric history, links."""
     return model_out(_model_dir(model_id), _job_index(store))
-
-
-def _onnx(model_id: str) -> Path:
-    from tabrl.policies import export_onnx
-
-    path = _model_dir(model_id)
-    out = path / "policy.onnx"
-    if not out.is_file() or out.stat().st_mtime < (path / "params.msgpack").stat().st_mtime:
-        export_onnx(path, out)
-    return out
 
 
 @router.get(
@@ -109,25 +95,29 @@ def _onnx(model_id: str) -> Path:
     responses={200: {"content": {"application/octet-stream": {}}}, **_ERRORS},
     summary="Download the policy as ONNX",
 )
-async def export(model_id: ModelId) -> FileResponse:
+def export(model_id: ModelId) -> FileResponse:
     """Normaliser + MLP + deterministic action, for onnxruntime (web) and robots."""
-    path = await run_in_threadpool(_onnx, model_id)
-    return FileResponse(path, media_type="application/octet-stream", filename=f"{model_id}.onnx")
+    from tabrl.policies import export_onnx
+
+    path = _model_dir(model_id)
+    out = path / "policy.onnx"
+    if not out.is_file() or out.stat().st_mtime < (path / "params.msgpack").stat().st_mtime:
+        export_onnx(path, out)
+    return FileResponse(out, media_type="application/octet-stream", filename=f"{model_id}.onnx")
 
 
 @router.post(
     "/training/render", response_model=JobOut, status_code=201, responses=_ERRORS, summary="Render a video"
 )
-async def render(
+def render(
     body: RenderRequest,
     jobs: Jobs = Depends(get_jobs),
 ) -> JobOut:
     """Queue a video of a model (10 s by default, fixed seed); the job's `video_url` says where."""
+    from tabrl.jobs.requests import RenderJobRequest
     from tabrl.policies import read_manifest
 
     manifest = read_manifest(_model_dir(body.model_id))
-    from tabrl.jobs.requests import RenderJobRequest
-
     request = RenderJobRequest(model_id=body.model_id, seconds=body.seconds, seed=body.seed)
     job = jobs.store.create(
         kind="render", scene_id=manifest.scene_id, request=request, name=f"video of {body.model_id}"
