@@ -18,6 +18,7 @@ from tabrl.errors import TabRLError
 from tabrl.jobs.executors import make_executor
 from tabrl.jobs.scheduler import Scheduler
 from tabrl.jobs.store import JobStore
+from tabrl.server.deps import SettingsDep
 from tabrl.server.inference import LivePolicies
 from tabrl.server.live import LiveSims
 from tabrl.server.routes import authoring, bases, models, scenes, training, videos
@@ -138,7 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix="/api")
 
     @api.get("/health", response_model=Health, tags=["meta"])
-    def health() -> Health:
+    def health(settings: SettingsDep) -> Health:
         """Liveness, version, the JAX device kind and where jobs run."""
         from tabrl.runtime import device_kind
 

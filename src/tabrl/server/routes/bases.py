@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter
 
-from tabrl.server.deps import Jobs, get_jobs
+from tabrl.server.deps import JobsDep, SceneIdQuery
 from tabrl.server.schemas import (
-    SCENE_ID,
     BaseOut,
     CommandCheckRequest,
     CommandCheckResponse,
@@ -20,9 +19,7 @@ _ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": 
 
 
 @router.get("/bases", response_model=list[BaseOut], summary="Base policies")
-def list_bases(
-    scene_id: str | None = Query(default=None, min_length=1, max_length=105, pattern=SCENE_ID),
-) -> list[BaseOut]:
+def list_bases(scene_id: SceneIdQuery | None = None) -> list[BaseOut]:
     """Base policies on this server (shipped, or installed by `tabrl base train`), optionally of one scene."""
     from tabrl.scenes.bases import list_bases as installed
 
@@ -58,7 +55,7 @@ def check_commands(body: CommandCheckRequest) -> CommandCheckResponse:
     responses=_ERRORS,
     summary="Play a command program",
 )
-def play(body: PlayRequest, jobs: Jobs = Depends(get_jobs)) -> PlayOut:
+def play(body: PlayRequest, jobs: JobsDep) -> PlayOut:
     """Level 1: the joystick base policy plays the program -- no training. The model exists at once
     (live view, ONNX, downloads); its video renders as a job."""
     from tabrl.jobs.batches import joystick_base

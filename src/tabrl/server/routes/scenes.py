@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter
-from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
-from tabrl.server.schemas import SCENE_ID, ErrorBody, SceneBundleOut, SceneCard, SceneSummary
+from tabrl.server.deps import SceneId
+from tabrl.server.schemas import ErrorBody, SceneBundleOut, SceneCard, SceneSummary
 
 router = APIRouter(prefix="/playground", tags=["scenes"])
-SceneId = Annotated[str, PathParam(max_length=105, pattern=SCENE_ID)]
 _ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}}
 
 

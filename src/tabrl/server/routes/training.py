@@ -7,17 +7,14 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
-from fastapi import Path as PathParam
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from tabrl.errors import TabRLError
 from tabrl.jobs.models import TERMINAL
-from tabrl.server.deps import Jobs, get_jobs
+from tabrl.server.deps import BatchId, BatchIdQuery, JobId, Jobs, JobsDep, SceneIdQuery
 from tabrl.server.schemas import (
-    JOB_ID,
-    SCENE_ID,
     BackendChoice,
     BatchOut,
     ErrorBody,
@@ -32,7 +29,6 @@ from tabrl.server.schemas import (
 router = APIRouter(prefix="/training", tags=["training"])
 _ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}}
 _POLL_S = 0.5
-JobId = Annotated[str, PathParam(max_length=40, pattern=JOB_ID)]
 
 
 def _overrides(body: TrainStartRequest | TrainBatchRequest) -> dict[str, Any]:
@@ -47,8 +43,8 @@ def _overrides(body: TrainStartRequest | TrainBatchRequest) -> dict[str, Any]:
     "/presets", response_model=PresetsOut, responses=_ERRORS, summary="Step budgets with time estimates"
 )
 def presets(
-    scene_id: str = Query(min_length=1, max_length=105, pattern=SCENE_ID),
-    backend: BackendChoice = Query(default="auto", description="Physics backend (auto: the rule)."),
+    scene_id: SceneIdQuery,
+    backend: Annotated[BackendChoice, Query(description="Physics backend (auto: the rule).")] = "auto",
 ) -> PresetsOut:
     """quick / standard / quality for a scene, with time estimates for this server's device and backend."""
     from tabrl.runtime import device_kind
@@ -88,10 +84,7 @@ def presets(
 
 
 @router.post("/start", response_model=JobOut, status_code=201, responses=_ERRORS, summary="Train one policy")
-def start(
-    body: TrainStartRequest,
-    jobs: Jobs = Depends(get_jobs),
-) -> JobOut:
+def start(body: TrainStartRequest, jobs: JobsDep) -> JobOut:
     """Queue a training job; it starts when a worker slot is free."""
     from tabrl.jobs.requests import TrainJobRequest
     from tabrl.jobs.tasks import plan_training
@@ -130,10 +123,7 @@ def start(
 @router.post(
     "/batch", response_model=BatchOut, status_code=201, responses=_ERRORS, summary="Train N approaches"
 )
-def batch(
-    body: TrainBatchRequest,
-    jobs: Jobs = Depends(get_jobs),
-) -> BatchOut:
+def batch(body: TrainBatchRequest, jobs: JobsDep) -> BatchOut:
     """One job per approach, same scene and seed, run in parallel (up to the worker limit). A command
     approach (level 1) becomes a model at once and its job renders the video; the others train."""
     from tabrl.jobs.batches import BatchItem, submit_batch
@@ -147,19 +137,13 @@ def batch(
 
 
 @router.get("", response_model=list[JobOut], summary="List jobs")
-def list_jobs(
-    batch_id: str | None = Query(default=None, max_length=40, pattern=JOB_ID),
-    jobs: Jobs = Depends(get_jobs),
-) -> list[JobOut]:
+def list_jobs(jobs: JobsDep, batch_id: BatchIdQuery | None = None) -> list[JobOut]:
     """Newest first; filter by batch."""
     return [jobs.out(j) for j in jobs.store.list(batch_id=batch_id)]
 
 
 @router.get("/batch/{batch_id}", response_model=BatchOut, responses=_ERRORS, summary="A batch, best first")
-def batch_ranking(
-    batch_id: Annotated[str, PathParam(max_length=40, pattern=JOB_ID)],
-    jobs: Jobs = Depends(get_jobs),
-) -> BatchOut:
+def batch_ranking(batch_id: BatchId, jobs: JobsDep) -> BatchOut:
     """The batch's jobs ranked by their success checks (passed, then score; unjudged last), then by
     evaluation reward, each with its `rank`."""
     from tabrl.errors import NotFoundError
@@ -177,11 +161,7 @@ def batch_ranking(
     "/batch/{batch_id}/refine", response_model=BatchOut, status_code=201, responses=_ERRORS,
     summary="Train the next round of a batch",
 )  # fmt: skip
-def refine(
-    batch_id: Annotated[str, PathParam(max_length=40, pattern=JOB_ID)],
-    body: RefineRequest | None = None,
-    jobs: Jobs = Depends(get_jobs),
-) -> BatchOut:
+def refine(batch_id: BatchId, jobs: JobsDep, body: RefineRequest | None = None) -> BatchOut:
     """Reflect on a finished batch (each approach's success check, per-term reward statistics and
     reward curve) and submit the next round as a new batch linked to it: an LLM provider gets the
     results as feedback; offline, rules adjust weights, bands and margins. 409 while it trains."""
@@ -199,26 +179,20 @@ def refine(
 
 
 @router.get("/{job_id}/status", response_model=JobOut, responses=_ERRORS, summary="A job's status")
-def status(job_id: JobId, jobs: Jobs = Depends(get_jobs)) -> JobOut:
+def status(job_id: JobId, jobs: JobsDep) -> JobOut:
     """Status, queue position and estimated start, latest progress, history, outputs."""
     return jobs.out(jobs.store.get(job_id))
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut, responses=_ERRORS, summary="Cancel a job")
-def cancel(
-    job_id: JobId,
-    jobs: Jobs = Depends(get_jobs),
-) -> JobOut:
+def cancel(job_id: JobId, jobs: JobsDep) -> JobOut:
     """Queued: cancelled at once. Running: stops at the next progress point, keeping its checkpoint."""
     job = jobs.store.request_cancel(job_id)
     return jobs.submitted(job)
 
 
 @router.post("/{job_id}/resume", response_model=JobOut, responses=_ERRORS, summary="Resume a job")
-def resume(
-    job_id: JobId,
-    jobs: Jobs = Depends(get_jobs),
-) -> JobOut:
+def resume(job_id: JobId, jobs: JobsDep) -> JobOut:
     """Requeue an interrupted or failed job; it continues from its last checkpoint."""
     job = jobs.store.requeue(job_id, resume=True)
     return jobs.submitted(job)
@@ -243,7 +217,7 @@ async def _event_stream(jobs: Jobs, job_id: str) -> AsyncIterator[dict[str, Any]
 
 
 @router.websocket("/{job_id}/events")
-async def events_ws(websocket: WebSocket, job_id: str, jobs: Jobs = Depends(get_jobs)) -> None:
+async def events_ws(websocket: WebSocket, job_id: str, jobs: JobsDep) -> None:
     """Live progress as JSON text frames; closes after the job ends."""
     await websocket.accept()
     try:
@@ -266,7 +240,7 @@ async def events_ws(websocket: WebSocket, job_id: str, jobs: Jobs = Depends(get_
     responses={200: {"content": {"text/event-stream": {}}}, **_ERRORS},
     summary="Live progress (Server-Sent Events)",
 )
-def events_sse(job_id: JobId, jobs: Jobs = Depends(get_jobs)) -> StreamingResponse:
+def events_sse(job_id: JobId, jobs: JobsDep) -> StreamingResponse:
     """The same events as the WebSocket, for curl: `curl -N .../events`."""
     jobs.store.get(job_id)  # 404 before the stream starts
 
