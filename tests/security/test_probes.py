@@ -31,9 +31,12 @@ GOOD_REWARD = (
 
 
 def _error_body(body: dict | None) -> None:
-    """The documented error shape: {"error": kind, "message": one actionable line}."""
-    assert isinstance(body, dict) and set(body) == {"error", "message"}, body
+    """The documented error shape: {"error": kind, "message": one actionable line}, and on a 422 the
+    invalid fields in `details`."""
+    assert isinstance(body, dict) and set(body) - {"details"} == {"error", "message"}, body
     assert body["message"] and "\n" not in body["message"]
+    for detail in body.get("details", [{"loc": [], "msg": "", "type": ""}]):
+        assert set(detail) == {"loc", "msg", "type"}, body
 
 
 # --- 1. keys only go to their provider's configured endpoint -----------------------------------

@@ -118,5 +118,6 @@ def test_adversarial_payloads(path: str, method: str, kwargs: dict, status: int)
     body = response.json()
     if status == 200:
         assert body["valid"] is False and body["errors"], body
-    else:
-        assert set(body) == {"error", "message"}, body
+    else:  # the one error shape; `details` lists the fields of a request that failed validation
+        invalid = body.get("error") == "invalid_request"
+        assert set(body) == ({"error", "message", "details"} if invalid else {"error", "message"}), body

@@ -2,79 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tabrl import __version__
 from tabrl.errors import TabRLError
 from tabrl.jobs.executors import make_executor
 from tabrl.jobs.scheduler import Scheduler
 from tabrl.jobs.store import JobStore
+from tabrl.server.deps import SettingsDep
+from tabrl.server.errors import API_ERRORS, install_error_handlers
 from tabrl.server.inference import LivePolicies
 from tabrl.server.live import LiveSims
 from tabrl.server.routes import authoring, bases, models, scenes, training, videos
-from tabrl.server.schemas import PATTERN_HINTS, Health
+from tabrl.server.schemas import Health
 from tabrl.server.security import EdgeGuard, is_loopback
 from tabrl.server.settings import Settings, get_settings
-
-
-def _error(status: int, kind: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": kind, "message": message})
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(TabRLError)
-    async def _tabrl_error(_: Request, exc: TabRLError) -> JSONResponse:
-        name = type(exc).__name__.removesuffix("Error") or "Error"
-        kind = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-        return _error(exc.status_code, kind, str(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        parts = []
-        for err in exc.errors()[:5]:
-            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "path", "query")]
-            msg = str(err.get("msg"))
-            if err.get("type") == "string_pattern_mismatch" and loc and loc[-1] in PATTERN_HINTS:
-                msg = PATTERN_HINTS[loc[-1]]
-            elif err.get("type") == "json_invalid":
-                msg = f"the body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})"
-            where = ".".join(loc)
-            parts.append(f"{where}: {msg}" if where else msg)
-        return _error(422, "invalid_request", "; ".join(parts) or "invalid request")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kind = getattr(exc, "kind", None) or _HTTP_KINDS.get(exc.status_code, "http_error")
-        message = str(exc.detail)
-        if exc.status_code == 404 and message == "Not Found":
-            message = f"no route {request.url.path!r}; see the API documentation at /docs"
-        elif exc.status_code == 405:
-            message = f"{request.method} is not allowed on {request.url.path}; see /docs"
-        elif exc.status_code == 400 and "parsing the body" in message:
-            message = (
-                "the body could not be read as JSON (invalid UTF-8 or nested too deeply); send UTF-8 JSON"
-            )
-        return _error(exc.status_code, kind, message)
-
-
-_HTTP_KINDS = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    408: "body_timeout",
-    413: "body_too_large",
-}
 
 
 @asynccontextmanager
@@ -133,12 +80,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         body_timeout_s=settings.body_timeout_s,
     )
-    _install_error_handlers(app)
+    install_error_handlers(app)
 
-    api = APIRouter(prefix="/api")
+    api = APIRouter(prefix="/api", responses=API_ERRORS)
 
     @api.get("/health", response_model=Health, tags=["meta"])
-    async def health() -> Health:
+    def health(settings: SettingsDep) -> Health:
         """Liveness, version, the JAX device kind and where jobs run."""
         from tabrl.runtime import device_kind
 

@@ -34,11 +34,30 @@ PATTERN_HINTS = {
 }
 
 
-class ErrorBody(BaseModel):
-    """Every 4xx/5xx body: what failed and how to fix it."""
+class ErrorDetail(BaseModel):
+    """One invalid field of a request that failed validation (422, `invalid_request`)."""
 
-    error: str = Field(description="Machine-readable kind, e.g. not_found.")
+    loc: list[str | int] = Field(
+        description='Where: "body", "path", "query" or "header", then the field path, e.g. ["body", "scene_id"] '
+        '(for a body that is not JSON, ["body", character position]).'
+    )
+    msg: str = Field(description="What is wrong with it and, for ids, what one looks like.")
+    type: str = Field(
+        description="Machine-readable kind, e.g. missing, string_pattern_mismatch, json_invalid."
+    )
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx body, from TabRL or from the framework (unknown route, wrong method, malformed or
+    invalid request, an unexpected failure): what failed and how to fix it."""
+
+    error: str = Field(description="Machine-readable kind, e.g. not_found, invalid_request.")
     message: str = Field(description="One line a person can act on.")
+    details: list[ErrorDetail] = Field(
+        default_factory=list,
+        description="Only when the request failed validation (422, `invalid_request`): one entry per invalid "
+        "field.",
+    )
 
 
 class Health(BaseModel):

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.concurrency import run_in_threadpool
 
 from tabrl.server.schemas import (
     ErrorBody,
@@ -43,9 +42,9 @@ def _generate(body: GenerateRequest) -> GenerateResponse:
 @router.post(
     "/policy/generate", response_model=GenerateResponse, responses=_ERRORS, summary="Reward approaches"
 )
-async def generate(body: GenerateRequest) -> GenerateResponse:
+def generate(body: GenerateRequest) -> GenerateResponse:
     """N distinct, compiled reward approaches for a task in plain language (offline by default)."""
-    return await run_in_threadpool(_generate, body)
+    return _generate(body)
 
 
 @router.post(
@@ -54,13 +53,13 @@ async def generate(body: GenerateRequest) -> GenerateResponse:
     responses=_ERRORS,
     summary="Alias of /policy/generate",
 )
-async def approaches(body: GenerateRequest) -> GenerateResponse:
+def approaches(body: GenerateRequest) -> GenerateResponse:
     """The same as POST /api/policy/generate."""
-    return await run_in_threadpool(_generate, body)
+    return _generate(body)
 
 
 @router.get("/llm/providers", response_model=list[ProviderOut], summary="LLM providers")
-async def providers() -> list[ProviderOut]:
+def providers() -> list[ProviderOut]:
     """Every provider, whether it is configured, its default model; never keys."""
     from tabrl.authoring import list_providers
 
@@ -70,7 +69,7 @@ async def providers() -> list[ProviderOut]:
 @router.post(
     "/llm/select", response_model=list[ProviderOut], responses=_ERRORS, summary="Choose the default LLM"
 )
-async def select(body: SelectProviderRequest) -> list[ProviderOut]:
+def select(body: SelectProviderRequest) -> list[ProviderOut]:
     """Make a configured provider (and model) the default for requests that name none."""
     from tabrl.authoring import list_providers, select_default
 
@@ -78,7 +77,11 @@ async def select(body: SelectProviderRequest) -> list[ProviderOut]:
     return [ProviderOut(**p) for p in list_providers()]
 
 
-def _check(body: RewardCheckRequest) -> RewardCheckResponse:
+@router.post(
+    "/rewards/check", response_model=RewardCheckResponse, responses=_ERRORS, summary="Check reward code"
+)
+def check(body: RewardCheckRequest) -> RewardCheckResponse:
+    """Compile reward code against a scene: valid or not, its terms, errors with line numbers."""
     from tabrl.rewards import check_reward
     from tabrl.scenes import get_spec
 
@@ -87,14 +90,14 @@ def _check(body: RewardCheckRequest) -> RewardCheckResponse:
 
 
 @router.post(
-    "/rewards/check", response_model=RewardCheckResponse, responses=_ERRORS, summary="Check reward code"
+    "/rewards/check-success",
+    response_model=RewardCheckResponse,
+    responses=_ERRORS,
+    summary="Check a success check",
 )
-async def check(body: RewardCheckRequest) -> RewardCheckResponse:
-    """Compile reward code against a scene: valid or not, its terms, errors with line numbers."""
-    return await run_in_threadpool(_check, body)
-
-
-def _check_success(body: RewardCheckRequest) -> RewardCheckResponse:
+def check_success_code(body: RewardCheckRequest) -> RewardCheckResponse:
+    """Compile a success check (measure(s), GOALS, SETTLE_S) against a scene: valid or not, its
+    measures (as `terms`), errors with line numbers."""
     import time
 
     from tabrl.rewards.checks import check_success
@@ -109,15 +112,3 @@ def _check_success(body: RewardCheckRequest) -> RewardCheckResponse:
         valid=not errors, terms=list(measure.terms) if measure else [], errors=[e.to_dict() for e in errors],
         duration_s=time.perf_counter() - start,
     )  # fmt: skip
-
-
-@router.post(
-    "/rewards/check-success",
-    response_model=RewardCheckResponse,
-    responses=_ERRORS,
-    summary="Check a success check",
-)
-async def check_success_code(body: RewardCheckRequest) -> RewardCheckResponse:
-    """Compile a success check (measure(s), GOALS, SETTLE_S) against a scene: valid or not, its
-    measures (as `terms`), errors with line numbers."""
-    return await run_in_threadpool(_check_success, body)

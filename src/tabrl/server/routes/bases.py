@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter
 
-from tabrl.server.deps import Jobs, get_jobs
+from tabrl.server.deps import JobsDep, SceneIdQuery
 from tabrl.server.schemas import (
-    SCENE_ID,
     BaseOut,
     CommandCheckRequest,
     CommandCheckResponse,
@@ -20,32 +18,12 @@ router = APIRouter(tags=["bases"])
 _ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}}
 
 
-def _bases(scene_id: str | None) -> list[BaseOut]:
-    from tabrl.scenes.bases import list_bases
-
-    return [BaseOut(**{k: v for k, v in b.to_dict().items() if k != "dir"}) for b in list_bases(scene_id)]
-
-
 @router.get("/bases", response_model=list[BaseOut], summary="Base policies")
-async def list_bases(
-    scene_id: str | None = Query(default=None, min_length=1, max_length=105, pattern=SCENE_ID),
-) -> list[BaseOut]:
+def list_bases(scene_id: SceneIdQuery | None = None) -> list[BaseOut]:
     """Base policies on this server (shipped, or installed by `tabrl base train`), optionally of one scene."""
-    return await run_in_threadpool(_bases, scene_id)
+    from tabrl.scenes.bases import list_bases as installed
 
-
-def _check(body: CommandCheckRequest) -> CommandCheckResponse:
-    from tabrl.jobs.batches import joystick_base
-    from tabrl.rewards.commands import check_commands, compile_commands
-
-    limits = joystick_base(None, body.base_id).command_range
-    result = check_commands(body.code, limits)
-    preview: list[list[float]] = []
-    if result.valid:
-        dt = 0.1
-        values = compile_commands(body.code, limits).sample(body.seconds, dt)
-        preview = [[round(i * dt, 3), *(round(float(v), 4) for v in row)] for i, row in enumerate(values)]
-    return CommandCheckResponse(**result.to_dict(), preview=preview)
+    return [BaseOut(**{k: v for k, v in b.to_dict().items() if k != "dir"}) for b in installed(scene_id)]
 
 
 @router.post(
@@ -54,13 +32,32 @@ def _check(body: CommandCheckRequest) -> CommandCheckResponse:
     responses=_ERRORS,
     summary="Check a command program",
 )
-async def check_commands(body: CommandCheckRequest) -> CommandCheckResponse:
+def check_commands(body: CommandCheckRequest) -> CommandCheckResponse:
     """Check a command program for a joystick base policy: errors with lines, clipping warnings, and
     the commands it gives over time."""
-    return await run_in_threadpool(_check, body)
+    from tabrl.jobs.batches import joystick_base
+    from tabrl.rewards import commands
+
+    limits = joystick_base(None, body.base_id).command_range
+    result = commands.check_commands(body.code, limits)
+    preview: list[list[float]] = []
+    if result.valid:
+        dt = 0.1
+        values = commands.compile_commands(body.code, limits).sample(body.seconds, dt)
+        preview = [[round(i * dt, 3), *(round(float(v), 4) for v in row)] for i, row in enumerate(values)]
+    return CommandCheckResponse(**result.to_dict(), preview=preview)
 
 
-def _play(body: PlayRequest, jobs: Jobs) -> PlayOut:
+@router.post(
+    "/commands/play",
+    response_model=PlayOut,
+    status_code=201,
+    responses=_ERRORS,
+    summary="Play a command program",
+)
+def play(body: PlayRequest, jobs: JobsDep) -> PlayOut:
+    """Level 1: the joystick base policy plays the program -- no training. The model exists at once
+    (live view, ONNX, downloads); its video renders as a job."""
     from tabrl.jobs.batches import joystick_base
     from tabrl.jobs.requests import RenderJobRequest
     from tabrl.jobs.tasks import play_commands
@@ -75,16 +72,3 @@ def _play(body: PlayRequest, jobs: Jobs) -> PlayOut:
         request=RenderJobRequest(model_id=manifest.id, seed=body.seed), batch_id=body.batch_id,
     )  # fmt: skip
     return PlayOut(model=model_out(path, {}), job=jobs.submitted(job))
-
-
-@router.post(
-    "/commands/play",
-    response_model=PlayOut,
-    status_code=201,
-    responses=_ERRORS,
-    summary="Play a command program",
-)
-async def play(body: PlayRequest, jobs: Jobs = Depends(get_jobs)) -> PlayOut:
-    """Level 1: the joystick base policy plays the program -- no training. The model exists at once
-    (live view, ONNX, downloads); its video renders as a job."""
-    return await run_in_threadpool(_play, body, jobs)

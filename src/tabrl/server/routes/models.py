@@ -6,26 +6,24 @@ import asyncio
 import logging
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
-from fastapi import Path as PathParam
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from tabrl.errors import NotFoundError, TabRLError
 from tabrl.jobs.store import JobStore
 from tabrl.render.store import video_path
-from tabrl.server.deps import Jobs, get_jobs, get_store
-from tabrl.server.inference import LivePolicies, parse_frame
-from tabrl.server.live import ACTIONS, LiveLoop, LiveSims, parse_control, ready_message
+from tabrl.server.deps import JobsDep, LivePoliciesDep, LiveSimsDep, ModelId, StoreDep
+from tabrl.server.inference import parse_frame
+from tabrl.server.live import ACTIONS, LiveLoop, parse_control, ready_message
 from tabrl.server.schemas import MODEL_ID, ErrorBody, JobOut, ModelOut, RenderRequest
 from tabrl.server.views import video_url
 
 router = APIRouter(tags=["models"])
 _ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}}
 _MODEL_ID_RE = re.compile(MODEL_ID)
-ModelId = Annotated[str, PathParam(max_length=150, pattern=MODEL_ID)]
 log = logging.getLogger(__name__)
 
 
@@ -73,7 +71,9 @@ def _job_index(store: JobStore) -> dict[str, str]:
     }
 
 
-def _list(store: JobStore) -> list[ModelOut]:
+@router.get("/models", response_model=list[ModelOut], summary="Trained policies")
+def list_models(store: StoreDep) -> list[ModelOut]:
+    """Every policy in the model library, newest first."""
     from tabrl.jobs.tasks import policies_dir
 
     jobs = _job_index(store)
@@ -82,26 +82,10 @@ def _list(store: JobStore) -> list[ModelOut]:
     return sorted(models, key=lambda m: m.created_at, reverse=True)
 
 
-@router.get("/models", response_model=list[ModelOut], summary="Trained policies")
-async def list_models(store: JobStore = Depends(get_store)) -> list[ModelOut]:
-    """Every policy in the model library, newest first."""
-    return await run_in_threadpool(_list, store)
-
-
 @router.get("/models/{model_id}", response_model=ModelOut, responses=_ERRORS, summary="One policy")
-async def get_model(model_id: ModelId, store: JobStore = Depends(get_store)) -> ModelOut:
+def get_model(model_id: ModelId, store: StoreDep) -> ModelOut:
     """A policy's manifest: scene, sizes, reward, metric history, links."""
     return model_out(_model_dir(model_id), _job_index(store))
-
-
-def _onnx(model_id: str) -> Path:
-    from tabrl.policies import export_onnx
-
-    path = _model_dir(model_id)
-    out = path / "policy.onnx"
-    if not out.is_file() or out.stat().st_mtime < (path / "params.msgpack").stat().st_mtime:
-        export_onnx(path, out)
-    return out
 
 
 @router.get(
@@ -110,25 +94,26 @@ def _onnx(model_id: str) -> Path:
     responses={200: {"content": {"application/octet-stream": {}}}, **_ERRORS},
     summary="Download the policy as ONNX",
 )
-async def export(model_id: ModelId) -> FileResponse:
+def export(model_id: ModelId) -> FileResponse:
     """Normaliser + MLP + deterministic action, for onnxruntime (web) and robots."""
-    path = await run_in_threadpool(_onnx, model_id)
-    return FileResponse(path, media_type="application/octet-stream", filename=f"{model_id}.onnx")
+    from tabrl.policies import export_onnx
+
+    path = _model_dir(model_id)
+    out = path / "policy.onnx"
+    if not out.is_file() or out.stat().st_mtime < (path / "params.msgpack").stat().st_mtime:
+        export_onnx(path, out)
+    return FileResponse(out, media_type="application/octet-stream", filename=f"{model_id}.onnx")
 
 
 @router.post(
     "/training/render", response_model=JobOut, status_code=201, responses=_ERRORS, summary="Render a video"
 )
-async def render(
-    body: RenderRequest,
-    jobs: Jobs = Depends(get_jobs),
-) -> JobOut:
+def render(body: RenderRequest, jobs: JobsDep) -> JobOut:
     """Queue a video of a model (10 s by default, fixed seed); the job's `video_url` says where."""
+    from tabrl.jobs.requests import RenderJobRequest
     from tabrl.policies import read_manifest
 
     manifest = read_manifest(_model_dir(body.model_id))
-    from tabrl.jobs.requests import RenderJobRequest
-
     request = RenderJobRequest(model_id=body.model_id, seconds=body.seconds, seed=body.seed)
     job = jobs.store.create(
         kind="render", scene_id=manifest.scene_id, request=request, name=f"video of {body.model_id}"
@@ -137,12 +122,11 @@ async def render(
 
 
 @router.websocket("/models/{model_id}/inference")
-async def inference(websocket: WebSocket, model_id: str) -> None:
+async def inference(websocket: WebSocket, model_id: str, live: LivePoliciesDep) -> None:
     """Binary float32 LE observation -> action; or JSON {"observation": [...]} / {"state": {...}}.
 
     Every frame gets an answer: the action, or `{"error": ...}` with the connection left open.
     """
-    live: LivePolicies = websocket.app.state.live
     await websocket.accept()
     try:
         if not _MODEL_ID_RE.match(model_id):
@@ -183,14 +167,13 @@ async def inference(websocket: WebSocket, model_id: str) -> None:
 
 
 @router.websocket("/models/{model_id}/live")
-async def live(websocket: WebSocket, model_id: str, actions: str = "server") -> None:
+async def live(websocket: WebSocket, model_id: str, sims: LiveSimsDep, actions: str = "server") -> None:
     """The live view: the server steps the policy's simulation in real time and streams its states;
     the client resets, pauses, pushes and steers it (`tabrl.server.live` documents the messages).
 
     `actions=browser`: the client acts (the ONNX export in the page) -- each state carries the
     observation, and the simulation waits for the answer.
     """
-    sims: LiveSims = websocket.app.state.live_sims
     await websocket.accept()
     try:
         if not _MODEL_ID_RE.match(model_id):

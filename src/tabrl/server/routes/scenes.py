@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter
-from fastapi import Path as PathParam
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from tabrl.server.schemas import SCENE_ID, ErrorBody, SceneBundleOut, SceneCard, SceneSummary
+from tabrl.server.deps import SceneId
+from tabrl.server.schemas import ErrorBody, SceneBundleOut, SceneCard, SceneSummary
 
 router = APIRouter(prefix="/playground", tags=["scenes"])
-SceneId = Annotated[str, PathParam(max_length=105, pattern=SCENE_ID)]
 _ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}}
 
 
@@ -52,23 +48,23 @@ def _list() -> list[SceneSummary]:
 
 
 @router.get("/scenes", response_model=list[SceneSummary], summary="List scenes that load on this machine")
-async def list_scenes() -> list[SceneSummary]:
+def list_scenes() -> list[SceneSummary]:
     """Every scene whose files are on this machine, with its card summary."""
-    return await run_in_threadpool(_list)
+    return _list()
 
 
 @router.get("/models", response_model=list[SceneSummary], summary="Alias of /playground/scenes")
-async def list_models() -> list[SceneSummary]:
+def list_models() -> list[SceneSummary]:
     """The product brief's name for the scene list."""
-    return await run_in_threadpool(_list)
+    return _list()
 
 
 @router.get("/{scene_id}", response_model=SceneCard, responses=_ERRORS, summary="A scene's robot card")
-async def get_scene(scene_id: SceneId) -> SceneCard:
+def get_scene(scene_id: SceneId) -> SceneCard:
     """Bodies, joints, actuators, sensors, feet, sizes and timesteps of one scene."""
     from tabrl.scenes import robot_card
 
-    card = await run_in_threadpool(robot_card, scene_id)
+    card = robot_card(scene_id)
     return SceneCard(**card.to_dict(), thumbnail_url=_thumb_url(scene_id))
 
 
@@ -78,15 +74,22 @@ async def get_scene(scene_id: SceneId) -> SceneCard:
     responses={200: {"content": {"image/png": {}}}, **_ERRORS},
     summary="Rendered still of a scene (PNG)",
 )
-async def get_thumbnail(scene_id: SceneId) -> FileResponse:
+def get_thumbnail(scene_id: SceneId) -> FileResponse:
     """A 320x240 PNG rendered headlessly with MuJoCo, cached on disk."""
     from tabrl.scenes.thumbnails import thumbnail
 
-    path = await run_in_threadpool(thumbnail, scene_id)
+    path = thumbnail(scene_id)
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
 
-def _bundle(scene_id: str) -> SceneBundleOut:
+@router.get(
+    "/{scene_id}/mjcf",
+    response_model=SceneBundleOut,
+    responses=_ERRORS,
+    summary="Scene files for MuJoCo WASM",
+)
+def get_mjcf(scene_id: SceneId) -> SceneBundleOut:
+    """The scene as flat files: `main` XML (includes inlined) plus assets (base64 when binary)."""
     import base64
 
     from tabrl.scenes.export import scene_bundle
@@ -101,14 +104,3 @@ def _bundle(scene_id: str) -> SceneBundleOut:
             files[name] = base64.b64encode(data).decode()
             binary.append(name)
     return SceneBundleOut(scene_id=scene_id, main=bundle.main, files=files, binary=binary)
-
-
-@router.get(
-    "/{scene_id}/mjcf",
-    response_model=SceneBundleOut,
-    responses=_ERRORS,
-    summary="Scene files for MuJoCo WASM",
-)
-async def get_mjcf(scene_id: SceneId) -> SceneBundleOut:
-    """The scene as flat files: `main` XML (includes inlined) plus assets (base64 when binary)."""
-    return await run_in_threadpool(_bundle, scene_id)

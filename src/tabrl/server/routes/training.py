@@ -7,17 +7,14 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
-from fastapi import Path as PathParam
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from tabrl.errors import TabRLError
 from tabrl.jobs.models import TERMINAL
-from tabrl.server.deps import Jobs, get_jobs
+from tabrl.server.deps import BatchId, BatchIdQuery, JobId, Jobs, JobsDep, SceneIdQuery
 from tabrl.server.schemas import (
-    JOB_ID,
-    SCENE_ID,
     BackendChoice,
     BatchOut,
     ErrorBody,
@@ -33,36 +30,6 @@ from tabrl.server.views import event_out
 router = APIRouter(prefix="/training", tags=["training"])
 _ERRORS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}}
 _POLL_S = 0.5
-JobId = Annotated[str, PathParam(max_length=40, pattern=JOB_ID)]
-
-
-def _plan(
-    scene_id: str,
-    steps: int | None,
-    preset: str | None,
-    reward_code: str | None,
-    overrides: dict[str, Any],
-    base_model_id: str | None = None,
-    from_scratch: bool = True,
-    base_id: str | None = None,
-    commands: str | None = None,
-    success_check: str | None = None,
-) -> tuple[int, float | None]:
-    """Check everything a worker would fail on (4xx at the edge), resolve the step budget."""
-    from tabrl.jobs.tasks import plan_training
-
-    return plan_training(
-        scene_id,
-        steps=steps,
-        preset=preset,
-        reward_code=reward_code,
-        overrides=overrides,
-        base_model_id=base_model_id,
-        from_scratch=from_scratch,
-        base_id=base_id,
-        commands=commands,
-        success_check=success_check,
-    )
 
 
 def _overrides(body: TrainStartRequest | TrainBatchRequest) -> dict[str, Any]:
@@ -73,7 +40,14 @@ def _overrides(body: TrainStartRequest | TrainBatchRequest) -> dict[str, Any]:
     return overrides
 
 
-def _presets(scene_id: str, backend: str = "auto") -> PresetsOut:
+@router.get(
+    "/presets", response_model=PresetsOut, responses=_ERRORS, summary="Step budgets with time estimates"
+)
+def presets(
+    scene_id: SceneIdQuery,
+    backend: Annotated[BackendChoice, Query(description="Physics backend (auto: the rule).")] = "auto",
+) -> PresetsOut:
+    """quick / standard / quality for a scene, with time estimates for this server's device and backend."""
     from tabrl.runtime import device_kind
     from tabrl.scenes import get_spec, has_base_policy, load_scene
     from tabrl.training.backends import scene_support
@@ -110,38 +84,24 @@ def _presets(scene_id: str, backend: str = "auto") -> PresetsOut:
     )  # fmt: skip
 
 
-@router.get(
-    "/presets", response_model=PresetsOut, responses=_ERRORS, summary="Step budgets with time estimates"
-)
-async def presets(
-    scene_id: str = Query(min_length=1, max_length=105, pattern=SCENE_ID),
-    backend: BackendChoice = Query(default="auto", description="Physics backend (auto: the rule)."),
-) -> PresetsOut:
-    """quick / standard / quality for a scene, with time estimates for this server's device and backend."""
-    return await run_in_threadpool(_presets, scene_id, backend)
-
-
 @router.post("/start", response_model=JobOut, status_code=201, responses=_ERRORS, summary="Train one policy")
-async def start(
-    body: TrainStartRequest,
-    jobs: Jobs = Depends(get_jobs),
-) -> JobOut:
+def start(body: TrainStartRequest, jobs: JobsDep) -> JobOut:
     """Queue a training job; it starts when a worker slot is free."""
-    steps, estimate = await run_in_threadpool(
-        _plan,
-        body.scene_id,
-        body.steps,
-        body.preset,
-        body.reward_code,
-        _overrides(body),
-        body.base_model_id,
-        body.from_scratch,
-        body.base_id,
-        None,
-        body.success_check,
-    )
     from tabrl.jobs.requests import TrainJobRequest
+    from tabrl.jobs.tasks import plan_training
 
+    # Everything a worker would fail on is checked here (4xx at the edge); the step budget resolved.
+    steps, estimate = plan_training(
+        body.scene_id,
+        steps=body.steps,
+        preset=body.preset,
+        reward_code=body.reward_code,
+        overrides=_overrides(body),
+        base_model_id=body.base_model_id,
+        from_scratch=body.from_scratch,
+        base_id=body.base_id,
+        success_check=body.success_check,
+    )
     request = TrainJobRequest(
         scene_id=body.scene_id,
         seed=body.seed,
@@ -164,16 +124,9 @@ async def start(
 @router.post(
     "/batch", response_model=BatchOut, status_code=201, responses=_ERRORS, summary="Train N approaches"
 )
-async def batch(
-    body: TrainBatchRequest,
-    jobs: Jobs = Depends(get_jobs),
-) -> BatchOut:
+def batch(body: TrainBatchRequest, jobs: JobsDep) -> BatchOut:
     """One job per approach, same scene and seed, run in parallel (up to the worker limit). A command
     approach (level 1) becomes a model at once and its job renders the video; the others train."""
-    return await run_in_threadpool(_batch, body, jobs)
-
-
-def _batch(body: TrainBatchRequest, jobs: Jobs) -> BatchOut:
     from tabrl.jobs.batches import submit_batch
 
     items = body.approaches
@@ -185,19 +138,13 @@ def _batch(body: TrainBatchRequest, jobs: Jobs) -> BatchOut:
 
 
 @router.get("", response_model=list[JobOut], summary="List jobs")
-async def list_jobs(
-    batch_id: str | None = Query(default=None, max_length=40, pattern=JOB_ID),
-    jobs: Jobs = Depends(get_jobs),
-) -> list[JobOut]:
+def list_jobs(jobs: JobsDep, batch_id: BatchIdQuery | None = None) -> list[JobOut]:
     """Newest first; filter by batch."""
     return [jobs.out(j) for j in jobs.store.list(batch_id=batch_id)]
 
 
 @router.get("/batch/{batch_id}", response_model=BatchOut, responses=_ERRORS, summary="A batch, best first")
-async def batch_ranking(
-    batch_id: Annotated[str, PathParam(max_length=40, pattern=JOB_ID)],
-    jobs: Jobs = Depends(get_jobs),
-) -> BatchOut:
+def batch_ranking(batch_id: BatchId, jobs: JobsDep) -> BatchOut:
     """The batch's jobs ranked by their success checks (passed, then score; unjudged last), then by
     evaluation reward, each with its `rank`."""
     from tabrl.errors import NotFoundError
@@ -215,23 +162,16 @@ async def batch_ranking(
     "/batch/{batch_id}/refine", response_model=BatchOut, status_code=201, responses=_ERRORS,
     summary="Train the next round of a batch",
 )  # fmt: skip
-async def refine(
-    batch_id: Annotated[str, PathParam(max_length=40, pattern=JOB_ID)],
-    body: RefineRequest | None = None,
-    jobs: Jobs = Depends(get_jobs),
-) -> BatchOut:
+def refine(batch_id: BatchId, jobs: JobsDep, body: RefineRequest | None = None) -> BatchOut:
     """Reflect on a finished batch (each approach's success check, per-term reward statistics and
     reward curve) and submit the next round as a new batch linked to it: an LLM provider gets the
     results as feedback; offline, rules adjust weights, bands and margins. 409 while it trains."""
-    return await run_in_threadpool(_refine, batch_id, body or RefineRequest(), jobs)
-
-
-def _refine(batch_id: str, body: RefineRequest, jobs: Jobs) -> BatchOut:
     from tabrl.jobs.batches import refine_batch
 
+    req = body or RefineRequest()
     new_batch, created, _ = refine_batch(
-        jobs.store, batch_id, prompt=body.prompt, provider=body.provider, model=body.model,
-        base_url=body.base_url, n=body.n,
+        jobs.store, batch_id, prompt=req.prompt, provider=req.provider, model=req.model,
+        base_url=req.base_url, n=req.n,
     )  # fmt: skip
     rnd = int(created[0].request.get("round") or 2)
     return BatchOut(
@@ -240,26 +180,20 @@ def _refine(batch_id: str, body: RefineRequest, jobs: Jobs) -> BatchOut:
 
 
 @router.get("/{job_id}/status", response_model=JobOut, responses=_ERRORS, summary="A job's status")
-async def status(job_id: JobId, jobs: Jobs = Depends(get_jobs)) -> JobOut:
+def status(job_id: JobId, jobs: JobsDep) -> JobOut:
     """Status, queue position and estimated start, latest progress, history, outputs."""
     return jobs.out(jobs.store.get(job_id))
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut, responses=_ERRORS, summary="Cancel a job")
-async def cancel(
-    job_id: JobId,
-    jobs: Jobs = Depends(get_jobs),
-) -> JobOut:
+def cancel(job_id: JobId, jobs: JobsDep) -> JobOut:
     """Queued: cancelled at once. Running: stops at the next progress point, keeping its checkpoint."""
     job = jobs.store.request_cancel(job_id)
     return jobs.submitted(job)
 
 
 @router.post("/{job_id}/resume", response_model=JobOut, responses=_ERRORS, summary="Resume a job")
-async def resume(
-    job_id: JobId,
-    jobs: Jobs = Depends(get_jobs),
-) -> JobOut:
+def resume(job_id: JobId, jobs: JobsDep) -> JobOut:
     """Requeue an interrupted or failed job; it continues from its last checkpoint."""
     job = jobs.store.requeue(job_id, resume=True)
     return jobs.submitted(job)
@@ -284,7 +218,7 @@ async def _event_stream(jobs: Jobs, job_id: str) -> AsyncIterator[dict[str, Any]
 
 
 @router.websocket("/{job_id}/events")
-async def events_ws(websocket: WebSocket, job_id: str, jobs: Jobs = Depends(get_jobs)) -> None:
+async def events_ws(websocket: WebSocket, job_id: str, jobs: JobsDep) -> None:
     """Live progress as JSON text frames; closes after the job ends."""
     await websocket.accept()
     try:
@@ -307,7 +241,7 @@ async def events_ws(websocket: WebSocket, job_id: str, jobs: Jobs = Depends(get_
     responses={200: {"content": {"text/event-stream": {}}}, **_ERRORS},
     summary="Live progress (Server-Sent Events)",
 )
-async def events_sse(job_id: JobId, jobs: Jobs = Depends(get_jobs)) -> StreamingResponse:
+def events_sse(job_id: JobId, jobs: JobsDep) -> StreamingResponse:
     """The same events as the WebSocket, for curl: `curl -N .../events`."""
     jobs.store.get(job_id)  # 404 before the stream starts
 

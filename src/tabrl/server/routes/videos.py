@@ -25,7 +25,7 @@ _ID = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
     },
     summary="An MP4 video (supports Range)",
 )
-async def get_video(video_id: str) -> FileResponse:
+def get_video(video_id: str) -> FileResponse:
     """H.264 / yuv420p MP4; seekable in browsers (range requests); downloads as <id>.mp4."""
     path = video_path(video_id) if _ID.match(video_id) else None
     if path is None or not path.is_file():
