@@ -20,6 +20,10 @@ from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
+#: The MJX implementation TabRL runs everywhere (CPU and GPU): JAX's. Playground 0.2.0 defaults to
+#: "warp", slow on a CPU and with another data layout; one code path serves both devices.
+MJX_IMPL = "jax"
+
 #: MJX's optional Warp bridge: imported by `mujoco.mjx` itself.
 _MJX_WARP = "mujoco.mjx.warp"
 

@@ -35,6 +35,7 @@ from tabrl.errors import TabRLError
 from tabrl.rewards.program import CompiledReward, compile_program, scene_context
 from tabrl.rewards.result import RewardCompileError
 from tabrl.rewards.state import SceneIndex, SemanticState, reference_qpos
+from tabrl.runtime import MJX_IMPL
 from tabrl.scenes.cards import ObsSegment, default_observation
 from tabrl.scenes.compat import make_data as playground_make_data
 from tabrl.scenes.compat import task_config
@@ -462,7 +463,7 @@ class SceneRewardEnv(MjxEnv):
         self._env_config = config
         self._index = index
         self._mj_model = model
-        self._mjx_model = mjx.put_model(self._mj_model, impl="jax")
+        self._mjx_model = mjx.put_model(self._mj_model, impl=MJX_IMPL)
         if config.command_range is not None:
             raise TabRLError(
                 "velocity commands are a MuJoCo C backend feature: train command-following policies "
@@ -482,7 +483,7 @@ class SceneRewardEnv(MjxEnv):
         noise = jax.random.uniform(noise_key, (self._mj_model.nq,), minval=-1.0, maxval=1.0)
         data = playground_make_data(
             self._mj_model, qpos=conv.reset_qpos(noise), qvel=jnp.zeros(self._mj_model.nv),
-            ctrl=conv.default_ctrl, impl="jax",
+            ctrl=conv.default_ctrl, impl=MJX_IMPL,
         )  # fmt: skip
         data = mjx.forward(self._mjx_model, data)
         zeros = jnp.zeros(self.action_size)

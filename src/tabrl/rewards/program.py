@@ -23,6 +23,7 @@ import numpy as np
 from tabrl.rewards import sandbox
 from tabrl.rewards.result import RewardCompileError, RewardError
 from tabrl.rewards.state import SceneIndex, SemanticState, reference_qpos
+from tabrl.runtime import MJX_IMPL
 from tabrl.scenes.loader import LoadedScene
 
 MAX_TERMS = 32
@@ -142,8 +143,8 @@ def mjx_compatible(model: Any) -> tuple[Any, tuple[str, ...]]:
         out.opt.cone = mujoco.mjtCone.mjCONE_PYRAMIDAL
         notes.append("elliptic friction cones -> pyramidal (MJX has no elliptic cones with condim=1)")
     try:
-        mjx.put_model(out, impl="jax")
-        mjx.make_data(out, impl="jax")
+        mjx.put_model(out, impl=MJX_IMPL)
+        mjx.make_data(out, impl=MJX_IMPL)
     except NotImplementedError as exc:
         raise TabRLError(
             f"this scene uses a feature MJX cannot simulate ({exc}); TabRL checks rewards with MJX, so it "
@@ -185,7 +186,7 @@ def _probe_states(
     # Later in an episode: rewards that depend on the clock (s.time, s.phase) are probed there too.
     for t in PROBE_TIMES_S:
         snaps.append({**snaps[-1], "time": np.array(t, dtype=np.float64)})
-    template = mjx.make_data(model, impl="jax")
+    template = mjx.make_data(model, impl=MJX_IMPL)
     # Stacked in NumPy, then put on the device once per leaf: jnp.stack on each of MJX data's ~90
     # leaves compiled ~90 small XLA programs (measured: 5 s of building a Go1 env on 2 cores).
     batched = jax.tree.map(

@@ -32,6 +32,7 @@ import numpy as np
 from tabrl.rewards.compiler import CompiledReward
 from tabrl.rewards.env import PREV_ACTION_KEY, TASK_REWARD_METRIC, TASK_TERM, EnvConfig, make_env
 from tabrl.rewards.state import SemanticState
+from tabrl.runtime import MJX_IMPL
 from tabrl.scenes.loader import LoadedScene
 
 #: Defaults the test suite holds environments to (absolute, per control step).
@@ -173,7 +174,7 @@ def validate_env(
         # s.task_reward get the MJX value, every other term is recomputed.
         task_reward = nxt.metrics.get(TASK_REWARD_METRIC, jnp.zeros(()))
         try:
-            c_mjx = mjx.put_data(model, c_data, impl="jax")
+            c_mjx = mjx.put_data(model, c_data, impl=MJX_IMPL)
         except ValueError:
             # C found more contacts than MJX's fixed-size contact arrays hold: the terms of
             # this step cannot be recomputed through MJX data (qpos/qvel were compared).

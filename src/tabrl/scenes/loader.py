@@ -11,6 +11,7 @@ from typing import Any
 import mujoco
 
 from tabrl.errors import TabRLError
+from tabrl.runtime import MJX_IMPL
 from tabrl.scenes import compat, menagerie
 from tabrl.scenes.catalog import MJCF_PREFIX, SceneSpec, get_spec, mjcf_dir
 
@@ -67,7 +68,7 @@ def playground_config(env_name: str) -> Any:
 
     cfg = registry.get_default_config(env_name)
     if "impl" in cfg:
-        cfg.impl = "jax"
+        cfg.impl = MJX_IMPL
     return cfg
 
 
