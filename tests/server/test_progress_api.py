@@ -34,7 +34,12 @@ def client(tmp_path, monkeypatch):
 @pytest.mark.timeout(120)
 def test_a_training_progress_event_reaches_the_api_as_eval_reward_mean(client) -> None:
     store = client.app.state.store
-    job = store.create(kind="train", scene_id="CartpoleBalance", request={"scene_id": "CartpoleBalance", "steps": 20_000}, name="p")
+    job = store.create(
+        kind="train",
+        scene_id="CartpoleBalance",
+        request={"scene_id": "CartpoleBalance", "steps": 20_000},
+        name="p",
+    )
     store.mark_running(job.id, ref=None)
     ctx = JobContext(store, job.id, job.request)
     ctx.report(_progress(_eval(10_000, 12.5)))  # what train_task's on_event does with each event
@@ -60,7 +65,12 @@ def test_a_training_progress_event_reaches_the_api_as_eval_reward_mean(client) -
 def test_progress_stored_under_the_old_name_still_reads(client) -> None:
     # Jobs stored before the rename called it `eval_reward`; the API reads them under the one name.
     store = client.app.state.store
-    job = store.create(kind="train", scene_id="CartpoleBalance", request={"scene_id": "CartpoleBalance", "steps": 20_000}, name="old")
+    job = store.create(
+        kind="train",
+        scene_id="CartpoleBalance",
+        request={"scene_id": "CartpoleBalance", "steps": 20_000},
+        name="old",
+    )
     store.set_progress(job.id, {"step": 10_000, "eval_reward": 7.0})
     out = job_out(store.get(job.id), store, 1)
     assert out.progress.eval_reward_mean == 7.0 and out.history[0].eval_reward_mean == 7.0

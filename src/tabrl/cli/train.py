@@ -43,13 +43,14 @@ def presets_cmd(
 
 
 def _parse_steps(value: str | None) -> int | str | None:
-    from tabrl.training.config import STEPS_PRESETS, ConfigError, _to_int
+    from tabrl.training.config import STEPS_PRESETS, ConfigError, TrainOverrides
 
     if value is None or value in STEPS_PRESETS:
         return value
     try:
-        steps = _to_int(value)
-    except ValueError:
+        # The config's own parsing of a count ("500000", "5e5", "1_000"): one rule for --steps and --set.
+        steps = int(TrainOverrides.model_validate({"num_timesteps": value}).num_timesteps)
+    except (ValueError, ConfigError):
         raise ConfigError(
             f"--steps must be a number of environment steps (e.g. 500000 or 5e5) or one of "
             f"{', '.join(STEPS_PRESETS)}, got {value!r}"
