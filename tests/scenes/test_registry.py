@@ -89,16 +89,29 @@ def test_unavailable_robot_fails_fast_with_instructions() -> None:
         load_scene("universal_robots_ur5e")
 
 
-def test_playground_menagerie_path_points_at_root() -> None:
+def test_playground_menagerie_path_is_one_folder_of_links() -> None:
     from mujoco_playground._src import mjx_env
 
     load_scene("Go1Getup")
+    # Always the links folder (Playground's path is one global; it must not switch between concurrent
+    # loads): the Go1 is linked to where it was found, MENAGERIE_ROOT when it holds it.
+    link = mjx_env.MENAGERIE_PATH / "unitree_go1"
+    assert link.is_symlink() and link.is_dir()
     root = menagerie.root()
     if root is not None and (root / "unitree_go1").is_dir():
-        assert root == mjx_env.MENAGERIE_PATH
-    else:  # MENAGERIE_ROOT unset: a folder of links (here into the asset wheel)
-        assert (mjx_env.MENAGERIE_PATH / "unitree_go1").is_symlink()
-    assert (mjx_env.MENAGERIE_PATH / "unitree_go1").is_dir()
+        assert link.resolve() == (root / "unitree_go1").resolve()
+    assert menagerie.playground_menagerie_path(("boston_dynamics_spot",)) == mjx_env.MENAGERIE_PATH
+
+
+def test_concurrent_loads_of_robots_from_different_folders_all_succeed() -> None:
+    # A Go1 (MENAGERIE_ROOT) and wheel robots (Barkour, Spot) loading on threads at once, as the gallery's
+    # first visit does: Go1 loads failed when another load switched Playground's path away from the root.
+    from concurrent.futures import ThreadPoolExecutor
+
+    ids = ["Go1JoystickFlatTerrain", "BarkourJoystick", "Go1Getup", "SpotGetup", "Go1Handstand"]
+    with ThreadPoolExecutor(len(ids)) as pool:
+        loaded = list(pool.map(load_scene, ids))
+    assert [s.spec.id for s in loaded] == ids
 
 
 def test_playground_gets_links_when_the_root_lacks_a_robot() -> None:

@@ -17,8 +17,10 @@ Playground never clones anything.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -234,24 +236,28 @@ def licence(name: str) -> RobotLicence | None:
     return _licence_at(name, folder) if folder is not None else None
 
 
-def playground_menagerie_path(required: tuple[str, ...] = ()) -> Path:
-    """A folder laid out like a Menagerie checkout holding every robot in `required`.
+_LINKS_LOCK = threading.Lock()
 
-    That is `MENAGERIE_ROOT` itself when it holds them all. Otherwise each robot is resolved
-    (root, asset wheels, package cache -- downloading only as a last resort) and linked into
-    `<cache>/menagerie`.
+
+def playground_menagerie_path(required: tuple[str, ...] = ()) -> Path:
+    """A folder laid out like a Menagerie checkout holding every robot in `required`: `<cache>/menagerie`,
+    with a link per robot to where it was found (`MENAGERIE_ROOT`, the asset wheels, the package cache --
+    downloading only as a last resort).
+
+    Always the same folder: Playground's `MENAGERIE_PATH` is one global for the whole process, and a server
+    loads scenes on several threads at once. When it switched between `MENAGERIE_ROOT` and the links folder,
+    a Go1 load read the path a Barkour load had just set and failed (422s on the gallery's first visit).
     """
     targets = {name: resolve(name) for name in required}
-    r = root()
-    if r is not None and all((r / name).is_dir() for name in required):
-        return r
     links = sub_dir(cache_dir(), "menagerie")
-    for name, target in targets.items():
-        link = links / name
-        if link.is_symlink() and link.resolve() != target.resolve():
-            link.unlink()
-        if not link.exists():
-            link.symlink_to(target, target_is_directory=True)
+    with _LINKS_LOCK:
+        for name, target in targets.items():
+            link = links / name
+            if link.is_symlink() and link.resolve() != target.resolve():
+                link.unlink()
+            if not link.exists():
+                with contextlib.suppress(FileExistsError):  # another process linked it first
+                    link.symlink_to(target, target_is_directory=True)
     return links
 
 
