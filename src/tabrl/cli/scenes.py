@@ -49,7 +49,7 @@ def list_cmd(
         row["has_base_policy"] = has_base_policy(spec.id)
         row["available"] = True
         row["licences"] = [f"{lic.robot}: {lic.license}, {lic.attribution}" for lic in licences(spec)]
-        found = scene_estimate(spec.id, device)
+        found = scene_estimate(spec.id, device, facts=facts or None)
         if found is not None:
             steps, physics, est = found
             row["estimate"] = {"preset": "standard", "steps": steps, "backend": physics, **est.to_dict()}

@@ -124,18 +124,19 @@ def estimate(
 
 
 def scene_estimate(
-    scene_id: str, device: str, preset: str = "standard"
+    scene_id: str, device: str, preset: str = "standard", facts: dict[str, Any] | None = None
 ) -> tuple[int, str, TimeEstimate] | None:
     """Steps, backend and time of training a scene with a steps preset, without loading it.
 
     The gallery and `tabrl scenes list` show this on each scene: `MEASURED` throughput where measured,
     else scaled by the physics cost of the scene's card or of the shipped index
-    (`tabrl.scenes.index`); None when neither knows the scene (a person's MJCF not opened yet).
+    (`tabrl.scenes.index`; pass `facts` when the caller has read them already); None when neither knows
+    the scene (a person's MJCF not opened yet).
     """
     from tabrl.scenes.index import scene_facts
     from tabrl.training.config import backend_for, steps_for
 
-    facts = scene_facts(scene_id)
+    facts = facts if facts is not None else scene_facts(scene_id)
     if facts is None:
         return None
     physics = backend_for(scene_id, device, "")

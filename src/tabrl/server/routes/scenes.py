@@ -34,7 +34,7 @@ def _list() -> list[SceneSummary]:
         row.update({k: facts.get(k) for k in SIZE_KEYS})
         row["has_base_policy"] = has_base_policy(spec.id)
         row["licences"] = [asdict(lic) for lic in licences(spec)]
-        found = scene_estimate(spec.id, device)
+        found = scene_estimate(spec.id, device, facts=facts or None)
         if found is not None:
             _, physics, est = found
             basis = "measured" if est.basis == "measured" else "rough estimate"
