@@ -11,7 +11,15 @@ import pytest
 
 from tabrl.scenes import list_specs, load_scene
 from tabrl.scenes.contacts import floor_pairs
-from tabrl.scenes.index import FACT_KEYS, INDEX_FILE, build_index, compare, packaged_facts
+from tabrl.scenes.index import (
+    FACT_KEYS,
+    INDEX_FILE,
+    build_index,
+    compare,
+    indexed_scene_ids,
+    packaged_facts,
+)
+from tabrl.scenes.loader import register_mjcf
 
 
 def test_every_listed_scene_is_in_the_shipped_index() -> None:
@@ -21,6 +29,17 @@ def test_every_listed_scene_is_in_the_shipped_index() -> None:
     assert not missing, f"regenerate: tabrl scenes index --out {INDEX_FILE} ({missing})"
     for spec in catalogue:
         assert set(packaged_facts(spec.id)) == set(FACT_KEYS), spec.id
+
+
+def test_a_persons_mjcf_is_never_part_of_the_index() -> None:
+    # `tabrl scenes index --check` once failed in CI on scenes other tests had registered.
+    spec = register_mjcf(
+        "index_probe", xml='<mujoco><worldbody><geom size="1" type="sphere"/></worldbody></mujoco>'
+    )
+    assert spec.id in {s.id for s in list_specs()}
+    ids = indexed_scene_ids()
+    assert spec.id not in ids and not any(i.startswith("mjcf:") for i in ids)
+    assert "Go1JoystickFlatTerrain" in ids and "CartpoleBalance" in ids
 
 
 @pytest.mark.parametrize("scene_id", ["CartpoleBalance", "Go1JoystickFlatTerrain", "unitree_g1"])
