@@ -19,7 +19,7 @@ from tabrl.authoring.parsing import normalise, parse_approaches
 
 CODE = 'def compute_reward(s, action):\n    return {"up": s.body_upright(s.base)}\n'
 PROGRAM = "def command(t):\n    return (0.6, 0.0, 0.0)\n"
-WRITTEN = ("name", "description", "level", "steps", "reward_code", "commands", "success_check", "index")
+WRITTEN = ("name", "description", "level", "reward_code", "commands", "success_check", "index")
 
 
 def test_written_schema_keeps_the_limits_the_hand_written_one_had() -> None:
@@ -38,9 +38,6 @@ def test_written_schema_keeps_the_limits_the_hand_written_one_had() -> None:
         "name": {"type": "string", "minLength": 1, "maxLength": 120},
         "description": {"type": "string", "maxLength": 4000},
         "level": {"type": "string", "enum": ["command", "fine_tune", "from_scratch"]},
-        # 2e9: what a training job accepts (it was 1e10 here, so an LLM's 5e9 passed the schema and
-        # failed at submission).
-        "steps": {"type": "integer", "minimum": 1000, "maximum": 2_000_000_000},
         "reward_code": {"type": "string", "minLength": 10, "maxLength": 50_000},
         "commands": {"type": "string", "minLength": 10, "maxLength": 20_000},
         "success_check": {"type": "string", "minLength": 10, "maxLength": 20_000},
@@ -54,9 +51,9 @@ def test_written_schema_keeps_the_limits_the_hand_written_one_had() -> None:
 @pytest.mark.parametrize(
     ("item", "missing"),
     [
-        ({"level": "command", "reward_code": CODE, "steps": 5000}, "commands"),
-        ({"level": "fine_tune", "commands": PROGRAM, "steps": 5000}, "reward_code"),
-        ({"level": "from_scratch", "reward_code": CODE}, "steps"),
+        ({"level": "command", "reward_code": CODE}, "commands"),
+        ({"level": "fine_tune", "commands": PROGRAM}, "reward_code"),
+        ({"level": "from_scratch", "success_check": PROGRAM}, "reward_code"),
     ],
 )
 def test_each_level_needs_its_own_fields(item: dict[str, Any], missing: str) -> None:
@@ -100,11 +97,11 @@ def test_strict_answer_schema_has_the_shape_openai_strict_mode_takes() -> None:
     assert tuple(item) == WRITTEN
     # What every approach must write stays non-null; the rest is nullable.
     nullable = {n for n, p in item.items() if {"type": "null"} in p.get("anyOf", [])}
-    assert nullable == {"steps", "reward_code", "commands", "success_check", "index"}
+    assert nullable == {"reward_code", "commands", "success_check", "index"}
     # A real answer in that shape validates, and it parses to the same approach as a loose answer.
     answer = {
         "approaches": [
-            {"name": "Up", "description": "stay up", "level": "from_scratch", "steps": 5000, "reward_code": CODE,
+            {"name": "Up", "description": "stay up", "level": "from_scratch", "reward_code": CODE,
              "commands": None, "success_check": None, "index": None},
         ]
     }  # fmt: skip
@@ -114,7 +111,7 @@ def test_strict_answer_schema_has_the_shape_openai_strict_mode_takes() -> None:
     [strict] = parse_approaches(json.dumps(answer))
     [loose] = parse_approaches(
         json.dumps(
-            {"approaches": [{"name": "Up", "description": "stay up", "steps": 5000, "reward_code": CODE}]}
+            {"approaches": [{"name": "Up", "description": "stay up", "reward_code": CODE}]}
         )
     )
     assert strict == loose and strict.errors == []
@@ -122,8 +119,10 @@ def test_strict_answer_schema_has_the_shape_openai_strict_mode_takes() -> None:
 
 def test_the_prompt_and_repair_prompt_list_the_written_fields() -> None:
     text = answer_format()
-    for name in ("name", "description", "level", "steps", "reward_code", "commands", "success_check"):
+    for name in ("name", "description", "level", "reward_code", "commands", "success_check"):
         assert f'- "{name}" (' in text
+    # Steps come from the level and the person's budget (`plan_steps`), never from an author.
+    assert '"steps"' not in text and "steps" not in prompts._RULES.split("Choosing:")[1]
     assert '"index"' not in text  # only a repair answer carries it, and the repair prompt asks for it
     assert '"command" | "fine_tune" | "from_scratch"' in text
     assert text in prompts._RULES
@@ -133,11 +132,11 @@ def test_the_prompt_and_repair_prompt_list_the_written_fields() -> None:
 
 def test_the_parser_returns_the_model_and_the_api_sends_it_without_index() -> None:
     p = normalise(
-        {"name": "Up", "description": "d", "level": "from_scratch", "reward_code": CODE, "index": 2}, 5000
+        {"name": "Up", "description": "d", "level": "from_scratch", "reward_code": CODE, "index": 2}
     )
     assert isinstance(p, Approach) and p.index == 2 and p.errors == [] and not p.valid
     d = p.to_dict()
-    assert "index" not in d and d["steps"] == 5000 and d["commands"] is None
+    assert "index" not in d and d["steps"] == 0 and d["commands"] is None
     assert set(d) == set(Approach.model_fields) - {"index"}
 
 

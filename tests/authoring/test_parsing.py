@@ -22,7 +22,9 @@ ITEM = {
 
 def test_plain_json() -> None:
     [a] = parse_approaches(json.dumps({"approaches": [ITEM]}))
-    assert (a.name, a.reward_code, a.level, a.steps, a.errors) == ("Up", CODE, "from_scratch", 1_000_000, [])
+    assert (a.name, a.reward_code, a.level, a.errors) == ("Up", CODE, "from_scratch", [])
+    # An answer's own "steps" are ignored: the level and the person's budget set them (`plan_steps`).
+    assert a.steps == 0
 
 
 def test_fenced_json_with_prose_around() -> None:
@@ -49,7 +51,7 @@ def test_triple_quoted_code_inside_json_and_trailing_commas() -> None:
     )
     [a] = parse_approaches(text)
     assert a.reward_code == CODE
-    assert a.level == "fine_tune" and a.steps == 2_000_000 and not a.errors
+    assert a.level == "fine_tune" and not a.errors
 
 
 def test_raw_newlines_in_strings_and_python_literals() -> None:
@@ -67,7 +69,7 @@ def test_raw_newlines_in_strings_and_python_literals() -> None:
 def test_code_fence_inside_reward_code_and_aliases() -> None:
     item = {"title": "Up", "summary": "s", "code": "```python\n" + CODE + "```", "num_steps": 3e6}
     [a] = parse_approaches(json.dumps({"approaches": [item]}))
-    assert (a.name, a.reward_code, a.steps, a.level) == ("Up", CODE, 3_000_000, "from_scratch")
+    assert (a.name, a.reward_code, a.steps, a.level) == ("Up", CODE, 0, "from_scratch")
 
 
 def test_schema_errors_are_kept_not_raised() -> None:
@@ -76,7 +78,6 @@ def test_schema_errors_are_kept_not_raised() -> None:
     parsed = parse_approaches(json.dumps({"approaches": [bad, good, "oops"]}))
     assert len(parsed) == 3
     assert any("level" in e["message"] for e in parsed[0].errors)
-    assert any("steps" in e["message"] for e in parsed[0].errors)
     assert all(e["line"] is None for e in parsed[0].errors)
     assert parsed[1].errors == []
     assert parsed[2].errors

@@ -12,11 +12,11 @@ PROGRAM = "def command(t):\n    return (0.6, 0.0, jnp.where(t < 2.0, 0.0, 1.0))\
 REWARD = 'def compute_reward(s, action):\n    return {"up": s.body_upright(s.base)}\n'
 
 
-def _one(item: dict, default_steps: int = 1_000_000):
-    return normalise(item, default_steps)
+def _one(item: dict):
+    return normalise(item)
 
 
-def test_command_approach_needs_no_reward_or_steps() -> None:
+def test_command_approach_needs_no_reward() -> None:
     p = _one({"name": "Turn", "description": "walk then turn", "level": "command", "commands": PROGRAM})
     assert p.errors == []
     assert p.level == "command" and p.commands == PROGRAM and p.reward_code == "" and p.steps == 0
@@ -42,7 +42,7 @@ def test_training_levels_still_need_reward_code() -> None:
     ok = _one(
         {"name": "Walk", "description": "d", "level": "fine_tune", "reward_code": REWARD, "steps": 5000}
     )
-    assert ok.errors == [] and ok.level == "fine_tune" and ok.steps == 5000 and ok.commands is None
+    assert ok.errors == [] and ok.level == "fine_tune" and ok.steps == 0 and ok.commands is None
 
 
 @pytest.mark.parametrize("key", ["commands", "program", "command_program", "command_code"])
@@ -71,9 +71,9 @@ def test_mixed_answer_and_a_single_program_object() -> None:
             {"name": "Walk", "description": "fine-tune", "level": "fine_tune", "reward_code": REWARD},
         ]
     }
-    a, b = parse_approaches("Here you go:\n```json\n" + json.dumps(answer) + "\n```", default_steps=7000)
+    a, b = parse_approaches("Here you go:\n```json\n" + json.dumps(answer) + "\n```")
     assert (a.level, a.steps, a.commands, a.errors) == ("command", 0, PROGRAM, [])
-    assert (b.level, b.steps, b.reward_code, b.errors) == ("fine_tune", 7000, REWARD, [])
+    assert (b.level, b.steps, b.reward_code, b.errors) == ("fine_tune", 0, REWARD, [])
     # One bare approach object that only has a program.
     (only,) = parse_approaches(json.dumps({"name": "Solo", "level": "command", "program": PROGRAM}))
     assert only.level == "command" and only.commands == PROGRAM and only.errors == []

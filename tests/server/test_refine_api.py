@@ -57,6 +57,8 @@ def test_refine_creates_the_next_round_linked_to_its_parent(client) -> None:
         "Upright 1 (+cart_x term)",
     ]
     assert "goal_cart_x" in second["jobs"][0]["reward_code"]
+    # The next round trains as long as the first did (its steps were planned for the budget then).
+    assert [j["total_steps"] for j in second["jobs"]] == [20_000, 20_000]
     again = client.get(f"/api/training/batch/{second['batch_id']}").json()
     assert again["round"] == 2 and again["parent_batch_id"] == first["batch_id"]
     assert client.get(f"/api/training/batch/{first['batch_id']}").json()["round"] == 1

@@ -2,8 +2,8 @@
 
 An approach is what an author writes (an LLM's answer, the offline composer, the reflection rules),
 what the parser returns (`tabrl.authoring.parsing`: with its schema errors, not checked yet), what
-the checks add (valid, errors, terms, the success check's errors) and the training layer (steps,
-estimate_s), what the API returns (`tabrl.server.schemas.GenerateResponse`) and, through the OpenAPI
+the checks add (valid, errors, terms, the success check's errors) and the training layer (steps and
+estimate_s, from the level and the person's budget: `tabrl.training.levels.plan_steps`), what the API returns (`tabrl.server.schemas.GenerateResponse`) and, through the OpenAPI
 schema, the web's type (`components["schemas"]["Approach"]`).
 
 The fields an author writes are marked `Written(...)` with the limits an LLM's answer is held to.
@@ -87,9 +87,6 @@ class Approach(BaseModel):
         description="How it becomes a policy: command (a joystick base policy plays a command program, "
         "no training), fine_tune (trains from a base policy) or from_scratch.",
     )
-    steps: Annotated[int, Written(needed_by=TRAINED, ge=1_000, le=2_000_000_000)] = Field(
-        default=0, description="PPO environment steps to train (0 for a command program)."
-    )
     reward_code: Annotated[str, Written(needed_by=TRAINED, min_length=10, max_length=50_000, code=True)] = (
         Field(default="", description="Reward module source (empty for a command program).")
     )
@@ -118,6 +115,13 @@ class Approach(BaseModel):
         default_factory=list, description="The reward's terms, as the compiler found them."
     )
     why: str = Field(default="", description="Why this level, for this budget and scene.")
+    steps: int = Field(
+        default=0,
+        ge=0,
+        le=2_000_000_000,
+        description="PPO environment steps it trains for, from its level and the budget (0: a command "
+        "program, or not planned yet).",
+    )
     base_id: str | None = Field(default=None, description="Base policy it plays or fine-tunes.")
     estimate_s: float | None = Field(
         default=None, description="Seconds it takes on this server (0: instant)."

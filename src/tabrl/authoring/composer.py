@@ -69,8 +69,6 @@ class Style(BaseModel):
     blurb: str = Field(min_length=1, max_length=300)
     #: `move` speeds are multiples of the robot's walk speed.
     recipe: Recipe = Field(min_length=1)
-    #: Training steps are scaled by this.
-    difficulty: float = Field(default=1.0, gt=0.0, le=5.0)
 
     @field_validator("recipe", mode="before")
     @classmethod
@@ -277,19 +275,6 @@ def render_code(title: str, prompt: str, terms: list[Term], floating: bool) -> s
     return "\n".join(lines) + "\n"
 
 
-def _steps(style: Style, profile: RobotProfile, level: str) -> int:
-    if not profile.floating and profile.nu <= 2:
-        base = 3_000_000
-    elif not profile.floating:
-        base = 15_000_000
-    else:
-        base = 30_000_000
-    steps = base * style.difficulty
-    if level == "fine_tune":
-        steps /= 5
-    return int(round(steps / 1_000_000) * 1_000_000) or 1_000_000
-
-
 def rank_motifs(prompt: str) -> list[tuple[Motif, float]]:
     """Motifs by semantic similarity to `prompt`, best first (ties by library order)."""
     from tabrl.authoring.embedding import cached_embeddings, embed
@@ -362,7 +347,6 @@ def compose(
                 description=f"{style.blurb} For this robot: {'; '.join(dict.fromkeys(says))}.",
                 reward_code=render_code(style.title, prompt, terms, profile.floating),
                 level=chosen,
-                steps=_steps(style, profile, chosen),
                 motif=motif.key,
                 score=round(score, 4),
                 terms=[t.name for t in terms],

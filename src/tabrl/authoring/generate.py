@@ -280,7 +280,7 @@ def _offline(card: Any, prompt: str, plan: _Plan, *, env_check: bool) -> Generat
         valid, errors = _check_program(routine.program, plan.limits)
         approaches.append(
             Approach(
-                name=routine.title, description=routine.blurb, level="command", steps=0, commands=routine.program,
+                name=routine.title, description=routine.blurb, level="command", commands=routine.program,
                 valid=valid, errors=errors, why=lp.why, base_id=lp.base_id,
             ).with_check(check, card.id)
         )  # fmt: skip
@@ -303,7 +303,7 @@ def _offline(card: Any, prompt: str, plan: _Plan, *, env_check: bool) -> Generat
             why = f"{why} Its command input follows the {hint.title!r} program: it starts from what the base does."
         approaches.append(
             Approach(
-                name=c.name, description=c.description, level=lp.level, steps=c.steps, reward_code=c.reward_code,
+                name=c.name, description=c.description, level=lp.level, reward_code=c.reward_code,
                 commands=hint_code, valid=valid, errors=errors, terms=terms or c.terms, why=why, base_id=lp.base_id,
             ).with_check(check, card.id)
         )  # fmt: skip
@@ -335,24 +335,20 @@ def _to_approach(p: Approach, card: Any, key: str, env_check: bool, plan: _Plan,
     written = {"name": p.name, "description": p.description}
     if errors or not code:
         missing = "commands is missing" if p.level == "command" else "reward_code is missing"
-        return Approach(**written, level=p.level, steps=p.steps, reward_code=p.reward_code, commands=p.commands or None,
+        return Approach(**written, level=p.level, reward_code=p.reward_code, commands=p.commands or None,
                         valid=False, errors=errors or [code_error(missing)], why=lp.why, base_id=lp.base_id)  # fmt: skip
     if p.level == "command":
         valid, errors = _check_program(code, plan.limits)
         return Approach(
-            **written, level="command", steps=0, commands=code, valid=valid, errors=errors, why=lp.why,
+            **written, level="command", commands=code, valid=valid, errors=errors, why=lp.why,
             base_id=lp.base_id,
         ).with_check(p.success_check, card.id)  # fmt: skip
     valid, terms, errors = check_code(p.reward_code, card.id, key, env_check=env_check)
     level = p.level if (p.level != "fine_tune" or plan.base is not None) else "from_scratch"
     why = lp.why if level == lp.level else f"Asked for {p.level}, but this scene has no base policy."
-    return Approach(**written, level=level, steps=p.steps, reward_code=p.reward_code, valid=valid, errors=errors,
+    return Approach(**written, level=level, reward_code=p.reward_code, valid=valid, errors=errors,
                     terms=terms, why=why, base_id=lp.base_id if level != "from_scratch" else None,
                     ).with_check(p.success_check, card.id)  # fmt: skip
-
-
-def _default_steps(card: Any) -> int:
-    return 30_000_000 if card.floating_base else 5_000_000 if card.nu <= 2 else 15_000_000
 
 
 def _llm(
@@ -376,7 +372,6 @@ def _llm(
     calls: list[dict[str, Any]] = []
     repairs: list[str] = []
     key = _card_key(card)
-    steps = _default_steps(card)
 
     def ask() -> str:
         comp = client.complete(system, messages)
@@ -398,7 +393,7 @@ def _llm(
     # A reply we cannot read at all costs one repair round: ask again for the format.
     while parsed is None:
         try:
-            parsed = parse_approaches(text, steps)[:n]
+            parsed = parse_approaches(text)[:n]
         except ParseError as exc:
             if rounds_used >= repair_rounds:
                 raise GenerationError(
@@ -427,7 +422,7 @@ def _llm(
         messages.append({"role": "user", "content": repairs[-1]})
         try:
             text = ask()
-            fixes = parse_approaches(text, steps)
+            fixes = parse_approaches(text)
         except ParseError as exc:
             log.info("repair round %d unreadable: %s", rounds_used, exc)
             continue

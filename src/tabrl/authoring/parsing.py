@@ -113,7 +113,6 @@ _ALIASES = {
     "name": ("name", "title", "approach"),
     "description": ("description", "summary", "explanation", "rationale"),
     "level": ("level", "training_level", "mode", "training"),
-    "steps": ("steps", "num_steps", "timesteps", "training_steps", "total_steps"),
 }
 
 
@@ -145,23 +144,6 @@ def _level(value: Any) -> Any:
     return value
 
 
-def _steps(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        m = re.fullmatch(r"\s*([\d_,.]+)\s*([kKmMbB]?)\s*(steps)?\s*", value)
-        if m:
-            try:
-                number = float(m.group(1).replace(",", "").replace("_", ""))
-            except ValueError:
-                return value
-            scale = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9}[m.group(2).lower()]
-            return int(number * scale)
-    return value
-
-
 def _items(data: Any) -> list[Any]:
     if isinstance(data, list):
         return data
@@ -174,12 +156,11 @@ def _items(data: Any) -> list[Any]:
     raise ParseError('expected {"approaches": [...]} with a list of approaches')
 
 
-def normalise(item: Any, default_steps: int) -> Approach:
+def normalise(item: Any) -> Approach:
     """One raw approach -> Approach (not checked yet), with schema errors listed (never raises)."""
     if not isinstance(item, dict):
         return Approach(
             name="(unreadable)",
-            steps=default_steps,
             errors=[code_error(f"approach is a {type(item).__name__}, not an object")],
         )
     raw = {
@@ -190,8 +171,6 @@ def normalise(item: Any, default_steps: int) -> Approach:
     for key in ("reward_code", "commands", "success_check"):
         if _pick(item, key) is not None:
             raw[key] = _code(_pick(item, key))
-    if raw["level"] != "command":
-        raw["steps"] = _steps(_pick(item, "steps") if _pick(item, "steps") is not None else default_steps)
     if isinstance(item.get("index"), int):
         raw["index"] = item["index"]
     if raw["name"] is None:
@@ -206,7 +185,6 @@ def normalise(item: Any, default_steps: int) -> Approach:
         description=str(raw["description"]),
         reward_code=raw["reward_code"] if isinstance(raw.get("reward_code"), str) else "",
         level=raw["level"] if raw["level"] in LEVELS else "from_scratch",
-        steps=_steps_or(raw.get("steps"), 0 if raw["level"] == "command" else default_steps),
         index=raw.get("index"),
         errors=errors,
         commands=raw["commands"] if isinstance(raw.get("commands"), str) else None,
@@ -214,10 +192,6 @@ def normalise(item: Any, default_steps: int) -> Approach:
     )
 
 
-def _steps_or(value: Any, default: int) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def parse_approaches(text: str, default_steps: int = 20_000_000) -> list[Approach]:
+def parse_approaches(text: str) -> list[Approach]:
     """All approaches in a model answer; raises ParseError when there is no usable JSON."""
-    return [normalise(item, default_steps) for item in _items(extract_json(text))]
+    return [normalise(item) for item in _items(extract_json(text))]

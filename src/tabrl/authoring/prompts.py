@@ -50,8 +50,6 @@ _CHOOSING = """
 Choosing:
 - level: "fine_tune" to adapt the scene's existing base policy (only when one exists and the
   behaviour is close to walking), otherwise "from_scratch".
-- steps: a sensible training length (e.g. 5_000_000 for a cart-pole, 30_000_000-100_000_000
-  for a legged robot from scratch), written as a plain integer.
 - Approaches must differ in idea (what is rewarded), not only in weights.
 """
 #: The rules, then the answer format (generated from the approach model), then how to choose.
@@ -152,7 +150,7 @@ _COMMANDS = """\
 This robot has a joystick base policy that follows velocity commands (forward m/s, sideways m/s,
 left positive, yaw rate rad/s, counter-clockwise positive; limits: {limits}). An approach of level
 "command" is not a reward: it is a *command program*, put in "commands" instead of "reward_code"
-(no "steps"), that the base policy plays at once:
+that the base policy plays at once:
 
     def command(t):
         # t: seconds since the start; return (forward, sideways, yaw_rate)

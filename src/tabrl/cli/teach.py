@@ -5,7 +5,8 @@ A thin shell over the same parts the web UI uses: `generate_approaches` writes t
 database), the job scheduler runs them in worker processes, and `rank_jobs` orders them by their
 success checks. With `--rounds N`, while the best approach fails its check, the next round is
 written from the results (`tabrl.authoring.reflection.reflect`: feedback to an LLM provider, or
-the offline rules), trained with the same per-approach steps, judged and ranked with the earlier
+the offline rules), trained with the steps its level gets within the budget (`plan_steps`, as in
+the web UI), judged and ranked with the earlier
 rounds; it stops once an approach passes. The jobs stay in the library: `tabrl models list`, the web UI and the API see them.
 """
 
@@ -59,7 +60,7 @@ def teach_cmd(
         min=1,
         max=MAX_ROUNDS,
         help="Rounds at most: while the best approach fails its check, write the next round from the "
-        "results (feedback to the provider, or the offline rules) and train it with the same steps.",
+        "results (feedback to the provider, or the offline rules) and train it within the same budget.",
     ),
 ) -> None:
     """Teach a robot a behaviour end to end: approaches, parallel training, success checks, a ranking
@@ -70,10 +71,12 @@ def teach_cmd(
     from tabrl.jobs.batches import job_outcome, rank_jobs
     from tabrl.jobs.store import JobStore
     from tabrl.training.config import parse_override
+    from tabrl.training.levels import plan_steps
 
     result = generate_approaches(
         scene, prompt, provider=provider, model=model, base_url=base_url, n=n, budget=budget
     )
+    plan_steps(result.scene, result.approaches, budget)
     valid = [a for a in result.approaches if a.valid]
     if not valid:
         raise TabRLError(
@@ -105,6 +108,7 @@ def teach_cmd(
         outcomes = [job_outcome(j, approach_of[j.id], rnd) for j in ranked]
         result = reflect(scene, prompt, outcomes, provider=provider, model=model, base_url=base_url,
                          n=n, budget=budget)  # fmt: skip
+        plan_steps(result.scene, result.approaches, budget)
         valid = [a for a in result.approaches if a.valid]
         if not valid:
             if not as_json:

@@ -278,11 +278,23 @@ def refine_batch(
             )
         )
     new_id_, created = submit_batch(
-        store, jobs[0].scene_id, [BatchApproach.from_approach(a) for a in valid],
+        store, jobs[0].scene_id, [_with_round_steps(BatchApproach.from_approach(a), jobs) for a in valid],
         overrides=first.get("overrides") or {}, seed=int(first.get("seed") or 0), round=rnd + 1,
         parent_batch_id=batch_id, prompt=prompt or None,
     )  # fmt: skip
     return new_id_, created, result
+
+
+def _with_round_steps(item: BatchApproach, jobs: list[Job]) -> BatchApproach:
+    """`item` training as long as the earlier round's approach of its level did (its steps were
+    planned for the person's budget when that round was submitted; the longest when no job of
+    that level trained)."""
+    if item.level == "command":
+        return item
+    trained = [j for j in jobs if j.request.get("level") != "command" and j.request.get("steps")]
+    same = [int(j.request["steps"]) for j in trained if j.request.get("level") == item.level]
+    steps = same[0] if same else max((int(j.request["steps"]) for j in trained), default=None)
+    return item.model_copy(update={"steps": steps})
 
 
 __all__ = [
