@@ -110,9 +110,7 @@ def test_strict_answer_schema_has_the_shape_openai_strict_mode_takes() -> None:
         jsonschema.validate({"approaches": [{"name": "Up"}]}, schema)
     [strict] = parse_approaches(json.dumps(answer))
     [loose] = parse_approaches(
-        json.dumps(
-            {"approaches": [{"name": "Up", "description": "stay up", "reward_code": CODE}]}
-        )
+        json.dumps({"approaches": [{"name": "Up", "description": "stay up", "reward_code": CODE}]})
     )
     assert strict == loose and strict.errors == []
 
