@@ -115,7 +115,6 @@ def build_app(config: ModalConfig | None = None, root: Path | None = None) -> mo
             "TABRL_MODAL_QUEUE": config.queue_name,
             "TABRL_MODAL_DICT": config.dict_name,
             **({"TABRL_MODAL_ENVIRONMENT": config.environment} if config.environment else {}),
-            **config.extra_env,
         },
     }
 

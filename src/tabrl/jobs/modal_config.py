@@ -7,9 +7,11 @@ body) import it; it needs neither them nor the `modal` package.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tabrl.errors import TabRLError
 
@@ -20,57 +22,78 @@ GPU_FUNCTION = "run_job"
 CPU_FUNCTION = "run_job_cpu"
 
 
-@dataclass(frozen=True)
-class ModalConfig:
-    """Where and how jobs run on Modal; `from_env()` reads the `TABRL_MODAL_*` variables."""
+class ModalConfig(BaseSettings):
+    """Where and how jobs run on Modal: the `TABRL_MODAL_*` variables (`from_env`), or fields."""
 
-    app_name: str = "tabrl"
+    # Every field names its variable (`validation_alias`): nothing else is read from the environment.
+    model_config = SettingsConfigDict(
+        frozen=True, extra="ignore", env_ignore_empty=True, populate_by_name=True
+    )
+
+    app_name: str = Field("tabrl", min_length=1, validation_alias=AliasChoices("app_name", "TABRL_MODAL_APP"))
     #: GPU type of the training function (Modal's `gpu=` string, e.g. "H100", "A100-80GB", "L4", "H100:2").
-    gpu: str = "H100"
+    gpu: str = Field("H100", min_length=1, validation_alias=AliasChoices("gpu", "TABRL_MODAL_GPU"))
     #: Seconds one job may run before Modal stops it (Modal allows at most 24 h); it then resumes from
     #: its last checkpoint as a new call.
-    timeout_s: int = 24 * 3600
+    timeout_s: int = Field(
+        24 * 3600, gt=0, le=24 * 3600, validation_alias=AliasChoices("timeout_s", "TABRL_MODAL_TIMEOUT_S")
+    )
     #: CPU cores reserved per job (the MuJoCo C backend and rendering use them).
-    cpu: float = 4.0
+    cpu: float = Field(4.0, gt=0, validation_alias=AliasChoices("cpu", "TABRL_MODAL_CPU"))
     #: Memory reserved per job, MiB.
-    memory_mb: int = 16 * 1024
-    volume_name: str = "tabrl-jobs"
-    queue_name: str = "tabrl-events"
-    dict_name: str = "tabrl-control"
+    memory_mb: int = Field(
+        16 * 1024, gt=0, validation_alias=AliasChoices("memory_mb", "TABRL_MODAL_MEMORY_MB")
+    )
+    volume_name: str = Field(
+        "tabrl-jobs", min_length=1, validation_alias=AliasChoices("volume_name", "TABRL_MODAL_VOLUME")
+    )
+    queue_name: str = Field(
+        "tabrl-events", min_length=1, validation_alias=AliasChoices("queue_name", "TABRL_MODAL_QUEUE")
+    )
+    dict_name: str = Field(
+        "tabrl-control", min_length=1, validation_alias=AliasChoices("dict_name", "TABRL_MODAL_DICT")
+    )
     #: Modal environment (None: the profile's default).
-    environment: str | None = None
-    extra_env: dict[str, str] = field(default_factory=dict)
+    environment: str | None = Field(
+        None, validation_alias=AliasChoices("environment", "TABRL_MODAL_ENVIRONMENT")
+    )
+
+    @field_validator("gpu", mode="after")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> ModalConfig:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ModalConfig:
         """The config from `TABRL_MODAL_APP`, `_GPU`, `_TIMEOUT_S`, `_CPU`, `_MEMORY_MB`, `_VOLUME`,
-        `_QUEUE`, `_DICT`, `_ENVIRONMENT` (`os.environ` unless `env` is given)."""
-        env = os.environ if env is None else env
+        `_QUEUE`, `_DICT`, `_ENVIRONMENT` (`os.environ` unless `env` is given); a bad value raises a
+        TabRLError naming the variable and what it accepts."""
+        try:
+            if env is None:
+                return cls()
+            # Validating the mapping alone: pydantic-settings' own sources read only os.environ.
+            return cls.model_validate(
+                {k: v for k, v in env.items() if k.startswith("TABRL_MODAL_") and v != ""}
+            )
+        except ValidationError as exc:
+            raise TabRLError("; ".join(_say(e) for e in exc.errors())) from None
 
-        def number(name: str, default: float, kind: type) -> Any:
-            raw = env.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                value = kind(raw)
-            except ValueError:
-                raise TabRLError(f"{name}={raw!r} is not a number") from None
-            if value <= 0:
-                raise TabRLError(f"{name} must be positive (got {raw!r})")
-            return value
 
-        timeout = number("TABRL_MODAL_TIMEOUT_S", cls.timeout_s, int)
-        if timeout > 24 * 3600:
-            raise TabRLError(f"TABRL_MODAL_TIMEOUT_S={timeout}: Modal allows at most 86400 s (24 h)")
-        gpu = (env.get("TABRL_MODAL_GPU") or cls.gpu).strip()
-        return cls(
-            app_name=env.get("TABRL_MODAL_APP") or cls.app_name,
-            gpu=gpu,
-            timeout_s=timeout,
-            cpu=number("TABRL_MODAL_CPU", cls.cpu, float),
-            memory_mb=number("TABRL_MODAL_MEMORY_MB", cls.memory_mb, int),
-            volume_name=env.get("TABRL_MODAL_VOLUME") or cls.volume_name,
-            queue_name=env.get("TABRL_MODAL_QUEUE") or cls.queue_name,
-            dict_name=env.get("TABRL_MODAL_DICT") or cls.dict_name,
-            environment=env.get("TABRL_MODAL_ENVIRONMENT") or None,
-        )
+def _say(error: Any) -> str:
+    """One validation error as the variable a person set and what it accepts."""
+    where = str(error["loc"][0]) if error["loc"] else "value"  # the alias the value came in by
+    field, name = where, where
+    for key, info in ModalConfig.model_fields.items():
+        choices = [str(c) for c in getattr(info.validation_alias, "choices", ())]
+        if where in (key, *choices):
+            field, name = key, next((c for c in choices if c.startswith("TABRL_MODAL_")), key)
+    raw, kind, ctx = error.get("input"), error["type"], error.get("ctx") or {}
+    if kind in ("int_parsing", "float_parsing", "int_from_float"):
+        what = "is not a number" if kind != "int_from_float" else "must be a whole number"
+    elif kind == "greater_than":
+        what = "must be positive"
+    elif kind == "less_than_equal" and field == "timeout_s":
+        what = f"is too long: Modal allows at most {ctx['le']} s (24 h)"
+    else:
+        what = error["msg"]
+    return f"{name}={raw!r} {what}"
