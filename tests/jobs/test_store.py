@@ -119,6 +119,35 @@ def test_queue_estimates_follow_how_long_jobs_really_took(store: JobStore) -> No
     assert eta_a == pytest.approx(300, abs=5) and eta_b == pytest.approx(600, abs=5)
 
 
+def test_before_any_job_ends_the_running_ones_bound_the_estimates(store: JobStore) -> None:
+    # A queue submitted at once to a new server: nothing finished yet, but the running job has run
+    # 250 s on a 100 s estimate, so jobs here take at least 2.5x their estimate.
+    running = _job(store, "running", estimate=100.0)
+    store.mark_running(running.id, ref="ray:y")
+    store._update(running.id, started_at=utcnow() - timedelta(seconds=250))
+    assert store.estimate_scale() is None  # without the running jobs: nothing known
+    assert store.estimate_scale(running=[store.get(running.id)]) == pytest.approx(2.5, abs=0.05)
+    a, b = _job(store, "a", 100.0), _job(store, "b", 100.0)
+    # The running job has ~0 s left of its 250 s (it ran that long already); a then b take ~250 s.
+    assert store.queue_infos(max_concurrent=1) == {
+        a.id: (1, pytest.approx(0.0, abs=2)), b.id: (2, pytest.approx(250, abs=5))
+    }  # fmt: skip
+    # A job that only started is no evidence: the estimates stand.
+    store._update(running.id, started_at=utcnow() - timedelta(seconds=10))
+    assert store.estimate_scale(running=[store.get(running.id)]) is None
+
+
+def test_queue_infos_of_the_whole_queue_match_each_jobs_own(store: JobStore) -> None:
+    running = _job(store, "running", estimate=50.0)
+    store.mark_running(running.id, ref="pid:1")
+    queued = [_job(store, f"q{i}", 10.0 * (i + 1)) for i in range(5)]
+    whole = store.queue_infos(max_concurrent=2)
+    assert [whole[j.id][0] for j in queued] == [1, 2, 3, 4, 5]
+    assert all(store.queue_info(store.get(j.id), max_concurrent=2) == whole[j.id] for j in queued)
+    starts = [whole[j.id][1] for j in queued]
+    assert starts == sorted(starts) and starts[0] == 0.0
+
+
 def test_unknown_job(store: JobStore) -> None:
     with pytest.raises(NotFoundError, match="GET /api/training"):
         store.get("job_nope")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -199,37 +200,58 @@ class JobStore:
                 q = q.where(col(JobEvent.type).in_(types))
             return list(s.exec(q.order_by(col(JobEvent.id))))
 
+    def events_of(self, job_ids: list[str], types: tuple[str, ...] = ()) -> dict[str, list[JobEvent]]:
+        """The events of several jobs in one query, per job id, oldest first."""
+        if not job_ids:
+            return {}
+        with self.session() as s:
+            q = select(JobEvent).where(col(JobEvent.job_id).in_(job_ids))
+            if types:
+                q = q.where(col(JobEvent.type).in_(types))
+            found = list(s.exec(q.order_by(col(JobEvent.id))))
+        out: dict[str, list[JobEvent]] = {job_id: [] for job_id in job_ids}
+        for event in found:
+            out[event.job_id].append(event)
+        return out
+
     # --- queue estimates -----------------------------------------------------------------
 
     def queue_info(self, job: Job, max_concurrent: int) -> tuple[int | None, float | None]:
         """(position in queue starting at 1, estimated seconds until it starts) for a queued job."""
         if job.status != "queued":
             return None, None
-        queued = self.by_status("queued")
-        ahead = [
-            j
-            for j in queued
-            if j.created_at < job.created_at or (j.created_at == job.created_at and j.id < job.id)
-        ]
-        running = self.by_status("running")
-        position = len(ahead) + 1
-        free_slots = max_concurrent - len(running)
-        if free_slots > len(ahead):
-            return position, 0.0
-        now = utcnow()
-        scale = self.estimate_scale()
-        remaining = sorted(_remaining_s(j, now, scale) for j in running)
-        # Jobs start as slots free up: a simple list-scheduling estimate.
-        slots = remaining + [0.0] * max(0, free_slots)
-        for j in ahead:
-            slots.sort()
-            slots[0] += (j.estimate_s or 60.0) * (scale or 1.0)
-        slots.sort()
-        return position, round(slots[0], 1) if slots else None
+        return self.queue_infos(max_concurrent).get(job.id, (None, None))
 
-    def estimate_scale(self, last: int = 20) -> float | None:
+    def queue_infos(self, max_concurrent: int) -> dict[str, tuple[int, float]]:
+        """(position from 1, estimated seconds until it starts) of every queued job, computed once for
+        the whole queue (a job list needs them all: per job, the queue was read again for each one).
+
+        Jobs start in queue order as slots free up (list scheduling): the slots start with the running
+        jobs' remaining time and the free slots; each job ahead occupies the earliest slot for its
+        estimate, scaled by what this server's jobs really take (`estimate_scale`)."""
+        queued = sorted(self.by_status("queued"), key=lambda j: (j.created_at, j.id))
+        if not queued:
+            return {}
+        running = self.by_status("running")
+        now = utcnow()
+        scale = self.estimate_scale(running=running, now=now)
+        slots = [_remaining_s(j, now, scale) for j in running]
+        slots += [0.0] * max(0, max_concurrent - len(running))
+        heapq.heapify(slots)
+        out: dict[str, tuple[int, float]] = {}
+        for position, job in enumerate(queued, start=1):
+            start = heapq.heappop(slots) if slots else 0.0
+            out[job.id] = (position, round(start, 1))
+            heapq.heappush(slots, start + (job.estimate_s or 60.0) * (scale or 1.0))
+        return out
+
+    def estimate_scale(
+        self, last: int = 20, *, running: list[Job] | None = None, now: datetime | None = None
+    ) -> float | None:
         """How long jobs really took against their estimate: the median of (run time / `estimate_s`)
-        over the last `last` jobs that succeeded at their first start; None before two have.
+        over the last `last` jobs that succeeded at their first start. Before two have (a queue
+        submitted at once to a new server), the `running` jobs bound it from below: each has taken
+        at least its time so far; None while nothing says more than the estimates.
 
         Estimates count training; a job also starts a worker, compiles, and renders its video, which
         dominate small jobs (and depend on the executor and the machine): this measured factor makes
@@ -248,9 +270,19 @@ class JobStore:
             for j in done
         )
         if len(ratios) < 2:
-            return None
+            now = now or utcnow()
+            floor = max((_ran_s(j, now) / j.estimate_s for j in running or [] if j.estimate_s), default=0.0)
+            return floor if floor > 1.0 else None
         mid = len(ratios) // 2
         return ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+
+
+def _ran_s(job: Job, now: datetime) -> float:
+    """Seconds `job` has run since it started (0 before it starts)."""
+    if job.started_at is None:
+        return 0.0
+    started = job.started_at if job.started_at.tzinfo else job.started_at.replace(tzinfo=now.tzinfo)
+    return max(0.0, (now - started).total_seconds())
 
 
 def _remaining_s(job: Job, now: datetime, scale: float | None = None) -> float:
@@ -259,9 +291,7 @@ def _remaining_s(job: Job, now: datetime, scale: float | None = None) -> float:
     eta = (job.progress or {}).get("eta_s")
     scaled = None
     if job.started_at and job.estimate_s:
-        started = job.started_at if job.started_at.tzinfo else job.started_at.replace(tzinfo=now.tzinfo)
-        ran = (now - started).total_seconds()
-        scaled = max(0.0, job.estimate_s * (scale or 1.0) - ran)
+        scaled = max(0.0, job.estimate_s * (scale or 1.0) - _ran_s(job, now))
     if isinstance(eta, (int, float)):
         return max(float(eta), scaled) if scale is not None and scaled is not None else float(eta)
     if scaled is not None:

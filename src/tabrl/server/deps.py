@@ -20,7 +20,7 @@ from tabrl.server.inference import LivePolicies
 from tabrl.server.live import LiveSims
 from tabrl.server.schemas import JOB_ID, MODEL_ID, SCENE_ID, JobOut
 from tabrl.server.settings import Settings
-from tabrl.server.views import job_out
+from tabrl.server.views import job_out, jobs_out
 
 
 def get_store(conn: HTTPConnection) -> JobStore:
@@ -54,6 +54,10 @@ class Jobs:
     def out(self, job: Job) -> JobOut:
         """The API view of `job` (queue position and estimate included)."""
         return job_out(job, self.store, self.max_concurrent)
+
+    def outs(self, jobs: list[Job]) -> list[JobOut]:
+        """The API views of `jobs` (the queue and their events read once for all)."""
+        return jobs_out(jobs, self.store, self.max_concurrent)
 
     def submitted(self, job: Job) -> JobOut:
         """Wake the scheduler (a job was queued, cancelled or requeued) and return the job's view."""

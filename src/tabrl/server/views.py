@@ -24,11 +24,23 @@ def event_out(event: JobEvent) -> dict[str, Any]:
 
 def job_out(job: Job, store: JobStore, max_concurrent: int) -> JobOut:
     """The API view of a job: queue estimate, latest progress, eval history, outputs."""
-    position, start_s = store.queue_info(job, max_concurrent)
+    return jobs_out([job], store, max_concurrent)[0]
+
+
+def jobs_out(jobs: list[Job], store: JobStore, max_concurrent: int) -> list[JobOut]:
+    """The API views of several jobs, reading the queue and their events once for all of them (a job
+    list of 100 read the queue 100 times: a p99 of 1.9 s while a queue drained)."""
+    queue = store.queue_infos(max_concurrent) if any(j.status == "queued" for j in jobs) else {}
+    events = store.events_of([j.id for j in jobs], types=("progress",))
+    return [_view(j, queue.get(j.id, (None, None)), events[j.id]) for j in jobs]
+
+
+def _view(job: Job, queue: tuple[int | None, float | None], progress: list[JobEvent]) -> JobOut:
+    position, start_s = queue
     # One point per step: a resumed job evaluates its checkpoint's step again, and that later
     # evaluation replaces the earlier one (keyed by step, in step order).
     points: dict[int, HistoryPoint] = {}
-    for e in store.events_after(job.id, types=("progress",)):
+    for e in progress:
         point = HistoryPoint.model_validate(e.payload)
         if point.eval_reward_mean is not None:
             points[point.step] = point

@@ -140,7 +140,7 @@ def batch(body: TrainBatchRequest, jobs: JobsDep) -> BatchOut:
 @router.get("", response_model=list[JobOut], summary="List jobs")
 def list_jobs(jobs: JobsDep, batch_id: BatchIdQuery | None = None) -> list[JobOut]:
     """Newest first; filter by batch."""
-    return [jobs.out(j) for j in jobs.store.list(batch_id=batch_id)]
+    return jobs.outs(jobs.store.list(batch_id=batch_id))
 
 
 @router.get("/batch/{batch_id}", response_model=BatchOut, responses=_ERRORS, summary="A batch, best first")
@@ -153,7 +153,7 @@ def batch_ranking(batch_id: BatchId, jobs: JobsDep) -> BatchOut:
     found = jobs.store.list(batch_id=batch_id)
     if not found:
         raise NotFoundError(f"no batch {batch_id}; POST /api/training/batch creates one")
-    ranked = [jobs.out(j).model_copy(update={"rank": i + 1}) for i, j in enumerate(rank_jobs(found))]
+    ranked = [view.model_copy(update={"rank": i + 1}) for i, view in enumerate(jobs.outs(rank_jobs(found)))]
     rnd, parent = batch_round(found)
     return BatchOut(batch_id=batch_id, jobs=ranked, round=rnd, parent_batch_id=parent)
 
