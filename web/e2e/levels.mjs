@@ -10,28 +10,19 @@
 //
 // Env: TABRL_E2E_URL (use a running server instead), CHROMIUM (default /usr/bin/chromium),
 //      TABRL_E2E_FINETUNE_TIMEOUT_S (default 1200).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { CHROMIUM_ARGS, startServer } from "./lib.mjs";
+import { CHROMIUM_ARGS, load, seconds, scenario, startServer } from "./lib.mjs";
 
 const web = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = resolve(web, "..");
 const out = resolve(repo, "test-results/web-e2e");
 const FINETUNE_TIMEOUT_S = Number(process.env.TABRL_E2E_FINETUNE_TIMEOUT_S ?? 1200);
 const GO1 = "Go1JoystickFlatTerrain";
-const summary = { ok: false, steps: [], level1: {}, level2: {}, error: null, timings: {}, load: {} };
-const t0 = Date.now();
-const log = (msg) => console.log(`[levels-e2e +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
-const step = (name) => {
-  summary.steps.push(name);
-  summary.timings[name] = +((Date.now() - t0) / 1000).toFixed(1);
-  log(`ok: ${name}`);
-};
-const load = () => loadavg().map((v) => +v.toFixed(2));
-const seconds = (since) => +((Date.now() - since) / 1000).toFixed(1);
+const { summary, log, step, finish } = scenario("levels-e2e", { level1: {}, level2: {}, load: {} });
 
 let server = null;
 
@@ -144,16 +135,4 @@ async function main() {
   }
 }
 
-main()
-  .catch((e) => {
-    summary.ok = false;
-    summary.error = String(e?.stack ?? e);
-    if (server) summary.server_log_tail = server.tail();
-  })
-  .finally(() => {
-    summary.timings.total_s = +((Date.now() - t0) / 1000).toFixed(1);
-    server?.stop();
-    writeFileSync(join(out, "levels-summary.json"), JSON.stringify(summary, null, 2));
-    console.log(JSON.stringify(summary));
-    process.exit(summary.ok ? 0 : 1);
-  });
+finish(main, () => server, join(out, "levels-summary.json"));

@@ -1,9 +1,10 @@
-// Shared pieces of the end-to-end scripts: a free port, the server's health, Chromium's flags.
+// Shared pieces of the end-to-end scripts: a free port, the server's health, Chromium's flags, the real
+// server, and the scaffolding of a run (its summary, timed steps, and one way to end).
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { loadavg, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 
 /** Flags for Debian's headless Chromium on a machine with no GPU and no sandbox. */
 export const CHROMIUM_ARGS = [
@@ -73,4 +74,43 @@ export async function startServer({ repo, web, prefix = "tabrl-e2e-home-", args 
     throw new Error(`${e.message}\n${lines.slice(-30).join("\n")}`);
   }
   return { base, stop, tail: () => lines.slice(-30) };
+}
+
+/** The 1, 5 and 15 minute load averages (timings are read against them). */
+export const load = () => loadavg().map((v) => +v.toFixed(2));
+
+/** Seconds since `since` (a Date.now() value), to 0.1 s. */
+export const seconds = (since) => +((Date.now() - since) / 1000).toFixed(1);
+
+/**
+ * One e2e run: `summary` (ok, steps, timings, error, plus `fields`), `log`, `step(name)` (a timed, logged
+ * step), and `finish(main, server)`: runs `main`, records a failure with the server's log tail
+ * (`server()` gives the server once started), writes the summary as JSON to `file`, prints it last, and
+ * exits 0 only when `summary.ok` (even if a browser or socket is still open after a failure).
+ */
+export function scenario(tag, fields = {}) {
+  const t0 = Date.now();
+  const summary = { ok: false, steps: [], error: null, timings: {}, ...fields };
+  const log = (msg) => console.log(`[${tag} +${seconds(t0)}s] ${msg}`);
+  const step = (name) => {
+    summary.steps.push(name);
+    summary.timings[name] = seconds(t0);
+    log(`ok: ${name}`);
+  };
+  const finish = (main, server, file) =>
+    main()
+      .catch((e) => {
+        summary.ok = false;
+        summary.error = String(e?.stack ?? e);
+        if (server()) summary.server_log_tail = server().tail();
+      })
+      .finally(() => {
+        summary.timings.total_s = seconds(t0);
+        server()?.stop();
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, JSON.stringify(summary, null, 2));
+        console.log(JSON.stringify(summary));
+        process.exit(summary.ok ? 0 : 1);
+      });
+  return { summary, log, step, finish };
 }

@@ -11,27 +11,19 @@
 //
 // Env: TABRL_E2E_URL (use a running server instead), CHROMIUM (default /usr/bin/chromium),
 //      TABRL_E2E_RTF_S (seconds each real-time factor is measured over, default 15).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { CHROMIUM_ARGS, startServer } from "./lib.mjs";
+import { CHROMIUM_ARGS, load, scenario, startServer } from "./lib.mjs";
 
 const web = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = resolve(web, "..");
 const out = resolve(repo, "test-results/web-e2e");
 const RTF_S = Number(process.env.TABRL_E2E_RTF_S ?? 15);
 const STAND = "def command(t):\n    return (0.0, 0.0, 0.0)\n";
-const summary = { ok: false, steps: [], cartpole: {}, go1: {}, error: null, timings: {} };
-const t0 = Date.now();
-const log = (msg) => console.log(`[live-e2e +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
-const step = (name) => {
-  summary.steps.push(name);
-  summary.timings[name] = +((Date.now() - t0) / 1000).toFixed(1);
-  log(`ok: ${name}`);
-};
-const load = () => loadavg().map((v) => +v.toFixed(2));
+const { summary, log, step, finish } = scenario("live-e2e", { cartpole: {}, go1: {} });
 
 let server = null;
 
@@ -207,17 +199,4 @@ async function main() {
   summary.ok = true;
 }
 
-main()
-  .catch((e) => {
-    summary.ok = false;
-    summary.error = String(e?.stack ?? e);
-    if (server) summary.server_log_tail = server.tail();
-  })
-  .finally(() => {
-    summary.timings.total_s = +((Date.now() - t0) / 1000).toFixed(1);
-    server?.stop();
-    mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, "live-summary.json"), JSON.stringify(summary, null, 2));
-    console.log(JSON.stringify(summary));
-    process.exit(summary.ok ? 0 : 1);
-  });
+finish(main, () => server, join(out, "live-summary.json"));

@@ -9,12 +9,12 @@
 //      TABRL_E2E_TRAIN_TIMEOUT_S (default 900), TABRL_E2E_STRICT=1 (endpoints missing = failure),
 //      TABRL_E2E_UNTIL=approaches (stop before training: the fast tier), CHROMIUM (default /usr/bin/chromium),
 //      TABRL_E2E_EXECUTOR=ray (the server runs jobs on a Ray runtime it starts on this machine).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { CHROMIUM_ARGS, startServer } from "./lib.mjs";
+import { CHROMIUM_ARGS, scenario, startServer } from "./lib.mjs";
 
 const web = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = resolve(web, "..");
@@ -24,14 +24,7 @@ const TRAIN_TIMEOUT_S = Number(process.env.TABRL_E2E_TRAIN_TIMEOUT_S ?? 900);
 const STRICT = process.env.TABRL_E2E_STRICT === "1";
 const UNTIL = process.env.TABRL_E2E_UNTIL ?? "all";
 // pending: endpoints the server lacks; stopped_at: the flow step that could not run because of them.
-const summary = { ok: false, steps: [], pending: [], stopped_at: null, timings: {}, screenshots: [], error: null };
-const t0 = Date.now();
-const log = (msg) => console.log(`[e2e +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
-const step = (name) => {
-  summary.steps.push(name);
-  summary.timings[name] = +((Date.now() - t0) / 1000).toFixed(1);
-  log(`ok: ${name}`);
-};
+const { summary, log, step, finish } = scenario("e2e", { pending: [], stopped_at: null, screenshots: [] });
 
 let server = null;
 
@@ -250,17 +243,4 @@ async function liveChecks(page, name, withPolicy) {
   summary.screenshots.push(join(shots, `${name}.png`));
 }
 
-main()
-  .catch((e) => {
-    summary.ok = false;
-    summary.error = String(e?.stack ?? e);
-    if (server) summary.server_log_tail = server.tail();
-  })
-  .finally(() => {
-    summary.timings.total_s = +((Date.now() - t0) / 1000).toFixed(1);
-    server?.stop();
-    writeFileSync(join(shots, "summary.json"), JSON.stringify(summary, null, 2));
-    console.log(JSON.stringify(summary));
-    // Exit even if a browser or socket is still open after a failure.
-    process.exit(summary.ok ? 0 : 1);
-  });
+finish(main, () => server, join(shots, "summary.json"));
