@@ -38,11 +38,9 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-_shared = Path(__file__).resolve().parents[2] / "shared" / "menagerie"
-if "MENAGERIE_ROOT" not in os.environ and _shared.is_dir():
-    os.environ["MENAGERIE_ROOT"] = str(_shared)
+from _common import load, offline_env  # bench/ is the script's folder: on sys.path
+
+offline_env()
 
 SCENE = "Go1JoystickFlatTerrain"
 BASE = "go1-joystick"
@@ -61,11 +59,6 @@ VARIANTS = {
     "fine_tune_hint": {"base": True, "set": [], "hint": True},
     "scratch": {"base": False, "set": []},
 }
-
-
-def _load() -> dict[str, float]:
-    one, five, fifteen = os.getloadavg()
-    return {"load1": round(one, 2), "load5": round(five, 2), "load15": round(fifteen, 2)}
 
 
 def check(behaviour: str, stats) -> tuple[bool, dict]:
@@ -147,14 +140,14 @@ def main() -> int:
     from tabrl.scenes.bases import get_base
 
     base = get_base(BASE)
-    report = {"load_before": _load(), "cpus": os.cpu_count(), "base": base.to_dict(), "runs": []}
+    report = {"load_before": load(), "cpus": os.cpu_count(), "base": base.to_dict(), "runs": []}
     print(f"base policy {base.id}: {base.steps:,} steps, load {report['load_before']}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         for behaviour in args.behaviours.split(","):
             for variant in args.variants.split(","):
                 out = Path(tmp) / f"{behaviour}-{variant}"
                 report["runs"].append(run(behaviour, variant, int(args.max_steps), out))
-    report["load_after"] = _load()
+    report["load_after"] = load()
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "finetune_go1.json").write_text(json.dumps(report, indent=1) + "\n")
     print(

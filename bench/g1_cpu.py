@@ -26,11 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-_shared = Path(__file__).resolve().parents[2] / "shared" / "menagerie"
-if "MENAGERIE_ROOT" not in os.environ and _shared.is_dir():
-    os.environ["MENAGERIE_ROOT"] = str(_shared)
+from _common import load, offline_env  # bench/ is the script's folder: on sys.path
+
+offline_env()
 
 G1, GO1 = "G1JoystickFlatTerrain", "Go1JoystickFlatTerrain"
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -54,11 +52,6 @@ def compute_reward(s, action):
         "pose": -jnp.sum(jnp.square(s.joint_angles() - s.default_pose)),
     }
 """
-
-
-def _load() -> dict[str, float]:
-    one, five, fifteen = os.getloadavg()
-    return {"load1": round(one, 2), "load5": round(five, 2), "load15": round(fifteen, 2)}
 
 
 def physics(num_sims: int = 256, rounds: int = 5, iters: int = 10) -> dict:
@@ -151,7 +144,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, default=RESULTS / "g1_cpu.json")
     args = ap.parse_args()
 
-    report: dict = {"load_at_start": _load()}
+    report: dict = {"load_at_start": load()}
     report["physics"] = physics()
     print(json.dumps(report["physics"], indent=1), flush=True)
     if not args.skip_attempt:
@@ -162,7 +155,7 @@ def main() -> int:
             "go1_base_budget_17M": round(GO1_BASE_STEPS / rate / 3600, 1),
             "playground_g1_budget_200M": round(PLAYGROUND_G1_STEPS / rate / 3600, 1),
         }
-    report["load_at_end"] = _load()
+    report["load_at_end"] = load()
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=1) + "\n")
     p = report["physics"]

@@ -30,13 +30,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# Headless rendering (TabRL sets it on import; this process imports mujoco first).
-os.environ.setdefault("MUJOCO_GL", "egl")
-_shared = Path(__file__).resolve().parents[2] / "shared" / "menagerie"
-if "MENAGERIE_ROOT" not in os.environ and _shared.is_dir():
-    os.environ["MENAGERIE_ROOT"] = str(_shared)
+from _common import offline_env  # bench/ is the script's folder: on sys.path
+
+offline_env()
 
 SCENE = "Go1JoystickFlatTerrain"
 BASE = "go1-joystick"

@@ -31,11 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-_shared = Path(__file__).resolve().parents[2] / "shared" / "menagerie"
-if "MENAGERIE_ROOT" not in os.environ and _shared.is_dir():
-    os.environ["MENAGERIE_ROOT"] = str(_shared)
+from _common import load, offline_env  # bench/ is the script's folder: on sys.path
+
+offline_env()
 
 SCENE = "Go1JoystickFlatTerrain"
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -50,11 +48,6 @@ def compute_reward(s, action):
     small_velocity = (1.0 + tolerance(s.joint_vel("hinge_1"), margin=5.0)) / 2.0
     return {"balance": upright * centered * small_control * small_velocity}
 """
-
-
-def _load() -> dict[str, float]:
-    one, five, fifteen = os.getloadavg()
-    return {"load1": round(one, 2), "load5": round(five, 2), "load15": round(fifteen, 2)}
 
 
 def physics_rate(num_sims: int = 1024, iters: int = 30) -> dict[str, float]:
@@ -235,7 +228,7 @@ def main() -> int:
     from tabrl.runtime import configure_jax
 
     configure_jax()
-    report: dict = {"machine": {"cpus": os.cpu_count(), "start": _load()}}
+    report: dict = {"machine": {"cpus": os.cpu_count(), "start": load()}}
     tmp = Path(tempfile.mkdtemp(prefix="tabrl-go1-bench-"))
 
     print("(1) raw batched physics ...", flush=True)
@@ -254,7 +247,7 @@ def main() -> int:
     if not args.skip_cartpole:
         print("(4) CartpoleBalance to 900: mujoco vs mjx ...", flush=True)
         report["cartpole"] = [cartpole("mujoco", tmp / "cp-c"), cartpole("mjx", tmp / "cp-mjx")]
-    report["machine"]["end"] = _load()
+    report["machine"]["end"] = load()
 
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "train_go1_cpu.json").write_text(json.dumps(report, indent=2))
