@@ -1,6 +1,6 @@
 """A slice of the behaviour benchmark in CI: one case end to end through the real CLI.
 
-`tabrl teach` (offline composer, the standard "minutes" budget) trains every approach in worker
+`tabrl teach` (offline composer, the "minutes" budget's levels, 500 k steps each) trains every approach in worker
 processes, judges and ranks them; the case's own, independent check then judges the top-ranked
 policy. CartpoleBalance "balance the pole": its base policy balances, so the fine-tuned approaches
 must still do. Heavy: real training, several minutes on 2 cores.
@@ -31,7 +31,10 @@ def _bench():
 def test_one_case_end_to_end_through_the_cli() -> None:
     bench = _bench()
     case = next(c for c in bench.CASES if c.key == "cartpole-balance")
-    result = bench.run_case(case, "offline", "minutes", ["--set", "num_evals=3"], timeout_s=2000)
+    # 500 k steps per approach instead of the budget's plan (1.5 M): the approaches fine-tune a base
+    # that balances already, and CI's time is shared by every heavy test.
+    extra = ["--set", "num_evals=3", "--steps", "500000"]
+    result = bench.run_case(case, "offline", "minutes", extra, timeout_s=2000)
     rows = result["approaches"]
     assert len(rows) == 3 and [r["rank"] for r in rows] == [1, 2, 3]
     assert all(r["status"] == "succeeded" for r in rows), [r.get("error") for r in rows]

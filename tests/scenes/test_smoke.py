@@ -4,7 +4,7 @@ Two tiers of smoke test:
 
 * `test_scene_steps_on_mujoco` (every listed scene with a Menagerie robot, default tier, well under a second each): the
   scene's `MjModel` takes a few hundred `mj_step`s under random controls and its thumbnail renders.
-* `test_scene_resets_and_steps` (MJX: jit reset and one zero-action step): the DeepMind Control
+* `test_scene_resets_and_steps` (MJX: reset and one zero-action step, jitted as one program): the DeepMind Control
   tasks and the Go1 / G1 / Menagerie Go1 scenes (contact-rich ones in the heavy tier), plus one
   task for five of the robots the asset wheels added (heavy tier: 17-67 s of MJX compile each on a
   CPU; all twelve with TABRL_SMOKE_ALL_ROBOTS=1).
@@ -91,19 +91,18 @@ def test_scene_resets_and_steps(scene_id: str) -> None:
     scene = load_scene(scene_id)
     if scene.env is not None:
         env = scene.env
-        state = jax.jit(env.reset)(jax.random.PRNGKey(0))
-        nxt = jax.jit(env.step)(state, jnp.zeros(env.action_size))
-        assert _finite(nxt.data.qpos) and _finite(nxt.obs) and np.isfinite(float(nxt.reward))
-        assert nxt.data.qpos.shape == (scene.mj_model.nq,)
     else:
         # Menagerie / MJCF scenes train through TabRL's own environment (which makes the model
         # MJX-ready, e.g. pyramidal friction cones): smoke-test that.
         from tabrl.rewards import make_env
 
         env = make_env(scene)
-        state = jax.jit(env.reset)(jax.random.PRNGKey(0))
-        nxt = jax.jit(env.step)(state, jnp.zeros(env.action_size))
-        assert _finite(nxt.data.qpos) and _finite(nxt.data.qvel) and _finite(nxt.obs)
+    # Reset and one zero-action step in one compiled program: compiling them apart cost ~40 % more
+    # (CheetahRun 17 -> 12 s, Go1 17 -> 12 s on 2 cores), over ~40 scenes of CI.
+    nxt = jax.jit(lambda key: env.step(env.reset(key), jnp.zeros(env.action_size)))(jax.random.PRNGKey(0))
+    assert _finite(nxt.data.qpos) and _finite(nxt.data.qvel) and _finite(nxt.obs)
+    assert np.isfinite(float(nxt.reward)) and nxt.data.qpos.shape == (scene.mj_model.nq,)
+    if scene.env is None:
         assert nxt.obs.shape == (env.observation_size,)
 
 
