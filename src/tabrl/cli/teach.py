@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import replace
 from typing import Any
 
 import typer
@@ -126,18 +125,26 @@ def teach_cmd(
     _print_table(rows, rounds=len(batches))
 
 
+def batch_items(approaches: list[Any], steps: int | None) -> list[Any]:
+    """The batch items of `approaches`; `steps` (`--steps`) replaces each trained approach's own plan
+    (submit_batch lets an item's steps win); command programs train nothing."""
+    from tabrl.jobs.batches import BatchApproach
+
+    items = [BatchApproach.from_approach(a) for a in approaches]
+    if not steps:
+        return items
+    return [i.model_copy(update={"steps": steps}) if i.level != "command" else i for i in items]
+
+
 def _train_round(
     store: Any, scene: str, approaches: list[Any], settings: dict[str, Any], *, quiet: bool
 ) -> tuple[str, list[Any]]:
     """Submit one round's approaches as a batch, run them in worker processes, return (batch id,
     the jobs as they ended, in the approaches' order)."""
-    from tabrl.jobs.batches import BatchApproach, submit_batch
+    from tabrl.jobs.batches import submit_batch
     from tabrl.jobs.scheduler import Scheduler
 
-    items = [BatchApproach.from_approach(a) for a in approaches]
-    if settings["steps"]:
-        # --steps replaces each approach's own plan (submit_batch lets an item's steps win).
-        items = [replace(i, steps=settings["steps"]) if i.level != "command" else i for i in items]
+    items = batch_items(approaches, settings["steps"])
     batch_id, jobs = submit_batch(
         store, scene, items, steps=settings["steps"],
         overrides=settings["overrides"], seed=settings["seed"], round=settings.get("round", 1),
