@@ -137,6 +137,25 @@ def test_before_any_job_ends_the_running_ones_bound_the_estimates(store: JobStor
     assert store.estimate_scale(running=[store.get(running.id)]) is None
 
 
+def test_the_slot_handover_gap_is_measured_and_counted(store: JobStore) -> None:
+    # Three jobs queued at once on one slot: each started 4 s after the one before it ended.
+    t0 = utcnow() - timedelta(seconds=200)
+    jobs = [_job(store, f"j{i}", estimate=10.0) for i in range(3)]
+    for i, job in enumerate(jobs):
+        store.mark_running(job.id, ref="x")
+        store.finish(job.id, "succeeded")
+        start = t0 + timedelta(seconds=4 + i * 14)
+        store._update(job.id, created_at=t0, started_at=start, finished_at=start + timedelta(seconds=10))
+    assert store.dispatch_gap_s() == pytest.approx(4.0)
+    a, b = _job(store, "a", 10.0), _job(store, "b", 10.0)
+    running = _job(store, "running", estimate=10.0)
+    store.mark_running(running.id, ref="x")
+    store.set_progress(running.id, {"step": 5, "eta_s": 6.0})
+    # One slot: a starts when the running job ends (its 10 s estimate: jobs here took 1x theirs, more
+    # than its training ETA of 6 s) and the slot is handed over (4 s); b 10 + 4 s after a.
+    assert store.queue_infos(max_concurrent=1) == {a.id: (1, 14.0), b.id: (2, 28.0)}
+
+
 def test_queue_infos_of_the_whole_queue_match_each_jobs_own(store: JobStore) -> None:
     running = _job(store, "running", estimate=50.0)
     store.mark_running(running.id, ref="pid:1")

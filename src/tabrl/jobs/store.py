@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import heapq
+import statistics
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
@@ -235,15 +236,44 @@ class JobStore:
         running = self.by_status("running")
         now = utcnow()
         scale = self.estimate_scale(running=running, now=now)
-        slots = [_remaining_s(j, now, scale) for j in running]
+        # A freed slot takes a moment to start the next job (the scheduler's round, the executor's
+        # start): without it the estimates ran early and slipped at every poll.
+        gap = self.dispatch_gap_s() or 0.0
+        slots = [_remaining_s(j, now, scale) + gap for j in running]
         slots += [0.0] * max(0, max_concurrent - len(running))
         heapq.heapify(slots)
         out: dict[str, tuple[int, float]] = {}
         for position, job in enumerate(queued, start=1):
             start = heapq.heappop(slots) if slots else 0.0
             out[job.id] = (position, round(start, 1))
-            heapq.heappush(slots, start + (job.estimate_s or 60.0) * (scale or 1.0))
+            heapq.heappush(slots, start + (job.estimate_s or 60.0) * (scale or 1.0) + gap)
         return out
+
+    def dispatch_gap_s(self, last: int = 20) -> float | None:
+        """Seconds from a slot freeing to the next waiting job starting: the median, over the last
+        `last` jobs that waited for a slot, of (its start - the latest job end before it); None
+        before two such jobs."""
+        with self.session() as s:
+            started = list(
+                s.exec(
+                    select(Job)
+                    .where(col(Job.started_at).is_not(None), Job.attempts == 1)
+                    .order_by(col(Job.started_at).desc())
+                    .limit(last)
+                )
+            )
+            if len(started) < 2:
+                return None
+            oldest = min(j.started_at for j in started)  # type: ignore[type-var]
+            window = select(Job.finished_at).where(col(Job.finished_at) >= oldest - timedelta(hours=1))
+            ends = sorted(t for t in s.exec(window) if t is not None)
+        gaps = []
+        for job in started:
+            before = [t for t in ends if t <= job.started_at]  # type: ignore[operator]
+            # Only a job that was waiting when that slot freed measures the handover.
+            if before and before[-1] > job.created_at:
+                gaps.append((job.started_at - before[-1]).total_seconds())  # type: ignore[operator]
+        return statistics.median(gaps) if len(gaps) >= 2 else None
 
     def estimate_scale(
         self, last: int = 20, *, running: list[Job] | None = None, now: datetime | None = None
