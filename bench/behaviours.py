@@ -8,7 +8,9 @@ POLICY CASE_CHECK --json`), in a fresh TABRL_HOME, so it measures what a person 
 
 Prints, per case and per provider: whether the top-ranked approach passes, whether any does, each
 approach's figure, and the time spent; then the pass rates. The target (issue #16): with the
-offline composer, at least 80 % top-ranked within the standard CPU budget.
+offline composer, at least 80 % top-ranked within the standard CPU budget: `--budget unlimited` (the
+default), where each approach trains the standard preset's steps (`tabrl.training.levels.plan_steps`,
+the same plan as the web UI; the composer no longer sets steps of its own).
 
     uv run python bench/behaviours.py                       # every case, offline composer
     uv run python bench/behaviours.py --cases cartpole-right cheetah-backwards
@@ -182,7 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", nargs="*", help="Case keys (default: all; --list shows them).")
     parser.add_argument("--provider", action="append", help="Provider(s) (default: offline).")
     parser.add_argument(
-        "--budget", default="minutes", help="instant | minutes | unlimited (default: minutes)."
+        "--budget",
+        default="unlimited",
+        help="instant | minutes | unlimited (default: unlimited: each approach trains the standard preset's "
+        "steps, the standard CPU budget; minutes: the quick preset's).",
     )
     parser.add_argument("--set", action="append", default=[], help="Training override for every case.")
     parser.add_argument("--steps", type=int, help="Steps per approach instead of the plan's.")
