@@ -84,6 +84,14 @@ def test_requeue_interrupted_resumes(store: JobStore) -> None:
         store.requeue(job.id, resume=True)
 
 
+def test_a_job_cancelled_while_it_is_being_started_stays_cancelled(store: JobStore) -> None:
+    # The scheduler read the queue, the person cancelled, then the executor's start was recorded.
+    job = _job(store)
+    store.request_cancel(job.id)
+    started = store.mark_running(job.id, ref="ray:x")
+    assert started.status == "cancelled" and started.cancel_requested  # its worker is told to stop
+
+
 def test_queue_position_and_estimate(store: JobStore) -> None:
     running = _job(store, "running", estimate=100.0)
     store.mark_running(running.id, ref="pid:1")

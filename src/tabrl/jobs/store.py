@@ -113,8 +113,14 @@ class JobStore:
             return job
 
     def mark_running(self, job_id: str, *, ref: str | None, pid: int | None = None) -> Job:
-        """The executor started the job; `ref` is its handle on the worker (opaque here)."""
+        """The executor started the job; `ref` is its handle on the worker (opaque here). A job cancelled
+        between the scheduler's read of the queue and this start stays cancelled: its worker is asked to
+        stop (it was set running over the cancel, and trained on)."""
         job = self.get(job_id)
+        if job.status in TERMINAL:
+            job = self._update(job_id, cancel_requested=True, worker_pid=pid, worker_ref=ref)
+            self.add_event(job_id, "cancel_requested", {})
+            return job
         job = self._update(
             job_id,
             status="running",
