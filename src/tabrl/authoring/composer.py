@@ -32,6 +32,9 @@ _DATA = Path(__file__).resolve().parent / "data" / "motifs.yaml"
 #: Primitives that only regularise; a recipe needs at least one other term to count.
 _REGULARISERS = {"energy", "smoothness", "upright", "task_bonus", "default_pose", "hold_heading"}
 
+#: A simile ("march like a soldier", "as if it were drunk"): a manner, which the motifs know.
+_MANNER = re.compile(r"\blike (?:a|an|the|you|youre|you're|it|its|it's|on|in|at|some)\b|\bas (?:if|though)\b")
+
 #: (primitive name, keyword arguments), in the order the terms are emitted.
 Recipe = tuple[tuple[str, dict[str, Any]], ...]
 
@@ -311,14 +314,20 @@ def compose(
     policy, else from_scratch). `task_bonus`: a fine-tune keeps a little of the scene's own task
     reward (None: whenever it fine-tunes; a joystick base policy's scene trains on the mujoco backend,
     which has no task reward, so the caller says False there). `direction` -1: travel backwards (the
-    parsed prompt's sign for speed, `tabrl.authoring.intent`)."""
+    parsed prompt's sign for speed, `tabrl.authoring.intent`).
+
+    A robot that is not a free-floating legged one (a cart-pole, a pendulum, a planar runner, an arm)
+    gets approaches that ask for exactly what the parsed prompt measures (`from_intent`) when the
+    prompt names something measurable and no manner or rhythm; legged robots, and prompts about a
+    manner ("like on the moon") or a rhythm, get the motifs, which know gaits, poses and beats (as
+    do approaches beyond the shaping styles when `n` asks for more)."""
+    out = from_intent(prompt, profile, n, level=level, task_bonus=task_bonus)
     candidates = [
         (score - STYLE_PENALTY * k, motif, style)
         for motif, score in rank_motifs(prompt)
         for k, style in enumerate(motif.styles)
     ]
     candidates.sort(key=lambda c: -round(c[0], 5))  # stable: library order breaks ties
-    out: list[Composed] = []
     signatures: set[str] = set()
     excluded: set[str] = set()
     for score, motif, style in candidates:
@@ -352,4 +361,51 @@ def compose(
                 terms=[t.name for t in terms],
             )
         )
+    return out
+
+
+def from_intent(
+    prompt: str,
+    profile: RobotProfile,
+    n: int = 3,
+    *,
+    level: str | None = None,
+    task_bonus: bool | None = None,
+) -> list[Composed]:
+    """Up to `n` approaches that reward exactly the measures of the parsed prompt on this robot
+    (`tabrl.authoring.intent.measures`), one per shaping style (`tabrl.authoring.shaping`); empty for
+    legged robots, for prompts about a manner or a rhythm, and when nothing asked can be measured.
+    `level` and `task_bonus` as in `compose` (None: fine_tune when the scene has a base policy)."""
+    from tabrl.authoring.intent import measures, parse_intent
+    from tabrl.authoring.shaping import shaped_terms, styles
+
+    intent = parse_intent(prompt)
+    if profile.legged or intent.rhythm or intent.style or _MANNER.search(prompt.lower()):
+        return []
+    found = measures(intent, profile)
+    chosen = level or ("fine_tune" if profile.has_base_policy else "from_scratch")
+    out: list[Composed] = []
+    signatures: set[str] = set()
+    for style in styles():
+        terms = shaped_terms(found, style)
+        signature = "|".join(f"{t.name}={t.weight}:{t.expr}" for t in terms)
+        if not terms or signature in signatures:
+            continue
+        signatures.add(signature)
+        if chosen == "fine_tune" and task_bonus is not False:
+            terms = [*terms, *PRIMITIVES["task_bonus"](profile)]
+        says = [t.says for t in terms if t.says]
+        out.append(
+            Composed(
+                name=style.title,
+                description=f"{style.blurb} For this robot: {'; '.join(dict.fromkeys(says))}.",
+                reward_code=render_code(style.title, prompt, terms, profile.floating),
+                level=chosen,
+                motif=f"intent:{style.key}",
+                score=1.0,
+                terms=[t.name for t in terms],
+            )
+        )
+        if len(out) >= n:
+            break
     return out

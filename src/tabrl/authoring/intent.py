@@ -413,12 +413,21 @@ def _right_sign(scene_id: str, joint: str) -> int:
 
 
 @dataclass(frozen=True)
-class _Measure:
+class Measure:
+    """One thing a success check measures per step (`expr`) and the goal its episode figure must meet.
+
+    The offline composer shapes its reward from the same measures (`tabrl.authoring.shaping`):
+    `guard` marks a constraint ("without falling", "while balancing", "on the spot") that the asked-for
+    quantities only count under; `margin` is how far from the goal the reward still points the way
+    (None: the generic rule in `shaping.factors`)."""
+
     name: str
     expr: str
     goal: str
     why: str
     settle_s: float = 0.0
+    guard: bool = False
+    margin: float | None = None
 
 
 def _num(x: float) -> str:
@@ -469,7 +478,7 @@ def _travel(profile: RobotProfile, lateral: bool = False) -> str | None:
     return f"s.body_linvel(s.base)[{'xyz'.index(axis)}]" if axis in profile.translate else None
 
 
-def _speed(intent: Intent, profile: RobotProfile, key: str) -> list[_Measure]:
+def _speed(intent: Intent, profile: RobotProfile, key: str) -> list[Measure]:
     lateral = key == "lateral"
     expr = _travel(profile, lateral)
     if expr is None:
@@ -482,17 +491,17 @@ def _speed(intent: Intent, profile: RobotProfile, key: str) -> list[_Measure]:
     if sign == 0:
         expr = f"jnp.abs({expr})"
     if speed:
-        return [_Measure(name, expr, _amount_goal(speed[1], "speed", sign or 1), f"{speed[1]:g} m/s asked")]
+        return [Measure(name, expr, _amount_goal(speed[1], "speed", sign or 1), f"{speed[1]:g} m/s asked")]
     if distance:
         # The mean speed over the judged time is the distance travelled divided by that time.
         goal = _amount_goal(distance[1], "length", sign or 1, 1.0 / _judged_s(0.0))
-        return [_Measure(name, expr, goal, f"{distance[1]:g} m in {_judged_s(0.0):g} s")]
+        return [Measure(name, expr, goal, f"{distance[1]:g} m in {_judged_s(0.0):g} s")]
     v = _walk_speed(profile)
     why = f"{level} speed, walking speed {_num(v)} m/s"
-    return [_Measure(name, expr, _signed_goal(_goals()[key], level, sign, v), why)]
+    return [Measure(name, expr, _signed_goal(_goals()[key], level, sign, v), why)]
 
 
-def _turn(intent: Intent, profile: RobotProfile) -> list[_Measure]:
+def _turn(intent: Intent, profile: RobotProfile) -> list[Measure]:
     sign, level = intent.sign_for("turn"), intent.level_for("turn")
     if profile.can_yaw:
         expr, table = "s.body_angvel(s.base)[2]", _goals()["turn"]
@@ -508,27 +517,29 @@ def _turn(intent: Intent, profile: RobotProfile) -> list[_Measure]:
     if sign == 0:
         expr = f"jnp.abs({expr})"
     if rate:
-        return [_Measure("turn_rate", expr, _amount_goal(rate[1], "rate", sign or 1), why)]
+        return [Measure("turn_rate", expr, _amount_goal(rate[1], "rate", sign or 1), why)]
     if angle:
         # Turning by an angle: the mean rate over the rollout is the angle over its length.
         goal = _amount_goal(angle[1], "angle", sign or 1, 1.0 / _judged_s(0.0))
-        return [_Measure("turn_rate", expr, goal, f"{why}; {angle[1]:g} rad in {_judged_s(0.0):g} s")]
-    return [_Measure("turn_rate", expr, _signed_goal(table, level, sign), why)]
+        return [Measure("turn_rate", expr, goal, f"{why}; {angle[1]:g} rad in {_judged_s(0.0):g} s")]
+    return [Measure("turn_rate", expr, _signed_goal(table, level, sign), why)]
 
 
 def _slide(profile: RobotProfile) -> ActJoint | None:
     return next((j for j in profile.joints if j.type == "slide"), None)
 
 
-def _position(intent: Intent, profile: RobotProfile) -> list[_Measure]:
+def _position(intent: Intent, profile: RobotProfile) -> list[Measure]:
     g = _goals()
     slide = _slide(profile)
     if slide is not None:
         expr, sign = f"s.joint_angle({slide.name!r})", _right_sign(profile.scene_id, slide.name)
         half = (slide.range[1] - slide.range[0]) / 2 if slide.range else 0.0
         side = g["side_fraction"] * half if half > 0 else g["side_m"]
+        margin = 0.5 * half if half > 0 else 2.0 * g["side_m"]
     elif not profile.floating and "x" in profile.translate:
         expr, sign, side = "s.body_pos(s.base)[0]", (1 if _camera()[1][0] >= 0 else -1), g["side_m"]
+        margin = 2.0 * g["side_m"]
     else:
         return []  # a floating base starts anywhere: a position means nothing on its own
     if sign < 0:
@@ -539,12 +550,16 @@ def _position(intent: Intent, profile: RobotProfile) -> list[_Measure]:
     length = intent.amount("length") if intent.quantity == "position" else None
     want = intent.sign_for("position")
     if length:
-        return [_Measure(name, expr, _amount_goal(length[1], "length", want or 1), "metres, right positive",
-                         settle)]  # fmt: skip
+        return [Measure(name, expr, _amount_goal(length[1], "length", want or 1), "metres, right positive",
+                        settle, margin=margin)]  # fmt: skip
     if direction is None or want == 0:
-        return [_Measure(name, expr, f"between {_num(-side)} and {_num(side)}", "in the middle", settle)]
+        return [
+            Measure(
+                name, expr, f"between {_num(-side)} and {_num(side)}", "in the middle", settle, margin=margin
+            )
+        ]
     goal = f"> {_num(side)}" if want > 0 else f"< {_num(-side)}"
-    return [_Measure(name, expr, goal, "metres from the middle, right positive", settle)]
+    return [Measure(name, expr, goal, "metres from the middle, right positive", settle, margin=margin)]
 
 
 def _chain(profile: RobotProfile) -> list[str]:
@@ -575,7 +590,7 @@ def _tilts(profile: RobotProfile) -> bool:
     return any(abs(axes.get(j, (0.0, 0.0, 1.0))[2]) < 0.9 for j in hinges if j)
 
 
-def _upright(intent: Intent, profile: RobotProfile, main: bool) -> list[_Measure]:
+def _upright(intent: Intent, profile: RobotProfile, main: bool) -> list[Measure]:
     g = _goals()
     if not _tilts(profile):
         return []
@@ -591,10 +606,11 @@ def _upright(intent: Intent, profile: RobotProfile, main: bool) -> list[_Measure
     fraction = g["swing_up_fraction"] if swing else g["balance_fraction"]
     settle = g["settle_s"]["swing_up" if swing else "balance"] if main or swing else 0.0
     why = f"{links} within ~25 degrees of vertical, fraction of the time"
-    return [_Measure("upright", f"{expr} > {_num(g['upright_cos'])}", f">= {_num(fraction)}", why, settle)]
+    cond = f"{expr} > {_num(g['upright_cos'])}"
+    return [Measure("upright", cond, f">= {_num(fraction)}", why, settle, guard=not main)]
 
 
-def _no_fall(profile: RobotProfile) -> list[_Measure]:
+def _no_fall(profile: RobotProfile) -> list[Measure]:
     if not (profile.floating or (profile.has_height and profile.can_pitch)):
         return []
     g = _goals()
@@ -603,11 +619,17 @@ def _no_fall(profile: RobotProfile) -> list[_Measure]:
         height = g["no_fall_height"] * profile.stand_height
         cond = f"jnp.logical_and({cond}, s.body_height(s.base) > {_num(height)})"
     return [
-        _Measure("not_fallen", cond, f">= {_num(g['no_fall_fraction'])}", "on its feet, fraction of the time")
+        Measure(
+            "not_fallen",
+            cond,
+            f">= {_num(g['no_fall_fraction'])}",
+            "on its feet, fraction of the time",
+            guard=True,
+        )
     ]
 
 
-def _in_place(profile: RobotProfile) -> list[_Measure]:
+def _in_place(profile: RobotProfile) -> list[Measure]:
     limit = _goals()["in_place_speed"] * _walk_speed(profile)
     if profile.floating:
         expr = "jnp.linalg.norm(s.body_linvel(s.base)[:2])"
@@ -615,30 +637,34 @@ def _in_place(profile: RobotProfile) -> list[_Measure]:
         expr = "jnp.abs(s.body_linvel(s.base)[0])"
     else:
         return []
-    return [_Measure("drift_speed", expr, f"< {_num(limit)}", "stays on the spot (m/s)")]
+    return [Measure("drift_speed", expr, f"< {_num(limit)}", "stays on the spot (m/s)", guard=True)]
 
 
 def _feet_air() -> str:
     return "s.feet_contact().sum() < 0.5"
 
 
-def _jump(intent: Intent, profile: RobotProfile, key: str) -> list[_Measure]:
+def _jump(intent: Intent, profile: RobotProfile, key: str) -> list[Measure]:
     g = _goals()
     level = intent.level_for(key)
     out = []
     if profile.feet:
         air = g["airborne_fraction"][level if key == "hop" else "normal"]
-        out.append(_Measure("airborne", _feet_air(), f">= {_num(air)}", "no foot on the floor, fraction"))
+        out.append(Measure("airborne", _feet_air(), f">= {_num(air)}", "no foot on the floor, fraction"))
     if key == "jump" and profile.has_height and profile.stand_height > 0:
         height = intent.amount("length") if key == intent.quantity else None
         gain = height[1] if height else g["jump_gain"][level] * profile.stand_height
         cond = f"s.body_height(s.base) > {_num(profile.stand_height + gain)}"
         why = f"base {_num(gain)} m above its standing height, fraction"
-        out.append(_Measure("high", cond, f">= {_num(g['jump_high_fraction'])}", why))
+        out.append(
+            Measure(
+                "high", cond, f">= {_num(g['jump_high_fraction'])}", why, margin=0.5 * profile.stand_height
+            )
+        )
     return out
 
 
-def _height(intent: Intent, profile: RobotProfile) -> list[_Measure]:
+def _height(intent: Intent, profile: RobotProfile) -> list[Measure]:
     if not profile.has_height or profile.stand_height <= 0:
         return []
     sign, level = intent.sign_for("height") or 1, intent.level_for("height")
@@ -646,20 +672,27 @@ def _height(intent: Intent, profile: RobotProfile) -> list[_Measure]:
     if amount:
         target = profile.stand_height + sign * amount[1]
         return [
-            _Measure("height", "s.body_height(s.base)", _amount_goal(target, "length"), "base height (m)")
+            Measure(
+                "height",
+                "s.body_height(s.base)",
+                _amount_goal(target, "length"),
+                "base height (m)",
+                margin=0.5 * profile.stand_height,
+            )
         ]
     table = _goals()["height_up" if sign > 0 else "height_down"]
     bound = table[level] * profile.stand_height
     goal = f"> {_num(bound)}" if sign > 0 else f"< {_num(bound)}"
-    return [_Measure("height", "s.body_height(s.base)", goal, f"standing height {profile.stand_height:g} m")]
+    why = f"standing height {profile.stand_height:g} m"
+    return [Measure("height", "s.body_height(s.base)", goal, why, margin=0.5 * profile.stand_height)]
 
 
-def _reach(profile: RobotProfile) -> list[_Measure]:
+def _reach(profile: RobotProfile) -> list[Measure]:
     if not profile.target_body or not profile.tip_body:
         return []
     g = _goals()
     dist = f"jnp.linalg.norm(s.body_pos({profile.tip_body!r}) - s.body_pos({profile.target_body!r}))"
-    return [_Measure("on_target", f"{dist} < {_num(g['reach_radius'])}", f">= {_num(g['reach_fraction'])}",
+    return [Measure("on_target", f"{dist} < {_num(g['reach_radius'])}", f">= {_num(g['reach_fraction'])}",
                      f"{profile.tip_body} within {g['reach_radius']:g} m of {profile.target_body}",
                      g["settle_s"]["reach"])]  # fmt: skip
 
@@ -675,7 +708,7 @@ def _part_joints(intent: Intent, profile: RobotProfile) -> tuple[ActJoint, ...]:
     return profile.part(intent.part)
 
 
-def _motion(intent: Intent, profile: RobotProfile) -> list[_Measure]:
+def _motion(intent: Intent, profile: RobotProfile) -> list[Measure]:
     """A rhythm: how fast the moving part moves on average, against what the rhythm needs."""
     g = _goals()
     freq = intent.frequency_hz or g["rhythm_freq_hz"]
@@ -700,10 +733,10 @@ def _motion(intent: Intent, profile: RobotProfile) -> list[_Measure]:
         return []
     # A sinusoid of amplitude a at f Hz moves at 4 a f on average; ask for half of that.
     goal = 2.0 * a * freq * scale
-    return [_Measure("motion", expr, f"> {_num(goal)}", f"mean speed of {what}, {freq:g} Hz rhythm")]
+    return [Measure("motion", expr, f"> {_num(goal)}", f"mean speed of {what}, {freq:g} Hz rhythm")]
 
 
-def _joint(intent: Intent, profile: RobotProfile) -> list[_Measure]:
+def _joint(intent: Intent, profile: RobotProfile) -> list[Measure]:
     joints = _part_joints(intent, profile)
     if not joints:
         return []
@@ -715,22 +748,22 @@ def _joint(intent: Intent, profile: RobotProfile) -> list[_Measure]:
     else:
         goal = f"> {_num(g['joint_bend'][intent.level_for('joint')])}"
     why = f"{intent.part} joints away from the reference pose (rad)"
-    return [_Measure("bend", expr, goal, why, g["settle_s"]["joint"])]
+    return [Measure("bend", expr, goal, why, g["settle_s"]["joint"])]
 
 
-def _still(profile: RobotProfile) -> list[_Measure]:
+def _still(profile: RobotProfile) -> list[Measure]:
     g = _goals()
     out = []
     if profile.joints:
         expr = _mean_abs([f"s.joint_vel({j.name!r})" for j in profile.joints])
-        out.append(_Measure("joint_speed", expr, f"< {_num(g['still_joint_speed'])}", "rad/s, on average"))
+        out.append(Measure("joint_speed", expr, f"< {_num(g['still_joint_speed'])}", "rad/s, on average"))
     if profile.floating or profile.translate:
         expr = "jnp.linalg.norm(s.body_linvel(s.base))"
-        out.append(_Measure("base_speed", expr, f"< {_num(g['still_base_speed'])}", "m/s, on average"))
+        out.append(Measure("base_speed", expr, f"< {_num(g['still_base_speed'])}", "m/s, on average"))
     return out
 
 
-def _flip(profile: RobotProfile, intent: Intent) -> list[_Measure]:
+def _flip(profile: RobotProfile, intent: Intent) -> list[Measure]:
     g = _goals()["flip"][intent.level_for("flip")]
     if profile.floating:
         expr = _mean_abs(["s.body_angvel(s.base, local=True)[0]", "s.body_angvel(s.base, local=True)[1]"])
@@ -738,10 +771,10 @@ def _flip(profile: RobotProfile, intent: Intent) -> list[_Measure]:
         expr = "jnp.abs(s.body_angvel(s.base)[1])"
     else:
         return []
-    return [_Measure("flip_rate", expr, f"> {_num(g)}", "pitch / roll rate (rad/s)")]
+    return [Measure("flip_rate", expr, f"> {_num(g)}", "pitch / roll rate (rad/s)")]
 
 
-def _measures_for(key: str, intent: Intent, profile: RobotProfile) -> list[_Measure]:
+def _measures_for(key: str, intent: Intent, profile: RobotProfile) -> list[Measure]:
     main = key == intent.quantity
     if key in ("speed", "lateral"):
         return _speed(intent, profile, key)
@@ -768,7 +801,7 @@ def _measures_for(key: str, intent: Intent, profile: RobotProfile) -> list[_Meas
     return []
 
 
-def _render(intent: Intent, measures: list[_Measure], settle: float) -> str:
+def _render(intent: Intent, measures: list[Measure], settle: float) -> str:
     safe = re.sub(r"\s+", " ", intent.prompt).strip()[:120]
     lines = [
         f"# Success check for: {safe}",
@@ -788,29 +821,46 @@ def _render(intent: Intent, measures: list[_Measure], settle: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def measures(intent: Intent, profile: RobotProfile) -> list[Measure]:
+    """What `intent` asks of the robot of `profile`, measured: the asked-for quantities first, then the
+    constraints (guards); empty when nothing it asks for can be measured on this robot."""
+    found: list[Measure] = []
+    for key in intent.quantities:
+        found += _measures_for(key, intent, profile)
+    if intent.rhythm and "motion" not in intent.quantities and found:
+        found += _motion(intent, profile)
+    if not found:
+        return []
+    if "upright" in intent.constraints and "upright" not in intent.quantities:
+        found += _upright(intent, profile, main=False)
+    if "in_place" in intent.constraints and not {"speed", "lateral", "position"} & set(intent.quantities):
+        found += _in_place(profile)
+    # A robot that can fall over must not pass by falling (unless tumbling is the point).
+    base_upright = (profile.floating or profile.has_height) and any(m.name == "upright" for m in found)
+    if "flip" not in intent.quantities and not base_upright:
+        found += _no_fall(profile)
+    return list({m.name: m for m in found}.values())
+
+
 def success_check(intent: Intent, profile: RobotProfile) -> str | None:
     """A success-check module (`tabrl.rewards.checks`) for `intent` on the robot of `profile`, or
     None when nothing the intent asks for can be measured on this robot."""
-    measures: list[_Measure] = []
-    for key in intent.quantities:
-        measures += _measures_for(key, intent, profile)
-    if intent.rhythm and "motion" not in intent.quantities and measures:
-        measures += _motion(intent, profile)
-    if not measures:
+    unique = measures(intent, profile)
+    if not unique:
         return None
-    if "upright" in intent.constraints and "upright" not in intent.quantities:
-        measures += _upright(intent, profile, main=False)
-    if "in_place" in intent.constraints and not {"speed", "lateral", "position"} & set(intent.quantities):
-        measures += _in_place(profile)
-    # A robot that can fall over must not pass by falling (unless tumbling is the point).
-    base_upright = (profile.floating or profile.has_height) and any(m.name == "upright" for m in measures)
-    if "flip" not in intent.quantities and not base_upright:
-        measures += _no_fall(profile)
-    unique = list({m.name: m for m in measures}.values())
     settle = max((m.settle_s for m in unique), default=0.0)
     if "hold" in intent.constraints:
         settle = max(settle, _goals()["settle_s"]["hold"])
     return _render(intent, unique, settle)
 
 
-__all__ = ["LEVELS", "OSCILLATIONS", "Intent", "parse_intent", "success_check", "vocabulary"]
+__all__ = [
+    "LEVELS",
+    "OSCILLATIONS",
+    "Intent",
+    "Measure",
+    "measures",
+    "parse_intent",
+    "success_check",
+    "vocabulary",
+]
