@@ -191,3 +191,21 @@ def test_a_stored_verdict_reads_back() -> None:
     v = verdict(0.02, 0.97, fell=0.125)
     back = Verdict.from_dict(v.to_dict())
     assert back == v and back.figure == v.figure
+
+
+def test_a_composed_one_sided_band_moves_past_the_goal() -> None:
+    # The composer writes open bands (`jnp.inf`) and gates goals by a guard (`safe * tolerance(...)`):
+    # the rules still read the band and move it past the goal the policy missed.
+    from tabrl.authoring.composer import compose
+    from tabrl.authoring.profile import build_profile
+    from tabrl.scenes import robot_card
+
+    prompt = "balance the pole while keeping the cart on the right side of the track"
+    gated = compose(prompt, build_profile(robot_card(SCENE)), 1, level="from_scratch")[0]
+    assert "bounds=(0.486, jnp.inf)" in gated.reward_code
+    short = gated.reward_code.replace("bounds=(0.486, jnp.inf)", "bounds=(0.2, jnp.inf)")  # short of 0.3
+    o = Outcome(approach(short, name=gated.name), verdict(0.1, 0.95), history(upright=300.0, cart_x=20.0))
+    refined = refine_reward(o)
+    assert refined is not None and any(c.startswith("cart_x band up") for c in refined.changes), refined
+    new_lo = float(refined.reward_code.split("s.joint_angle('slider'), bounds=(")[1].split(",")[0])
+    assert new_lo > 0.3 and "jnp.inf" in refined.reward_code

@@ -32,6 +32,14 @@ Rules for reward_code (it is compiled by a strict sandbox; anything else is reje
   should dominate.
 - Use `s.phase(freq_hz)` for rhythmic behaviours (dances, gaits), `s.default_pose` for
   poses relative to the robot's reference posture.
+- Make the weighted total per step lie within about [0, 1] (weights summing to ~1): the
+  training settings were tuned on that scale.
+- A constraint ("while balancing", "without falling", "upright") gates what is asked for:
+  multiply the asked-for terms by the constraint's own value, e.g. `up = tolerance(...)`, then
+  `"cart_right": up * tolerance(cart_x, ...)`. A plain sum lets the policy collect the other
+  terms with the constraint given up (measured: "pole up" + "cart right" summed trained a cart
+  parked on the right with the pole up 41 % of the time; gated, 100 %).
+- Give each tolerance() a margin wide enough to point the way from where the robot starts.
 
 Every approach also carries a success_check: a second small module, in the same language, that
 an independent judge runs on rollouts of the trained policy to say whether it did what the person

@@ -278,6 +278,15 @@ def _kw(call: ast.Call, name: str) -> ast.keyword | None:
 
 
 def _const(node: ast.expr) -> float | None:
+    # `jnp.inf` / `-jnp.inf`: the open side of a one-sided band (the composer writes them).
+    sign = 1.0
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        sign, node = -1.0, node.operand
+    if isinstance(node, ast.Attribute) and node.attr == "inf" and isinstance(node.value, ast.Name):
+        return sign * math.inf
+    if sign < 0:
+        value = _const(node)
+        return None if value is None else -value
     try:
         value = ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError):
