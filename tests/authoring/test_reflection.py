@@ -202,8 +202,8 @@ def test_a_composed_one_sided_band_moves_past_the_goal() -> None:
 
     prompt = "balance the pole while keeping the cart on the right side of the track"
     gated = compose(prompt, build_profile(robot_card(SCENE)), 1, level="from_scratch")[0]
-    assert "bounds=(0.486, jnp.inf)" in gated.reward_code
-    short = gated.reward_code.replace("bounds=(0.486, jnp.inf)", "bounds=(0.2, jnp.inf)")  # short of 0.3
+    assert "bounds=(0.486, 1.2024)" in gated.reward_code
+    short = gated.reward_code.replace("bounds=(0.486, 1.2024)", "bounds=(0.2, jnp.inf)")  # short of 0.3
     o = Outcome(approach(short, name=gated.name), verdict(0.1, 0.95), history(upright=300.0, cart_x=20.0))
     refined = refine_reward(o)
     assert refined is not None and any(c.startswith("cart_x band up") for c in refined.changes), refined

@@ -419,7 +419,8 @@ class Measure:
     The offline composer shapes its reward from the same measures (`tabrl.authoring.shaping`):
     `guard` marks a constraint ("without falling", "while balancing", "on the spot") that the asked-for
     quantities only count under; `margin` is how far from the goal the reward still points the way
-    (None: the generic rule in `shaping.factors`)."""
+    (None: the generic rule in `shaping.factors`); `span` is the range `expr` can physically take (a
+    slide joint's limits), so that the reward does not drive the robot into an end stop."""
 
     name: str
     expr: str
@@ -428,6 +429,7 @@ class Measure:
     settle_s: float = 0.0
     guard: bool = False
     margin: float | None = None
+    span: tuple[float, float] | None = None
 
 
 def _num(x: float) -> str:
@@ -537,13 +539,15 @@ def _position(intent: Intent, profile: RobotProfile) -> list[Measure]:
         half = (slide.range[1] - slide.range[0]) / 2 if slide.range else 0.0
         side = g["side_fraction"] * half if half > 0 else g["side_m"]
         margin = 0.5 * half if half > 0 else 2.0 * g["side_m"]
+        span = (slide.range[0], slide.range[1]) if slide.range else None
     elif not profile.floating and "x" in profile.translate:
         expr, sign, side = "s.body_pos(s.base)[0]", (1 if _camera()[1][0] >= 0 else -1), g["side_m"]
-        margin = 2.0 * g["side_m"]
+        margin, span = 2.0 * g["side_m"], None
     else:
         return []  # a floating base starts anywhere: a position means nothing on its own
     if sign < 0:
         expr = f"-{expr}"
+        span = (-span[1], -span[0]) if span else None
     name = f"{profile.base}_x"
     settle = g["settle_s"]["position"]
     direction = intent.direction_for("position")
@@ -551,7 +555,7 @@ def _position(intent: Intent, profile: RobotProfile) -> list[Measure]:
     want = intent.sign_for("position")
     if length:
         return [Measure(name, expr, _amount_goal(length[1], "length", want or 1), "metres, right positive",
-                        settle, margin=margin)]  # fmt: skip
+                        settle, margin=margin, span=span)]  # fmt: skip
     if direction is None or want == 0:
         return [
             Measure(
@@ -559,7 +563,9 @@ def _position(intent: Intent, profile: RobotProfile) -> list[Measure]:
             )
         ]
     goal = f"> {_num(side)}" if want > 0 else f"< {_num(-side)}"
-    return [Measure(name, expr, goal, "metres from the middle, right positive", settle, margin=margin)]
+    return [
+        Measure(name, expr, goal, "metres from the middle, right positive", settle, margin=margin, span=span)
+    ]
 
 
 def _chain(profile: RobotProfile) -> list[str]:

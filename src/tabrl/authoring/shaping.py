@@ -47,6 +47,10 @@ def styles() -> tuple[ShapingStyle, ...]:
     return tuple(ShapingStyle.model_validate(s) for s in vocabulary()["shaping"]["styles"])
 
 
+#: How far towards the end of a measure's span a one-sided reward band reaches.
+_SHORT = 0.6
+
+
 def _lead() -> float:
     return float(vocabulary()["shaping"]["lead"])
 
@@ -59,13 +63,18 @@ class Factor:
     lo: float
     hi: float
     margin: float
+    #: A fixed linear ramp whatever the style (a cosine's (1 + cos) / 2), else the style's sigmoid.
+    linear: bool = False
 
     def code(self, style: ShapingStyle) -> str:
         """The tolerance() call for this factor under `style`."""
+        if self.linear:
+            margin, sigmoid, value = self.margin, "linear", 0.0
+        else:
+            margin, sigmoid, value = self.margin * style.margin_scale, style.sigmoid, style.value_at_margin
         return (
             f"tolerance({self.x}, bounds=({_lit(self.lo)}, {_lit(self.hi)}), "
-            f'margin={_lit(self.margin * style.margin_scale)}, sigmoid="{style.sigmoid}", '
-            f"value_at_margin={_lit(style.value_at_margin)})"
+            f'margin={_lit(margin)}, sigmoid="{sigmoid}", value_at_margin={_lit(value)})'
         )
 
 
@@ -114,6 +123,11 @@ def _condition(m: Measure, cond: str) -> list[Factor]:
     if match is None:
         return []
     x, op, c = match["x"], match["op"], float(match["c"])
+    if "body_upright(" in x and op == ">":
+        # An uprightness (a cosine, at most 1): pull all the way to vertical along (1 + cos) / 2, as
+        # dm_control's balance rewards do. A band flat above the check's line (0.9) and a gaussian
+        # fall-off trained CartpoleBalance poles that were up a third of the time (bench/README.md).
+        return [Factor(x, 1.0, float("inf"), 2.0, linear=True)]
     margin = _margin(m, x, c, op)
     return [Factor(x, c, float("inf"), margin) if op == ">" else Factor(x, float("-inf"), c, margin)]
 
@@ -131,9 +145,13 @@ def factors(m: Measure) -> list[Factor]:
         op, c = bound["op"], float(bound["c"])
         margin = _margin(m, m.expr, c, op)
         lead = _lead() * margin  # aim a little past the check's line
+        # ...but not into an end stop: a cart driven to the end of its rail (1.5 of 1.8 m) cannot
+        # balance its pole (bench/README.md); the band ends short of the span's limit.
         if op == ">":
-            return [Factor(m.expr, c + lead, float("inf"), margin)]
-        return [Factor(m.expr, float("-inf"), c - lead, margin)]
+            hi = c + _SHORT * (m.span[1] - c) if m.span and m.span[1] > c else float("inf")
+            return [Factor(m.expr, min(c + lead, hi), hi, margin)]
+        lo = c - _SHORT * (c - m.span[0]) if m.span and m.span[0] < c else float("-inf")
+        return [Factor(m.expr, lo, max(c - lead, lo), margin)]
     return []  # "<= fraction": a condition that must rarely hold has no single target
 
 
