@@ -23,8 +23,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tabrl.authoring.approach import Approach
+from tabrl.authoring.intent import measures, parse_intent
 from tabrl.authoring.primitives import PRIMITIVES, Term
 from tabrl.authoring.profile import RobotProfile
+from tabrl.authoring.shaping import shaped_terms, styles
 from tabrl.errors import did_you_mean
 
 _DATA = Path(__file__).resolve().parent / "data" / "motifs.yaml"
@@ -201,22 +203,15 @@ class Composed(Approach):
     score: float = Field(exclude=True)
 
 
-def walk_speed(profile: RobotProfile) -> float:
-    """A comfortable walking speed (m/s), scaled with how tall the robot stands."""
-    if profile.stand_height > 0 and profile.floating:
-        return float(np.clip(1.8 * profile.stand_height, 0.3, 1.2))
-    return 1.0
-
-
 def instantiate(style: Style, profile: RobotProfile, direction: int = 1) -> list[Term]:
     """The terms of `style` for this robot (empty when its core does not apply). `direction` -1: the
     prompt asks to travel backwards, so every `move` goes the other way (motifs are written forward)."""
     terms: list[Term] = []
-    v = walk_speed(profile) * (-1.0 if direction < 0 else 1.0)
+    v = profile.walk_speed * (-1.0 if direction < 0 else 1.0)
     for prim, kwargs in style.recipe:
         args = dict(kwargs)
         if prim == "move":
-            speed = args.get("speed", 1.0) * walk_speed(profile)
+            speed = args.get("speed", 1.0) * profile.walk_speed
             # Backwards asked: travel backwards whatever the motif says. A motif written backwards (the
             # "backward" motif's -0.7) used to be flipped forward here: "walk backwards" on the Go1 was
             # rewarded for walking forward.
@@ -376,9 +371,6 @@ def from_intent(
     (`tabrl.authoring.intent.measures`), one per shaping style (`tabrl.authoring.shaping`); empty for
     legged robots, for prompts about a manner or a rhythm, and when nothing asked can be measured.
     `level` and `task_bonus` as in `compose` (None: fine_tune when the scene has a base policy)."""
-    from tabrl.authoring.intent import measures, parse_intent
-    from tabrl.authoring.shaping import shaped_terms, styles
-
     intent = parse_intent(prompt)
     if profile.legged or intent.rhythm or intent.style or _MANNER.search(prompt.lower()):
         return []

@@ -465,12 +465,6 @@ def _judged_s(settle_s: float) -> float:
     return ROLLOUT_SECONDS - settle_s
 
 
-def _walk_speed(profile: RobotProfile) -> float:
-    from tabrl.authoring.composer import walk_speed
-
-    return walk_speed(profile)
-
-
 def _travel(profile: RobotProfile, lateral: bool = False) -> str | None:
     """Base velocity along its forward (or left) axis, or None when it cannot travel that way."""
     if profile.floating:
@@ -498,7 +492,7 @@ def _speed(intent: Intent, profile: RobotProfile, key: str) -> list[Measure]:
         # The mean speed over the judged time is the distance travelled divided by that time.
         goal = _amount_goal(distance[1], "length", sign or 1, 1.0 / _judged_s(0.0))
         return [Measure(name, expr, goal, f"{distance[1]:g} m in {_judged_s(0.0):g} s")]
-    v = _walk_speed(profile)
+    v = profile.walk_speed
     why = f"{level} speed, walking speed {_num(v)} m/s"
     return [Measure(name, expr, _signed_goal(_goals()[key], level, sign, v), why)]
 
@@ -636,7 +630,7 @@ def _no_fall(profile: RobotProfile) -> list[Measure]:
 
 
 def _in_place(profile: RobotProfile) -> list[Measure]:
-    limit = _goals()["in_place_speed"] * _walk_speed(profile)
+    limit = _goals()["in_place_speed"] * profile.walk_speed
     if profile.floating:
         expr = "jnp.linalg.norm(s.body_linvel(s.base)[:2])"
     elif "x" in profile.translate:

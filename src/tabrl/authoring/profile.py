@@ -102,6 +102,13 @@ class RobotProfile:
         """The base can move up and down."""
         return "z" in self.translate
 
+    @property
+    def walk_speed(self) -> float:
+        """A comfortable walking speed (m/s), scaled with how tall the robot stands."""
+        if self.stand_height > 0 and self.floating:
+            return min(max(1.8 * self.stand_height, 0.3), 1.2)
+        return 1.0
+
     def part(self, part: str) -> tuple[ActJoint, ...]:
         """Actuated joints whose name contains a word of body part `part` (may be empty)."""
         words = PART_WORDS.get(part, (part,))
