@@ -22,12 +22,20 @@ def _profile(scene: str):
 
 def test_a_fraction_goal_wants_its_condition_and_a_bound_aims_past_the_line() -> None:
     up = factors(Measure("upright", "s.body_upright('pole') > 0.9", ">= 0.7", ""))
-    # An uprightness pulls all the way to vertical: (1 + cos) / 2, whatever the style.
-    assert len(up) == 1 and up[0].x == "s.body_upright('pole')" and up[0].lo == 1.0 and math.isinf(up[0].hi)
-    assert up[0].margin == 2.0 and up[0].linear
+    # An uprightness pulls all the way to vertical: (1 + cos) / 2, whatever the style; held still there
+    # (a spinning pole is up half the time), never zeroed by its spin.
+    assert up[0].x == "s.body_upright('pole')" and up[0].lo == 1.0 and math.isinf(up[0].hi)
+    assert up[0].margin == 2.0 and up[0].sigmoid == "linear"
+    assert len(up) == 2 and up[1].x == "jnp.linalg.norm(s.body_angvel('pole'))" and 0 < up[1].floor < 1
+    code = up[1].code(styles()[0])
+    assert code.startswith("(0.5 + 0.5 * tolerance(") and 'sigmoid="gaussian"' in code
     both = factors(Measure("not_fallen", "jnp.logical_and(s.body_upright(s.base) > 0.5, s.body_height(s.base) > 0.2)",
                            ">= 0.9", ""))  # fmt: skip
-    assert [f.x for f in both] == ["s.body_upright(s.base)", "s.body_height(s.base)"]
+    assert [f.x for f in both] == [
+        "s.body_upright(s.base)",
+        "jnp.linalg.norm(s.body_angvel(s.base))",
+        "s.body_height(s.base)",
+    ]
     back = factors(Measure("forward_speed", "s.body_linvel(s.base)[0]", "< -1.0", ""))
     assert math.isinf(back[0].lo) and back[0].hi < -1.0  # aims beyond the check's bound
     band = factors(Measure("x", "s.joint_angle('slider')", "between -0.3 and 0.3", "", margin=0.9))

@@ -27,6 +27,15 @@ def test_cartpole_cpu_preset_is_valid_and_small() -> None:
     assert (cfg.batch_size * cfg.num_minibatches) % cfg.num_envs == 0
 
 
+def test_classic_swing_ups_on_a_cpu_hold_each_action_twice() -> None:
+    for scene in ("PendulumSwingup", "CartpoleSwingup", "AcrobotSwingup"):
+        cfg = preset_for(scene, "cpu")
+        assert cfg.action_repeat == 2 and cfg.discounting == 0.99, scene
+    assert preset_for("CartpoleBalance", "cpu").action_repeat == 1
+    assert preset_for("CartpoleSwingup", "cpu", "mujoco").action_repeat == 1  # C steps one action per step
+    assert preset_for("CheetahRun", "cpu").action_repeat == 1
+
+
 def test_gpu_preset_follows_playground_published_settings() -> None:
     from mujoco_playground.config import locomotion_params
 

@@ -127,3 +127,31 @@ def test_attributes_pass_through(cartpole_env) -> None:
     assert env.unwrapped is cartpole_env
     with pytest.raises(AttributeError):
         _ = env.no_such_attribute
+
+
+def test_repeated_actions_hold_each_action_for_that_many_steps(cartpole_env) -> None:
+    from tabrl.training.envs import RepeatedActions
+
+    env = RepeatedActions(cartpole_env, 2)
+    assert env.dt == pytest.approx(2 * cartpole_env.dt) and env.action_size == cartpole_env.action_size
+    key = jax.random.PRNGKey(1)
+    action = jnp.full((cartpole_env.action_size,), 0.7)
+    s0 = cartpole_env.reset(key)
+    one = cartpole_env.step(s0, action)
+    two = cartpole_env.step(one, action)
+    held = jax.jit(env.step)(env.reset(key), action)
+    np.testing.assert_allclose(np.asarray(held.data.qpos), np.asarray(two.data.qpos), rtol=1e-5, atol=1e-6)
+    assert float(held.reward) == pytest.approx(float(one.reward + two.reward), rel=1e-5)
+
+
+def test_a_policy_trained_with_held_actions_acts_at_its_own_rate(cartpole_env) -> None:
+    # Checks, videos and the live view step `mjx_policy_env`: the control rate the policy learned.
+    from types import SimpleNamespace
+
+    from tabrl.training.envs import RepeatedActions, mjx_policy_env
+
+    reward = SimpleNamespace(source=None, name="task")
+    plain = mjx_policy_env(SimpleNamespace(scene_id="CartpoleBalance", reward=reward, action_repeat=1))
+    held = mjx_policy_env(SimpleNamespace(scene_id="CartpoleBalance", reward=reward, action_repeat=3))
+    assert not isinstance(plain.env, RepeatedActions)
+    assert isinstance(held.env, RepeatedActions) and held.env.dt == pytest.approx(3 * plain.env.dt)

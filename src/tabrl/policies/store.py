@@ -111,6 +111,11 @@ class PolicyManifest:
     check: dict[str, Any] | None = None
     format_version: int = FORMAT_VERSION
 
+    @property
+    def action_repeat(self) -> int:
+        """Control steps each action is held for (`TrainConfig.action_repeat`; 1 for most policies)."""
+        return max(1, int(self.config.get("action_repeat") or 1))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
         data = asdict(self)

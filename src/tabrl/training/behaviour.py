@@ -73,9 +73,9 @@ def _rollout_mjx(
     import jax.numpy as jnp
 
     from tabrl.rewards.state import SemanticState
-    from tabrl.training.envs import make_training_env
+    from tabrl.training.envs import mjx_policy_env
 
-    tenv = make_training_env(manifest.scene_id, manifest.reward.source, manifest.reward.name)
+    tenv = mjx_policy_env(manifest)
     env, key = tenv.env, manifest.network.policy_obs_key
     steps = max(1, round(seconds / float(env.dt)))
     index = check.measure.index

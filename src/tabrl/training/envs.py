@@ -92,6 +92,53 @@ class SharedTraceEnv:
         return getattr(self.env, name)
 
 
+class RepeatedActions:
+    """`env` acting every `repeat` control steps: each action is held for `repeat` steps, their rewards
+    summed, as Brax's `action_repeat` trains it (`brax.envs.wrappers.training.EpisodeWrapper`). Rollouts
+    of a policy trained with `action_repeat` > 1 (checks, videos, the live view) step this env, so the
+    policy acts at the rate it learned; `dt` is the time between its actions. Pure, like the env.
+    """
+
+    def __init__(self, env: Any, repeat: int) -> None:
+        self.env = env
+        self.repeat = int(repeat)
+
+    def reset(self, rng: Any) -> Any:
+        """`env.reset`."""
+        return self.env.reset(rng)
+
+    def step(self, state: Any, action: Any) -> Any:
+        """`repeat` steps of `env` with the same action; the reward is their sum."""
+        import jax
+
+        def one(s: Any, _: Any) -> tuple[Any, Any]:
+            nxt = self.env.step(s, action)
+            return nxt, nxt.reward
+
+        state, rewards = jax.lax.scan(one, state, None, length=self.repeat)
+        return state.replace(reward=rewards.sum(axis=0))
+
+    @property
+    def dt(self) -> float:
+        """Seconds between two actions."""
+        return float(self.env.dt) * self.repeat
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "env":  # not yet set (copy/pickle): avoid infinite recursion
+            raise AttributeError(name)
+        return getattr(self.env, name)
+
+
+def mjx_policy_env(manifest: Any) -> TrainingEnv:
+    """The MJX env a trained policy acts in (`manifest`: its `PolicyManifest`): its scene with its
+    reward, stepped at the policy's own control rate (`RepeatedActions` when it trained with
+    `action_repeat` > 1). Checks, videos, the observer and the live view all use this one."""
+    tenv = make_training_env(manifest.scene_id, manifest.reward.source, manifest.reward.name)
+    if manifest.action_repeat > 1:
+        tenv.env = RepeatedActions(tenv.env, manifest.action_repeat)
+    return tenv
+
+
 def rewards_available() -> bool:
     """Whether `tabrl.rewards.make_env` can be imported (issue 3's package)."""
     try:
@@ -151,4 +198,12 @@ def _episode_length(env: Any) -> int:
         return 1000
 
 
-__all__ = ["PMAP_AXIS_NAME", "SharedTraceEnv", "TrainingEnv", "make_training_env", "rewards_available"]
+__all__ = [
+    "PMAP_AXIS_NAME",
+    "RepeatedActions",
+    "SharedTraceEnv",
+    "TrainingEnv",
+    "make_training_env",
+    "mjx_policy_env",
+    "rewards_available",
+]

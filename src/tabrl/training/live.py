@@ -201,9 +201,9 @@ class JaxLiveSim(LiveSim):
     def __init__(self, manifest: Any, policy: Any, seed: int = 0) -> None:
         import jax
 
-        from tabrl.training.envs import make_training_env
+        from tabrl.training.envs import mjx_policy_env
 
-        tenv = make_training_env(manifest.scene_id, manifest.reward.source, manifest.reward.name)
+        tenv = mjx_policy_env(manifest)
         env, key = tenv.env, manifest.network.policy_obs_key
         super().__init__(manifest, tenv.mj_model, seed)
         self.dt = float(env.dt)

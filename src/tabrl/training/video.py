@@ -24,13 +24,13 @@ def rollout_qpos(policy_dir: Path | str, seconds: float, seed: int = 0) -> tuple
 
     from tabrl.policies import load_policy, read_manifest
     from tabrl.runtime import configure_jax
-    from tabrl.training.envs import make_training_env
+    from tabrl.training.envs import mjx_policy_env
 
     configure_jax()
     manifest = read_manifest(policy_dir)
     if manifest.backend == "mujoco":
         return _rollout_qpos_mujoco(manifest, load_policy(policy_dir), seconds, seed)
-    tenv = make_training_env(manifest.scene_id, manifest.reward.source, manifest.reward.name)
+    tenv = mjx_policy_env(manifest)
     env, policy = tenv.env, load_policy(policy_dir)
     key = manifest.network.policy_obs_key
     steps = max(1, round(seconds / float(env.dt)))
