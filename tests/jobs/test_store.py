@@ -170,7 +170,11 @@ def test_queue_infos_of_the_whole_queue_match_each_jobs_own(store: JobStore) -> 
     queued = [_job(store, f"q{i}", 10.0 * (i + 1)) for i in range(5)]
     whole = store.queue_infos(max_concurrent=2)
     assert [whole[j.id][0] for j in queued] == [1, 2, 3, 4, 5]
-    assert all(store.queue_info(store.get(j.id), max_concurrent=2) == whole[j.id] for j in queued)
+    for j in queued:
+        # Each call reads the clock for the running job's remaining time: a loaded machine moves it on
+        # by more than the 0.1 s the figures are rounded to between two calls.
+        position, start = store.queue_info(store.get(j.id), max_concurrent=2)
+        assert position == whole[j.id][0] and start == pytest.approx(whole[j.id][1], abs=2.0)
     starts = [whole[j.id][1] for j in queued]
     assert starts == sorted(starts) and starts[0] == 0.0
 

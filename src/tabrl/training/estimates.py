@@ -38,6 +38,17 @@ MEASURED: dict[tuple[str, str, str], Throughput] = {
         note="bench/train_cpu.py, default CPU preset, 2 cores (load avg ~1.5): ~114 k env-steps/s; "
         "first evaluation (3 updates) at 20-23 s cold / 6.5-7.7 s warm XLA cache",
     ),
+    ("PendulumSwingup", "cpu", "mjx"): Throughput(
+        env_steps_per_s=55_000, compile_s=28.0, warm_compile_s=28.0, cost=10.0,
+        note="tabrl train --steps standard, classic-control CPU preset (actions held twice), 2 cores with the "
+        "test suite alongside (load avg 3-4): 53-81 k env-steps/s, 5.5 M steps in 97-126 s; first "
+        "evaluation at 25-38 s",
+    ),
+    ("CartpoleSwingup", "cpu", "mjx"): Throughput(
+        env_steps_per_s=55_000, compile_s=25.0, warm_compile_s=25.0, cost=7.0,
+        note="tabrl train --steps standard, classic-control CPU preset (actions held twice), 2 cores with the "
+        "test suite alongside (load avg 3-4): 46-85 k env-steps/s, 5.5 M steps in 106-156 s",
+    ),
     ("Go1JoystickFlatTerrain", "cpu", "mujoco"): Throughput(
         env_steps_per_s=9_700, compile_s=25.0, warm_compile_s=20.0, cost=4 * (18 + 10),
         note="bench/train_go1_cpu.py, mujoco backend preset, 2 cores (load avg ~1.5): 10.0 k training "
