@@ -132,7 +132,9 @@ class RepeatedActions:
 def mjx_policy_env(manifest: Any) -> TrainingEnv:
     """The MJX env a trained policy acts in (`manifest`: its `PolicyManifest`): its scene with its
     reward, stepped at the policy's own control rate (`RepeatedActions` when it trained with
-    `action_repeat` > 1). Checks, videos, the observer and the live view all use this one."""
+    `action_repeat` > 1). Checks, videos and the server-stepped live view use this one. The observer
+    (`tabrl.training.observe`, for a simulator elsewhere) builds the plain env: an observation does not
+    depend on the control rate."""
     tenv = make_training_env(manifest.scene_id, manifest.reward.source, manifest.reward.name)
     if manifest.action_repeat > 1:
         tenv.env = RepeatedActions(tenv.env, manifest.action_repeat)
