@@ -66,6 +66,12 @@ PARSES: dict[str, dict[str, object]] = {
     "keep the cart in the middle of the track": {"quantity": "position", "direction": "center", "sign": 0},
     "walk forward and turn left": {"quantities": ("turn", "speed"), "sign": 1},
     "sing me a song": {"quantities": (), "quantity": None},
+    "swing the acrobot up so its tip is high": {
+        "quantities": ("tip_height",),
+        "swing_up": True,
+        "magnitude": "high",
+    },
+    "lift the tip": {"quantities": ("tip_height",), "constraints": ()},
 }
 
 
@@ -164,6 +170,19 @@ def test_acrobot_swing_up_needs_both_links_up() -> None:
     code, check = _check("AcrobotSwingup", "swing up and balance")
     assert "upper_arm" in _expr(code, "upright") and "lower_arm" in _expr(code, "upright")
     assert check.settle_s >= 2.0
+
+
+def test_a_high_tip_is_the_end_of_the_chain_above_its_pivot() -> None:
+    code, check = _check("AcrobotSwingup", "swing the acrobot up so its tip is high")
+    # The acrobot hangs from z = 2 m on two 1 m links; its "tip" site ends the lower arm.
+    assert _expr(code, "tip_height") == "(s.site_pos('tip')[2] - 2) / 2"
+    assert "upright" not in check.goals  # the height is the goal, not every link vertical
+    assert check.goals["tip_height"].met(0.6) and not check.goals["tip_height"].met(0.0)
+    assert check.settle_s >= 2.0
+    # A chain with no site measures its last link's farthest geom; a floating robot has no such tip.
+    pend, _ = _check("PendulumSwingup", "lift the tip high")
+    assert "s.geom_pos('mass')" in _expr(pend, "tip_height")
+    assert success_check(parse_intent("lift the tip high"), _profile("Go1JoystickFlatTerrain")) is None
 
 
 def test_cheetah_backwards_is_negative_forward_speed_and_fast_raises_the_bar() -> None:

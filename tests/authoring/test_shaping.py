@@ -77,6 +77,18 @@ def test_the_composer_offers_each_shaping_of_the_same_measures_and_they_compile(
     assert len(more) == 5 and not more[3].motif.startswith("intent:")
 
 
+def test_a_high_tip_is_a_height_ramp_from_hanging_down_in_three_shapings() -> None:
+    # The acrobot's tip: the offline composer used to ask for both links upright (reached by no
+    # approach in 5 M steps); the tip's height pulls from anywhere and ranks partial swings.
+    out = compose(
+        "swing the acrobot up so its tip is high", _profile("AcrobotSwingup"), 3, level="from_scratch"
+    )
+    assert [c.motif for c in out] == ["intent:gated", "intent:ramp", "intent:parts"]
+    for c in out:
+        assert "tolerance((s.site_pos('tip')[2] - 2) / 2, bounds=(0.8, jnp.inf), margin=1.5" in c.reward_code
+        assert "body_upright" not in c.reward_code
+
+
 def test_backwards_is_a_backward_speed_below_zero() -> None:
     out = compose("run backwards as fast as possible", _profile("CheetahRun"), 3, level="from_scratch")
     for c in out:

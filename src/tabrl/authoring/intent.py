@@ -296,6 +296,9 @@ def _resolve(quantities: list[str], rhythm: str | None, part: str | None, constr
     # A rhythm of a named part, or a rhythm alone, is measured as motion.
     if rhythm and (not quantities or quantities == ["upright"] or robot_part):
         quantities = ["motion", *[q for q in quantities if q != "joint"]]
+    # A tip held high is upright enough: "swing it up so the tip is high" asks for the height only.
+    if "tip_height" in quantities:
+        quantities = [q for q in quantities if q != "upright"]
     # "balance" is the goal only when nothing else is asked; otherwise it is a condition.
     if "upright" in quantities and len(quantities) > 1:
         quantities = [q for q in quantities if q != "upright"]
@@ -381,6 +384,63 @@ def _geometry(scene_id: str) -> _Geometry:
         offset = data.xmat[b].reshape(3, 3).T @ (data.geom_xpos[far] - data.xpos[b])
         links[model.body(b).name] = (tuple(float(x) for x in offset), model.geom(far).name)
     return _Geometry(axes, links)
+
+
+@dataclass(frozen=True)
+class _Tip:
+    """The free end of a fixed-base chain of hinged links (an acrobot's tip, a pendulum's end)."""
+
+    #: Per-step expression of the end's world position (a site on the last link, else its farthest geom).
+    point: str
+    #: Height of the chain's first hinge (world z, constant for a chain on a fixed or sliding mount).
+    pivot_z: float
+    #: The end's farthest possible distance from that hinge: the sum of the links' lengths.
+    reach: float
+
+
+@lru_cache(maxsize=32)
+def _tip(scene_id: str, tip_body: str) -> _Tip | None:
+    """The chain that ends at `tip_body`, or None when its links are not all on hinges."""
+    import mujoco
+    import numpy as np
+
+    from tabrl.scenes import load_scene
+    from tabrl.scenes.cards import reference_qpos
+
+    model = load_scene(scene_id).mj_model
+    data = mujoco.MjData(model)
+    data.qpos[:] = reference_qpos(model)
+    mujoco.mj_forward(model, data)
+    body = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, tip_body)
+    if body <= 0:
+        return None
+    sites = [i for i in range(model.nsite) if model.site_bodyid[i] == body]
+    geoms = [i for i in range(model.ngeom) if model.geom_bodyid[i] == body]
+    if sites:
+        end = max(sites, key=lambda i: float(np.linalg.norm(model.site_pos[i])))
+        point, offset = f"s.site_pos({model.site(end).name!r})", float(np.linalg.norm(model.site_pos[end]))
+    elif geoms:
+        end = max(geoms, key=lambda i: float(np.linalg.norm(data.geom_xpos[i] - data.xpos[body])))
+        point = f"s.geom_pos({model.geom(end).name!r})"
+        offset = float(np.linalg.norm(data.geom_xpos[end] - data.xpos[body]))
+    else:
+        return None
+
+    def hinged(b: int) -> bool:
+        joints = range(model.body_jntadr[b], model.body_jntadr[b] + model.body_jntnum[b])
+        return model.body_jntnum[b] > 0 and all(
+            model.jnt_type[j] == mujoco.mjtJoint.mjJNT_HINGE for j in joints
+        )
+
+    if not hinged(body):
+        return None
+    reach, pivot = offset, body
+    while model.body_parentid[pivot] > 0 and hinged(int(model.body_parentid[pivot])):
+        reach += float(np.linalg.norm(model.body_pos[pivot]))
+        pivot = int(model.body_parentid[pivot])
+    if reach <= 0.0:
+        return None
+    return _Tip(point, float(data.xpos[pivot][2]), reach)
 
 
 def _camera() -> tuple[tuple[float, float, float], tuple[float, float, float]]:
@@ -687,6 +747,23 @@ def _height(intent: Intent, profile: RobotProfile) -> list[Measure]:
     return [Measure("height", "s.body_height(s.base)", goal, why, margin=0.5 * profile.stand_height)]
 
 
+def _tip_height(intent: Intent, profile: RobotProfile) -> list[Measure]:
+    """ "Swing up so its tip is high": the free end's mean height, as a fraction of its reach above
+    the pivot (a continuous figure: a policy that gets the tip higher ranks higher before any passes)."""
+    if profile.floating or not profile.tip_body:
+        return []
+    tip = _tip(profile.scene_id, profile.tip_body)
+    if tip is None:
+        return []
+    g = _goals()
+    bound = g["tip_height"][intent.level_for("tip_height")]
+    expr = f"({tip.point}[2] - {_num(tip.pivot_z)}) / {_num(tip.reach)}"
+    why = f"{profile.tip_body}'s end: 1 straight up, 0 level with the pivot, -1 hanging"
+    settle = g["settle_s"]["swing_up" if intent.swing_up else "tip_height"]
+    # margin: from hanging straight down (-1) to the goal, so the reward pulls from anywhere.
+    return [Measure("tip_height", expr, f"> {_num(bound)}", why, settle, margin=bound + 1.0)]
+
+
 def _reach(profile: RobotProfile) -> list[Measure]:
     if not profile.target_body or not profile.tip_body:
         return []
@@ -788,6 +865,8 @@ def _measures_for(key: str, intent: Intent, profile: RobotProfile) -> list[Measu
         return _height(intent, profile)
     if key == "reach":
         return _reach(profile)
+    if key == "tip_height":
+        return _tip_height(intent, profile)
     if key == "upright":
         return _upright(intent, profile, main)
     if key == "motion":
