@@ -124,6 +124,15 @@ def _margin(m: Measure, x: str, bound: float, op: str) -> float:
 _ONE_BODY = re.compile(r"^s\.body_upright\((?P<body>'[^']+'|\"[^\"]+\"|s\.base)\)$")
 
 
+def _from_rest(m: Measure, distance: float, margin: float) -> float:
+    """A margin that reaches back to 0 for a goal away from 0 (a speed, a rate): a robot at rest must
+    feel the pull. Measured (bench/README.md): "hop forward" with the speed reward flat below
+    0.1 m/s trained Hoppers that hopped in place (0.02 m/s)."""
+    if m.margin is not None or distance <= 0:
+        return margin
+    return max(margin, distance)
+
+
 def _uprightness(x: str) -> list[Factor]:
     """An uprightness (a cosine, at most 1): pulled all the way to vertical along (1 + cos) / 2, and,
     for one body, held still there (its angular speed, as dm_control's cartpole reward does). Measured
@@ -132,7 +141,9 @@ def _uprightness(x: str) -> list[Factor]:
     that kept spinning (up 30 %), and held still as well, up 100 %."""
     up = Factor(x, 1.0, float("inf"), 2.0, sigmoid="linear")
     body = _ONE_BODY.match(x)
-    if body is None:
+    # A robot's base is not held still: hopping, bounding and turning rotate it (dm_control's
+    # locomotion rewards ask only for its (1 + cos) / 2); a pole on a cart or hinge is.
+    if body is None or body["body"] == "s.base":
         return [up]
     spin = f"jnp.linalg.norm(s.body_angvel({body['body']}))"
     return [up, Factor(spin, float("-inf"), 0.0, 5.0, sigmoid="gaussian", value_at_margin=0.1, floor=0.5)]
@@ -168,9 +179,11 @@ def factors(m: Measure) -> list[Factor]:
         # balance its pole (bench/README.md); the band ends short of the span's limit.
         if op == ">":
             hi = c + _SHORT * (m.span[1] - c) if m.span and m.span[1] > c else float("inf")
-            return [Factor(m.expr, min(c + lead, hi), hi, margin)]
+            lo = min(c + lead, hi)
+            return [Factor(m.expr, lo, hi, _from_rest(m, lo, margin))]
         lo = c - _SHORT * (c - m.span[0]) if m.span and m.span[0] < c else float("-inf")
-        return [Factor(m.expr, lo, max(c - lead, lo), margin)]
+        hi = max(c - lead, lo)
+        return [Factor(m.expr, lo, hi, _from_rest(m, -hi, margin))]
     return []  # "<= fraction": a condition that must rarely hold has no single target
 
 
