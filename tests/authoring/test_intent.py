@@ -47,6 +47,7 @@ PARSES: dict[str, dict[str, object]] = {
     "jump 20 cm high": {"quantity": "jump", "amounts": (("length", 0.2),)},
     "crouch down low": {"quantity": "height", "sign": -1},
     "stand tall and proud": {"quantity": "height", "sign": 1},
+    "stand up tall": {"quantity": "height", "sign": 1, "constraints": ("upright",)},
     "walk slowly backwards without falling": {
         "quantity": "speed",
         "sign": -1,

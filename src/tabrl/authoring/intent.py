@@ -744,7 +744,9 @@ def _height(intent: Intent, profile: RobotProfile) -> list[Measure]:
     bound = table[level] * profile.stand_height
     goal = f"> {_num(bound)}" if sign > 0 else f"< {_num(bound)}"
     why = f"standing height {profile.stand_height:g} m"
-    return [Measure("height", "s.body_height(s.base)", goal, why, margin=0.5 * profile.stand_height)]
+    # Up: the reward pulls from the floor (a Walker sitting upright must feel it); down: from standing.
+    margin = None if sign > 0 else 0.5 * profile.stand_height
+    return [Measure("height", "s.body_height(s.base)", goal, why, margin=margin)]
 
 
 def _tip_height(intent: Intent, profile: RobotProfile) -> list[Measure]:
