@@ -362,10 +362,11 @@ class _Geometry:
     links: dict[str, tuple[tuple[float, float, float], str]]
 
 
-@lru_cache(maxsize=32)
-def _geometry(scene_id: str) -> _Geometry:
+@lru_cache(maxsize=8)
+def _posed(scene_id: str) -> tuple[Any, Any]:
+    """The scene's model and its data after a forward pass in the reference pose (shared by the
+    geometry readers below, so a scene is loaded and posed once)."""
     import mujoco
-    import numpy as np
 
     from tabrl.scenes import load_scene
     from tabrl.scenes.cards import reference_qpos
@@ -374,6 +375,14 @@ def _geometry(scene_id: str) -> _Geometry:
     data = mujoco.MjData(model)
     data.qpos[:] = reference_qpos(model)
     mujoco.mj_forward(model, data)
+    return model, data
+
+
+@lru_cache(maxsize=32)
+def _geometry(scene_id: str) -> _Geometry:
+    import numpy as np
+
+    model, data = _posed(scene_id)
     axes = {model.joint(j).name: tuple(float(x) for x in data.xaxis[j]) for j in range(model.njnt)}
     links: dict[str, tuple[tuple[float, float, float], str]] = {}
     for b in range(1, model.nbody):
@@ -404,13 +413,7 @@ def _tip(scene_id: str, tip_body: str) -> _Tip | None:
     import mujoco
     import numpy as np
 
-    from tabrl.scenes import load_scene
-    from tabrl.scenes.cards import reference_qpos
-
-    model = load_scene(scene_id).mj_model
-    data = mujoco.MjData(model)
-    data.qpos[:] = reference_qpos(model)
-    mujoco.mj_forward(model, data)
+    model, data = _posed(scene_id)
     body = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, tip_body)
     if body <= 0:
         return None
