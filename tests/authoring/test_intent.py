@@ -212,6 +212,19 @@ def test_walker_walks_at_the_asked_speed() -> None:
     assert "not_fallen" in check.goals
 
 
+def test_a_walker_on_its_knees_has_fallen_unless_a_height_is_asked() -> None:
+    code, _ = _check("WalkerWalk", "walk forward")
+    guard = _expr(code, "not_fallen")
+    floor = float(re.search(r"s\.body_height\(s\.base\) > ([0-9.]+)", guard).group(1))
+    assert 0.85 <= floor <= 1.0  # of 1.3 m standing: a torso over the legs, not kneeling
+    crouch, _ = _check("WalkerWalk", "walk forward while crouching low")
+    assert "body_height" not in _expr(crouch, "not_fallen")  # the asked height wins
+    hop, _ = _check("HopperHop", "hop forward")
+    assert "body_height" not in _expr(hop, "not_fallen")  # one leg folds deep while it hops
+    go1, _ = _check("Go1JoystickFlatTerrain", "walk forward")
+    assert float(re.search(r"body_height\(s\.base\) > ([0-9.]+)", _expr(go1, "not_fallen")).group(1)) < 0.15
+
+
 def test_reacher_reaches_its_target_and_has_no_posture() -> None:
     code, check = _check("ReacherEasy", "reach the target")
     assert "'finger'" in _expr(code, "on_target") and "'target'" in _expr(code, "on_target")
