@@ -51,6 +51,128 @@ def _ts(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
+def _estimate_figures(
+    points: dict[str, list[tuple[float, int, float | None]]], real_start: dict[str, float]
+) -> dict:
+    """How the queue's figures behaved per job: `points` are its (time, position, estimated seconds
+    to start) from submission on, `real_start` when it started. Positions and estimated start times
+    must not increase (1 s of jitter allowed); the error is |estimate - real wait| / real wait, on
+    waits of 10 s or more (a relative error on a few seconds' wait says nothing)."""
+    pos_up = eta_up = 0
+    max_slip = 0.0
+    first_err, all_err = [], []
+    for jid, pts in points.items():
+        pos_up += sum(1 for a, b in itertools.pairwise(pts) if b[1] > a[1])
+        for a, b in itertools.pairwise(pts):
+            if a[2] is not None and b[2] is not None:
+                slip = (b[0] + b[2]) - (a[0] + a[2])  # the estimated start as a time
+                eta_up += slip > 1.0
+                max_slip = max(max_slip, slip)
+        if jid not in real_start:
+            continue
+        for i, (t, _, eta) in enumerate(pts):
+            wait = real_start[jid] - t
+            if wait < 10 or eta is None:
+                continue
+            err = abs(eta - wait) / wait
+            all_err.append(err)
+            if i == 0:
+                first_err.append(err)
+
+    def summary(errs: list[float]) -> dict:
+        return {
+            "median": round(statistics.median(errs), 3) if errs else None,
+            "within_30pct": round(sum(1 for e in errs if e <= 0.3) / len(errs), 3) if errs else None,
+            "n": len(errs),
+        }
+
+    return {
+        "queue_position_increases": pos_up,
+        "estimated_start_slips": eta_up,
+        "max_estimated_start_slip_s": round(max_slip, 1),
+        "eta_error_at_submission": summary(first_err),
+        "eta_error_all_polls": summary(all_err),
+    }
+
+
+def _trace(store, submitted: dict, observed: dict, concurrent: int) -> dict:
+    """Every job's row times and every poll, for `--replay`."""
+    jobs = {}
+    for jid in submitted:
+        job = store.get(jid)
+        jobs[jid] = {
+            "created_at": job.created_at.isoformat(),
+            "started_at": job.started_at.isoformat() if job.started_at else None,
+            "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+            "estimate_s": job.estimate_s,
+            "status": job.status,
+            "attempts": job.attempts,
+            "submitted": submitted[jid],
+            "polls": observed[jid],
+        }
+    return {"concurrent": concurrent, "jobs": jobs}
+
+
+def _as_of(rows: dict, t: float) -> list:
+    """The jobs as the store held them at time `t` (rows created by then; later times cleared)."""
+    from tabrl.jobs.models import Job
+
+    out = []
+    for jid, r in rows.items():
+        created, started, finished = (
+            r[k] and datetime.fromisoformat(r[k]) for k in ("created_at", "started_at", "finished_at")
+        )
+        if created.timestamp() > t:
+            continue
+        started = started if started and started.timestamp() <= t else None
+        finished = finished if finished and started and finished.timestamp() <= t else None
+        status = (r["status"] if finished else "running") if started else "queued"
+        job = Job(
+            id=jid,
+            scene_id="CartpoleBalance",
+            status=status,
+            attempts=1 if started else 0,
+            created_at=created,
+            started_at=started,
+            finished_at=finished,
+            estimate_s=r["estimate_s"],
+        )
+        out.append(job)
+    return out
+
+
+def replay(path: Path, last: int = 20) -> dict:
+    """The estimator of this checkout (`tabrl.jobs.queue_eta`) on a recorded run: at each recorded
+    poll, what it would have said from the rows of that moment (without the running jobs' training
+    progress, which the trace does not keep), against the real starts."""
+    from datetime import UTC
+
+    from tabrl.jobs import queue_eta
+
+    trace = json.loads(path.read_text())
+    rows = trace["jobs"]
+    # Each job is estimated when it was in the run: at its submission and at each poll it was queued.
+    asked: dict[float, set[str]] = {}
+    for jid, r in rows.items():
+        for t in [r["submitted"]["t"], *(p[0] for p in r["polls"])]:
+            asked.setdefault(t, set()).add(jid)
+    points: dict[str, list] = {jid: [] for jid in rows}
+    for t in sorted(asked):
+        jobs = _as_of(rows, t)
+        now = datetime.fromtimestamp(t, UTC)
+        done = sorted((j for j in jobs if j.status == "succeeded"), key=lambda j: j.finished_at)[-last:]
+        started = sorted((j for j in jobs if j.started_at), key=lambda j: j.started_at)[-last:]
+        ends = [j.finished_at for j in jobs if j.finished_at]
+        history = queue_eta.History(queue_eta.run_ratios(done), queue_eta.handover_gap(started, ends))
+        queued = [j for j in jobs if j.status == "queued"]
+        running = [j for j in jobs if j.status == "running"]
+        for jid, (pos, eta) in queue_eta.starts(queued, running, history, now, trace["concurrent"]).items():
+            if jid in asked[t]:
+                points[jid].append((t, pos, eta))
+    real = {jid: _ts(r["started_at"]) for jid, r in rows.items() if r["started_at"]}
+    return _estimate_figures({j: p for j, p in points.items() if p}, real)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--jobs", type=int, default=100)
@@ -61,9 +183,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout-min", type=float, default=120.0)
     ap.add_argument("--json", type=Path, default=None, help="Write the figures here too.")
     ap.add_argument(
+        "--raw",
+        type=Path,
+        default=None,
+        help="Write every job's times and every poll's (time, position, estimated start) here, to study "
+        "where the estimates miss.",
+    )
+    ap.add_argument(
         "--video", action="store_true", help="Each job also renders its 10 s video (off: `video: false`)."
     )
+    ap.add_argument(
+        "--replay",
+        type=Path,
+        default=None,
+        help="Instead of running: the estimates this checkout would have made on a `--raw` trace.",
+    )
     args = ap.parse_args(argv)
+    if args.replay:
+        print(json.dumps(replay(args.replay), indent=2))
+        return 0
 
     load_start = os.getloadavg()
     home = Path(tempfile.mkdtemp(prefix="tabrl-bench-ray-"))
@@ -165,33 +303,12 @@ def main(argv: list[str] | None = None) -> int:
     lost = [jid for jid, s in statuses.items() if s != "succeeded"]
     duplicated = [jid for jid, n in runs_per_job.items() if n != 1]
 
-    # Queue positions and estimated starts while waiting: non-increasing (1 s of jitter allowed).
-    pos_up = eta_up = 0
-    max_slip = 0.0
-    first_err, all_err = [], []
-    for jid, obs in observed.items():
-        points = [(submitted[jid]["t"], submitted[jid]["pos"], submitted[jid]["eta"]), *obs]
-        pos_up += sum(1 for a, b in itertools.pairwise(points) if b[1] > a[1])
-        # The estimated start as a time: now + eta; it must not slip later than the previous one.
-        for a, b in itertools.pairwise(points):
-            if a[2] is not None and b[2] is not None:
-                slip = (b[0] + b[2]) - (a[0] + a[2])
-                eta_up += slip > 1.0
-                max_slip = max(max_slip, slip)
-        started = (final.get(jid) or {}).get("started_at")
-        if not started:
-            continue
-        real = _ts(started)
-        for i, (t, _, eta) in enumerate(points):
-            wait = real - t
-            if wait < 10 or eta is None:
-                continue  # relative errors on a few seconds' wait say nothing
-            err = abs(eta - wait) / wait
-            all_err.append(err)
-            if i == 0:
-                first_err.append(err)
-
-    within = lambda errs: sum(1 for e in errs if e <= 0.3) / len(errs) if errs else float("nan")  # noqa: E731
+    points = {
+        jid: [(submitted[jid]["t"], submitted[jid]["pos"], submitted[jid]["eta"]), *obs]
+        for jid, obs in observed.items()
+    }
+    real = {jid: _ts(j["started_at"]) for jid, j in final.items() if j.get("started_at")}
+    figures = _estimate_figures(points, real)
     load = os.getloadavg()
     report = {
         "jobs": args.jobs,
@@ -206,19 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         "duplicated": duplicated,
         "models_in_library": len(models),
         "distinct_model_ids": len(set(model_ids)),
-        "queue_position_increases": pos_up,
-        "estimated_start_slips": eta_up,
-        "max_estimated_start_slip_s": round(max_slip, 1),
-        "eta_error_at_submission": {
-            "median": round(statistics.median(first_err), 3) if first_err else None,
-            "within_30pct": round(within(first_err), 3),
-            "n": len(first_err),
-        },
-        "eta_error_all_polls": {
-            "median": round(statistics.median(all_err), 3) if all_err else None,
-            "within_30pct": round(within(all_err), 3),
-            "n": len(all_err),
-        },
+        **figures,
         "api_latency_ms": {
             name: {
                 "p50": round(_pct(v, 0.5) * 1000, 1),
@@ -233,6 +338,9 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
     }
     print(json.dumps(report, indent=2))
+    if args.raw:
+        args.raw.parent.mkdir(parents=True, exist_ok=True)
+        args.raw.write_text(json.dumps(_trace(store, submitted, observed, concurrent)))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2))

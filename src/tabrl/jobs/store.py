@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
-import statistics
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -14,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from tabrl.errors import NotFoundError, TabRLError
+from tabrl.jobs import queue_eta
 from tabrl.jobs.db import get_engine
 from tabrl.jobs.models import TERMINAL, Job, JobEvent, status_event, utcnow
 
@@ -231,29 +230,32 @@ class JobStore:
 
     def queue_infos(self, max_concurrent: int) -> dict[str, tuple[int, float]]:
         """(position from 1, estimated seconds until it starts) of every queued job, computed once for
-        the whole queue (a job list needs them all: per job, the queue was read again for each one).
-
-        Jobs start in queue order as slots free up (list scheduling): the slots start with the running
-        jobs' remaining time and the free slots; each job ahead occupies the earliest slot for its
-        estimate, scaled by what this server's jobs really take (`estimate_scale`)."""
-        queued = sorted(self.by_status("queued"), key=lambda j: (j.created_at, j.id))
+        the whole queue (`tabrl.jobs.queue_eta.starts`; a job list needs them all)."""
+        now = utcnow()  # before the reads: the running jobs' time so far is not overstated
+        queued = self.by_status("queued")
         if not queued:
             return {}
-        running = self.by_status("running")
-        now = utcnow()
-        scale = self.estimate_scale(running=running, now=now)
-        # A freed slot takes a moment to start the next job (the scheduler's round, the executor's
-        # start): without it the estimates ran early and slipped at every poll.
-        gap = self.dispatch_gap_s() or 0.0
-        slots = [_remaining_s(j, now, scale) + gap for j in running]
-        slots += [0.0] * max(0, max_concurrent - len(running))
-        heapq.heapify(slots)
-        out: dict[str, tuple[int, float]] = {}
-        for position, job in enumerate(queued, start=1):
-            start = heapq.heappop(slots) if slots else 0.0
-            out[job.id] = (position, round(start, 1))
-            heapq.heappush(slots, start + (job.estimate_s or 60.0) * (scale or 1.0) + gap)
-        return out
+        return queue_eta.starts(queued, self.by_status("running"), self.history(), now, max_concurrent)
+
+    def history(self, last: int = 20) -> queue_eta.History:
+        """What the last `last` ended jobs say about run times (`tabrl.jobs.queue_eta.History`): their
+        run time / estimate ratios (jobs that succeeded at their first start) and the slot handover."""
+        with self.session() as s:
+            q = (
+                select(Job)
+                .where(Job.status == "succeeded", Job.attempts == 1, col(Job.estimate_s) > 0)
+                .where(col(Job.started_at).is_not(None), col(Job.finished_at).is_not(None))
+                .order_by(col(Job.finished_at).desc())
+                .limit(last)
+            )
+            done = list(s.exec(q))
+        return queue_eta.History(queue_eta.run_ratios(done), self.dispatch_gap_s(last))
+
+    def estimate_scale(
+        self, last: int = 20, *, running: list[Job] | None = None, now: datetime | None = None
+    ) -> float | None:
+        """How long jobs really took against their estimate (`queue_eta.History.scale`)."""
+        return self.history(last).scale(running or [], now or utcnow())
 
     def dispatch_gap_s(self, last: int = 20) -> float | None:
         """Seconds from a slot freeing to the next waiting job starting: the median, over the last
@@ -273,63 +275,4 @@ class JobStore:
             oldest = min(j.started_at for j in started)  # type: ignore[type-var]
             window = select(Job.finished_at).where(col(Job.finished_at) >= oldest - timedelta(hours=1))
             ends = sorted(t for t in s.exec(window) if t is not None)
-        gaps = []
-        for job in started:
-            before = [t for t in ends if t <= job.started_at]  # type: ignore[operator]
-            # Only a job that was waiting when that slot freed measures the handover.
-            if before and before[-1] > job.created_at:
-                gaps.append((job.started_at - before[-1]).total_seconds())  # type: ignore[operator]
-        return statistics.median(gaps) if len(gaps) >= 2 else None
-
-    def estimate_scale(
-        self, last: int = 20, *, running: list[Job] | None = None, now: datetime | None = None
-    ) -> float | None:
-        """How long jobs really took against their estimate: the median of (run time / `estimate_s`)
-        over the last `last` jobs that succeeded at their first start. Before two have (a queue
-        submitted at once to a new server), the `running` jobs bound it from below: each has taken
-        at least its time so far; None while nothing says more than the estimates.
-
-        Estimates count training; a job also starts a worker, compiles, and renders its video, which
-        dominate small jobs (and depend on the executor and the machine): this measured factor makes
-        queue estimates follow what this server's jobs actually take."""
-        with self.session() as s:
-            q = (
-                select(Job)
-                .where(Job.status == "succeeded", Job.attempts == 1, col(Job.estimate_s) > 0)
-                .where(col(Job.started_at).is_not(None), col(Job.finished_at).is_not(None))
-                .order_by(col(Job.finished_at).desc())
-                .limit(last)
-            )
-            done = list(s.exec(q))
-        ratios = sorted(
-            (j.finished_at - j.started_at).total_seconds() / j.estimate_s  # type: ignore[operator]
-            for j in done
-        )
-        if len(ratios) < 2:
-            now = now or utcnow()
-            floor = max((_ran_s(j, now) / j.estimate_s for j in running or [] if j.estimate_s), default=0.0)
-            return floor if floor > 1.0 else None
-        mid = len(ratios) // 2
-        return ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
-
-
-def _ran_s(job: Job, now: datetime) -> float:
-    """Seconds `job` has run since it started (0 before it starts)."""
-    if job.started_at is None:
-        return 0.0
-    started = job.started_at if job.started_at.tzinfo else job.started_at.replace(tzinfo=now.tzinfo)
-    return max(0.0, (now - started).total_seconds())
-
-
-def _remaining_s(job: Job, now: datetime, scale: float | None = None) -> float:
-    """Seconds until running `job` ends: its training ETA, or its estimate less the time it ran; with a
-    measured `scale` (`estimate_scale`), at least its scaled estimate less the time it ran."""
-    eta = (job.progress or {}).get("eta_s")
-    scaled = None
-    if job.started_at and job.estimate_s:
-        scaled = max(0.0, job.estimate_s * (scale or 1.0) - _ran_s(job, now))
-    if isinstance(eta, (int, float)):
-        return max(float(eta), scaled) if scale is not None and scaled is not None else float(eta)
-    if scaled is not None:
-        return scaled
-    return (job.estimate_s or 60.0) * (scale or 1.0)
+        return queue_eta.handover_gap(started, ends)
