@@ -1,0 +1,53 @@
+"""Queue start estimates as a pure function of the rows and the clock (`tabrl.jobs.queue_eta`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tabrl.jobs.models import Job
+from tabrl.jobs.queue_eta import History, handover_gap, remaining_s, starts
+
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+
+def _job(name: str, *, ran: float | None = None, estimate: float = 10.0, **fields) -> Job:
+    created = fields.pop("created_at", NOW - timedelta(seconds=1000))
+    started = NOW - timedelta(seconds=ran) if ran is not None else fields.pop("started_at", None)
+    status = "running" if ran is not None else "queued"
+    return Job(id=name, status=status, created_at=created, started_at=started, estimate_s=estimate, **fields)
+
+
+def test_a_running_job_has_its_scaled_estimate_left_or_its_training_eta() -> None:
+    # Jobs here took 2x their estimate: a 10 s job that ran 5 s has 15 s left.
+    assert remaining_s(_job("r", ran=5.0), NOW, scale=2.0) == pytest.approx(15.0)
+    # Its training says 30 s more: the longer wins (the training's ETA counts no saving, no video).
+    assert remaining_s(_job("r", ran=5.0, progress={"eta_s": 30.0}), NOW, scale=2.0) == pytest.approx(30.0)
+    # Nothing learnt yet: the training's own ETA is the best there is.
+    assert remaining_s(_job("r", ran=5.0, progress={"eta_s": 3.0}), NOW) == pytest.approx(3.0)
+    assert remaining_s(_job("r", ran=25.0), NOW, scale=2.0) == 0.0  # overdue: any moment now
+    assert History(ratios=(1.0, 3.0, 5.0)).scale() == pytest.approx(3.0)  # the median
+
+
+def test_starts_follow_list_scheduling_with_the_learnt_times_and_the_handover() -> None:
+    history = History(ratios=(2.0, 2.0, 2.0), gap_s=1.0)  # jobs take 2x their 10 s estimate
+    running = [_job("r1", ran=5.0), _job("r2", ran=15.0)]
+    queued = [_job(f"q{i}", created_at=NOW - timedelta(seconds=100 - i)) for i in range(3)]
+    out = starts(queued, running, history, NOW, max_concurrent=2)
+    # r2 ends in 5 s, r1 in 15 s (+1 s handover each); q0 takes r2's slot, q1 r1's, q2 q0's.
+    assert out == {"q0": (1, 6.0), "q1": (2, 16.0), "q2": (3, 27.0)}
+    # A free slot starts the head of the queue at once.
+    assert starts(queued[:1], running[:1], history, NOW, max_concurrent=2) == {"q0": (1, 0.0)}
+
+
+def test_the_handover_is_measured_only_on_jobs_that_waited() -> None:
+    t0 = NOW - timedelta(seconds=100)
+    ends = [t0 + timedelta(seconds=10), t0 + timedelta(seconds=30)]
+    waited = [
+        _job("a", created_at=t0, started_at=t0 + timedelta(seconds=13)),
+        _job("b", created_at=t0, started_at=t0 + timedelta(seconds=35)),
+    ]
+    late = _job("c", created_at=t0 + timedelta(seconds=40), started_at=t0 + timedelta(seconds=41))
+    assert handover_gap([*waited, late], ends) == pytest.approx(4.0)  # (3 + 5) / 2; c never waited
+    assert handover_gap(waited[:1], ends) is None
