@@ -221,6 +221,8 @@ def test_a_walker_on_its_knees_has_fallen_unless_a_height_is_asked() -> None:
     assert "body_height" not in _expr(crouch, "not_fallen")  # the asked height wins
     hop, _ = _check("HopperHop", "hop forward")
     assert "body_height" not in _expr(hop, "not_fallen")  # one leg folds deep while it hops
+    cheetah, _ = _check("CheetahRun", "run forward fast")
+    assert "body_height" not in _expr(cheetah, "not_fallen")  # two feet, fore and hind: no biped
     go1, _ = _check("Go1JoystickFlatTerrain", "walk forward")
     assert float(re.search(r"body_height\(s\.base\) > ([0-9.]+)", _expr(go1, "not_fallen")).group(1)) < 0.15
 

@@ -683,7 +683,7 @@ def _fallen_height(profile: RobotProfile) -> float:
     if not profile.has_height or profile.stand_height <= 0:
         return 0.0
     g = _goals()
-    if len(profile.feet) == 2:
+    if len(profile.feet) == 2 and profile.left_feet and profile.right_feet:  # not a cheetah's fore and hind
         return g["no_fall_height_biped"] * profile.stand_height
     return g["no_fall_height"] * profile.stand_height if profile.floating else 0.0
 
