@@ -127,10 +127,14 @@ CASES: tuple[Case, ...] = (
 
 
 def _tabrl(args: list[str], env: dict[str, str], timeout_s: float) -> dict:
-    """Run the CLI; its last stdout line is JSON."""
+    """Run the CLI; its stdout is one JSON document, or its last line is."""
     proc = subprocess.run(
         [sys.executable, "-m", "tabrl.cli", *args], env=env, capture_output=True, text=True, timeout=timeout_s
     )
+    try:
+        return json.loads(proc.stdout)  # one (indented) document: `tabrl generate --json`
+    except json.JSONDecodeError:
+        pass
     lines = [line for line in proc.stdout.splitlines() if line.strip().startswith("{")]
     if not lines:
         raise RuntimeError(f"tabrl {' '.join(args[:3])} failed ({proc.returncode}): {proc.stderr[-1500:]}")
@@ -177,6 +181,21 @@ def _print(result: dict) -> None:
         print(f"  {mark} #{r['rank']} {r['name']}: case check: {case} | own check: {own}")
 
 
+def _write_approaches(path: Path, cases: list[Case], providers: list[str], budget: str) -> None:
+    """`tabrl generate --json` for every case and provider, without the time it took, into `path`."""
+    out = {}
+    for provider in providers:
+        for case in cases:
+            doc = _tabrl(["generate", "--scene", case.scene, case.prompt, "--json", "--provider", provider,
+                          "--budget", budget], os.environ.copy(), 600)  # fmt: skip
+            # Not the times: how long generation took, and each approach's queue estimate (a table of
+            # this machine's throughput), which say nothing of what trains.
+            doc["approaches"] = [{k: v for k, v in a.items() if k != "estimate_s"} for a in doc["approaches"]]
+            out[f"{provider}/{case.key}"] = {k: v for k, v in doc.items() if not k.endswith("_s")}
+    path.write_text(json.dumps(out, indent=1, sort_keys=True))
+    print(f"wrote the approaches of {len(out)} case(s) to {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -194,6 +213,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=7200.0, help="Seconds per case.")
     parser.add_argument("--json", type=Path, help="Also write the results here.")
     parser.add_argument("--list", action="store_true", help="List the cases and exit.")
+    parser.add_argument(
+        "--approaches",
+        type=Path,
+        help="Write what the provider generates for each chosen case here (`tabrl generate --json`) and exit, "
+        "training nothing: two commits that generate the same approaches (and train them the same way) "
+        "train the same policies, so a case measured on one stands for the other.",
+    )
     args = parser.parse_args(argv)
     if args.list:
         for c in CASES:
@@ -203,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.cases or ()) - {c.key for c in CASES}
     if unknown:
         parser.error(f"unknown cases {sorted(unknown)}; --list shows them")
+    if args.approaches:
+        _write_approaches(args.approaches, chosen, args.provider or ["offline"], args.budget)
+        return 0
     extra = [x for s in args.set for x in ("--set", s)] + (["--steps", str(args.steps)] if args.steps else [])
     print(f"load average at start: {os.getloadavg()[0]:.2f} (take figures on a quiet machine)")
     results = []
