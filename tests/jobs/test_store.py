@@ -116,7 +116,7 @@ def test_queue_estimates_follow_how_long_jobs_really_took(store: JobStore) -> No
         store._update(
             done.id, started_at=now - timedelta(seconds=400), finished_at=now - timedelta(seconds=100)
         )
-    assert store.estimate_scale() == pytest.approx(3.0)
+    assert store.history().scale() == pytest.approx(3.0)
     running = _job(store, "running", estimate=100.0)
     store.mark_running(running.id, ref="ray:y")
     store.set_progress(running.id, {"step": 5, "eta_s": 40.0})  # training's own ETA: 40 s
@@ -133,8 +133,8 @@ def test_before_any_job_ends_the_running_ones_bound_the_estimates(store: JobStor
     running = _job(store, "running", estimate=100.0)
     store.mark_running(running.id, ref="ray:y")
     store._update(running.id, started_at=utcnow() - timedelta(seconds=250))
-    assert store.estimate_scale() is None  # without the running jobs: nothing known
-    assert store.estimate_scale(running=[store.get(running.id)]) == pytest.approx(2.5, abs=0.05)
+    assert store.history().scale() is None  # without the running jobs: nothing known
+    assert store.history().scale([store.get(running.id)], utcnow()) == pytest.approx(2.5, abs=0.05)
     a, b = _job(store, "a", 100.0), _job(store, "b", 100.0)
     # The running job has ~0 s left of its 250 s (it ran that long already); a then b take ~250 s.
     assert store.queue_infos(max_concurrent=1) == {
@@ -142,7 +142,7 @@ def test_before_any_job_ends_the_running_ones_bound_the_estimates(store: JobStor
     }  # fmt: skip
     # A job that only started is no evidence: the estimates stand.
     store._update(running.id, started_at=utcnow() - timedelta(seconds=10))
-    assert store.estimate_scale(running=[store.get(running.id)]) is None
+    assert store.history().scale([store.get(running.id)], utcnow()) is None
 
 
 def test_the_slot_handover_gap_is_measured_and_counted(store: JobStore) -> None:

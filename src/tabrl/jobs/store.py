@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
@@ -250,12 +250,6 @@ class JobStore:
             )
             done = list(s.exec(q))
         return queue_eta.History(queue_eta.run_ratios(done), self.dispatch_gap_s(last))
-
-    def estimate_scale(
-        self, last: int = 20, *, running: list[Job] | None = None, now: datetime | None = None
-    ) -> float | None:
-        """How long jobs really took against their estimate (`queue_eta.History.scale`)."""
-        return self.history(last).scale(running or [], now or utcnow())
 
     def dispatch_gap_s(self, last: int = 20) -> float | None:
         """Seconds from a slot freeing to the next waiting job starting: the median, over the last
