@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tabrl.jobs.models import Job
-from tabrl.jobs.queue_eta import History, handover_gap, remaining_s, starts
+from tabrl.jobs.queue_eta import History, handover_gap, remaining_s, starts, training_left_s
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
@@ -28,6 +28,17 @@ def test_a_running_job_has_its_scaled_estimate_left_or_its_training_eta() -> Non
     assert remaining_s(_job("r", ran=5.0, progress={"eta_s": 3.0}), NOW) == pytest.approx(3.0)
     assert remaining_s(_job("r", ran=25.0), NOW, scale=2.0) == 0.0  # overdue: any moment now
     assert History(ratios=(1.0, 3.0, 5.0)).scale() == pytest.approx(3.0)  # the median
+
+
+def test_a_training_eta_counts_from_when_it_arrived() -> None:
+    # Reported 10 s ago with 30 s to go: 20 s left. Without the correction, a report's ETA stood still
+    # until the next one, and every estimate behind the job slipped.
+    reported = {"eta_s": 30.0, "reported_at": (NOW - timedelta(seconds=10)).timestamp()}
+    assert training_left_s(_job("r", ran=20.0, progress=reported), NOW) == pytest.approx(20.0)
+    late = {"eta_s": 5.0, "reported_at": (NOW - timedelta(seconds=60)).timestamp()}
+    assert training_left_s(_job("r", ran=60.0, progress=late), NOW) == 0.0
+    assert training_left_s(_job("r", ran=20.0), NOW) is None
+    assert remaining_s(_job("r", ran=20.0, progress=reported), NOW) == pytest.approx(20.0)
 
 
 def test_starts_follow_list_scheduling_with_the_learnt_times_and_the_handover() -> None:

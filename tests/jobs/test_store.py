@@ -106,6 +106,16 @@ def test_queue_position_and_estimate(store: JobStore) -> None:
     assert store.queue_info(store.get(running.id), max_concurrent=1) == (None, None)
 
 
+def test_stored_progress_notes_when_it_arrived(store: JobStore) -> None:
+    job = _job(store, "running", estimate=100.0)
+    store.mark_running(job.id, ref="pid:1")
+    before = utcnow().timestamp()
+    store.set_progress(job.id, {"step": 5, "eta_s": 40.0})
+    progress = store.get(job.id).progress
+    assert progress["eta_s"] == 40.0 and before - 1 <= progress["reported_at"] <= utcnow().timestamp() + 1
+    assert "reported_at" not in store.events_after(job.id, types=("progress",))[-1].payload
+
+
 def test_queue_estimates_follow_how_long_jobs_really_took(store: JobStore) -> None:
     # Two finished jobs took 3x their estimate (worker start, compiles, video): the queue learns it.
     now = utcnow()

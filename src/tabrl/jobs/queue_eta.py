@@ -79,15 +79,29 @@ def ran_s(job: Job, now: datetime) -> float:
     return max(0.0, (now - started).total_seconds())
 
 
+def training_left_s(job: Job, now: datetime) -> float | None:
+    """The training's own ETA from the job's latest progress, less the time since it arrived
+    (`JobStore.set_progress` notes when). Measured (bench/README.md): without the correction a
+    report's ETA stood still between reports, and the estimates behind that job slipped at every
+    poll (a 20 s ETA still read 20 s when the job ended)."""
+    progress = job.progress or {}
+    eta = progress.get("eta_s")
+    if not isinstance(eta, (int, float)):
+        return None
+    at = progress.get("reported_at")
+    age = max(0.0, now.timestamp() - float(at)) if isinstance(at, (int, float)) else 0.0
+    return max(0.0, float(eta) - age)
+
+
 def remaining_s(job: Job, now: datetime, scale: float | None = None) -> float:
-    """Seconds until running `job` ends: its training ETA, or its estimate less the time it ran; with a
-    measured `scale`, at least its scaled estimate less the time it ran."""
-    eta = (job.progress or {}).get("eta_s")
+    """Seconds until running `job` ends: its training ETA (`training_left_s`), or its estimate less the
+    time it ran; with a measured `scale`, at least its scaled estimate less the time it ran."""
+    eta = training_left_s(job, now)
     scaled = None
     if job.started_at and job.estimate_s:
         scaled = max(0.0, job.estimate_s * (scale or 1.0) - ran_s(job, now))
-    if isinstance(eta, (int, float)):
-        return max(float(eta), scaled) if scale is not None and scaled is not None else float(eta)
+    if eta is not None:
+        return max(eta, scaled) if scale is not None and scaled is not None else eta
     if scaled is not None:
         return scaled
     return (job.estimate_s or DEFAULT_ESTIMATE_S) * (scale or 1.0)
@@ -117,4 +131,13 @@ def starts(
     return out
 
 
-__all__ = ["DEFAULT_ESTIMATE_S", "History", "handover_gap", "ran_s", "remaining_s", "run_ratios", "starts"]
+__all__ = [
+    "DEFAULT_ESTIMATE_S",
+    "History",
+    "handover_gap",
+    "ran_s",
+    "remaining_s",
+    "run_ratios",
+    "starts",
+    "training_left_s",
+]

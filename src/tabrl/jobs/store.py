@@ -138,8 +138,10 @@ class JobStore:
         return job.cancel_requested
 
     def set_progress(self, job_id: str, progress: dict[str, Any]) -> bool:
-        """Store the latest progress and log it; returns whether cancel was requested."""
-        job = self._update(job_id, progress=progress, heartbeat_at=utcnow())
+        """Store the latest progress and log it; returns whether cancel was requested. The stored copy
+        notes when it arrived (`reported_at`, this server's clock): its `eta_s` counts from then."""
+        now = utcnow()
+        job = self._update(job_id, progress={**progress, "reported_at": now.timestamp()}, heartbeat_at=now)
         self.add_event(job_id, "progress", progress)
         return job.cancel_requested
 
