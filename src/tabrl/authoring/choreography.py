@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from tabrl.authoring.intent import Intent
 
 _DATA = Path(__file__).resolve().parent / "data" / "choreography.yaml"
 
@@ -53,14 +57,11 @@ def mean_command(key: str) -> tuple[float, float, float]:
     return float(mean[0]), float(mean[1]), float(mean[2])
 
 
-def goes_the_asked_way(routine: Routine, prompt: str) -> bool:
+def goes_the_asked_way(routine: Routine, intent: Intent) -> bool:
     """False when the routine, on average, goes against a direction the prompt asks for (turn left
     and a clockwise spin; walk backwards and a forward walk). Measured: "turn on the spot to the
     left" matched "turn clockwise on the spot" best by sentence similarity, a command approach that
-    turned the Go1 right."""
-    from tabrl.authoring.intent import parse_intent
-
-    intent = parse_intent(prompt)
+    turned the Go1 right. `intent`: the prompt parsed (`tabrl.authoring.intent.parse_intent`)."""
     mean = mean_command(routine.key)
     for quantity, axis in _AXES.items():
         sign = intent.sign_for(quantity) if quantity in intent.quantities else 0
@@ -73,7 +74,9 @@ def rank_routines(prompt: str) -> list[tuple[Routine, float]]:
     """Routines that go the asked way (`goes_the_asked_way`), by similarity to `prompt` (best phrase + a
     quarter of the runner-up), best first."""
     from tabrl.authoring.embedding import cached_embeddings, embed
+    from tabrl.authoring.intent import parse_intent
 
+    intent = parse_intent(prompt)  # once, not per routine
     table = routines()
     phrases = [ph for r in table for ph in r.phrases]
     sims = cached_embeddings(phrases, "routines") @ embed(prompt.strip() or "walk")
@@ -83,7 +86,7 @@ def rank_routines(prompt: str) -> list[tuple[Routine, float]]:
         scores.append(float(block[0] + 0.25 * (block[1] if len(block) > 1 else 0.0)))
         k += len(r.phrases)
     order = sorted(range(len(table)), key=lambda i: (-round(scores[i], 5), i))
-    return [(table[i], scores[i]) for i in order if goes_the_asked_way(table[i], prompt)]
+    return [(table[i], scores[i]) for i in order if goes_the_asked_way(table[i], intent)]
 
 
 __all__ = ["Routine", "goes_the_asked_way", "mean_command", "rank_routines", "routines"]
