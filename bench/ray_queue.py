@@ -30,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -52,15 +52,19 @@ def _ts(value: str) -> float:
 
 
 def _estimate_figures(
-    points: dict[str, list[tuple[float, int, float | None]]], real_start: dict[str, float]
+    points: dict[str, list[tuple[float, int, float | None]]],
+    real_start: dict[str, float],
+    second_end: float | None = None,
 ) -> dict:
     """How the queue's figures behaved per job: `points` are its (time, position, estimated seconds
     to start) from submission on, `real_start` when it started. Positions and estimated start times
     must not increase (1 s of jitter allowed); the error is |estimate - real wait| / real wait, on
-    waits of 10 s or more (a relative error on a few seconds' wait says nothing)."""
+    waits of 10 s or more (a relative error on a few seconds' wait says nothing). With `second_end`
+    (when the second job ended), the polls before and after it are also summed up apart: before,
+    no job run time has been measured end to end."""
     pos_up = eta_up = 0
     max_slip = 0.0
-    first_err, all_err = [], []
+    first_err, all_err, early_err = [], [], []
     for jid, pts in points.items():
         pos_up += sum(1 for a, b in itertools.pairwise(pts) if b[1] > a[1])
         for a, b in itertools.pairwise(pts):
@@ -78,6 +82,8 @@ def _estimate_figures(
             all_err.append(err)
             if i == 0:
                 first_err.append(err)
+            if second_end is not None and t < second_end:
+                early_err.append(err)
 
     def summary(errs: list[float]) -> dict:
         return {
@@ -86,13 +92,25 @@ def _estimate_figures(
             "n": len(errs),
         }
 
-    return {
+    out = {
         "queue_position_increases": pos_up,
         "estimated_start_slips": eta_up,
         "max_estimated_start_slip_s": round(max_slip, 1),
         "eta_error_at_submission": summary(first_err),
         "eta_error_all_polls": summary(all_err),
     }
+    if second_end is not None:
+        late = sorted(all_err)
+        for e in early_err:  # the polls after: all of them less the early ones
+            late.remove(e)
+        out["eta_error_before_two_ended"] = summary(early_err)
+        out["eta_error_after_two_ended"] = summary(late)
+    return out
+
+
+def _second_end(finished: list[float]) -> float | None:
+    """When the second job ended (None before two have)."""
+    return sorted(finished)[1] if len(finished) >= 2 else None
 
 
 def _trace(store, submitted: dict, observed: dict, concurrent: int) -> dict:
@@ -109,6 +127,12 @@ def _trace(store, submitted: dict, observed: dict, concurrent: int) -> dict:
             "attempts": job.attempts,
             "submitted": submitted[jid],
             "polls": observed[jid],
+            # (when it arrived, server clock; the training's ETA) of each progress report.
+            "progress": [
+                (e.created_at.replace(tzinfo=UTC).timestamp(), e.payload["eta_s"])
+                for e in store.events_after(jid)
+                if e.type == "progress" and isinstance(e.payload.get("eta_s"), (int, float))
+            ],
         }
     return {"concurrent": concurrent, "jobs": jobs}
 
@@ -127,6 +151,7 @@ def _as_of(rows: dict, t: float) -> list:
         started = started if started and started.timestamp() <= t else None
         finished = finished if finished and started and finished.timestamp() <= t else None
         status = (r["status"] if finished else "running") if started else "queued"
+        reports = [(at, eta) for at, eta in r.get("progress", ()) if at <= t]
         job = Job(
             id=jid,
             scene_id="CartpoleBalance",
@@ -136,6 +161,7 @@ def _as_of(rows: dict, t: float) -> list:
             started_at=started,
             finished_at=finished,
             estimate_s=r["estimate_s"],
+            progress={"eta_s": reports[-1][1], "reported_at": reports[-1][0]} if reports else None,
         )
         out.append(job)
     return out
@@ -143,10 +169,8 @@ def _as_of(rows: dict, t: float) -> list:
 
 def replay(path: Path, last: int = 20) -> dict:
     """The estimator of this checkout (`tabrl.jobs.queue_eta`) on a recorded run: at each recorded
-    poll, what it would have said from the rows of that moment (without the running jobs' training
-    progress, which the trace does not keep), against the real starts."""
-    from datetime import UTC
-
+    poll, what it would have said from the rows of that moment (with the running jobs' latest
+    training ETA, for traces that record it), against the real starts."""
     from tabrl.jobs import queue_eta
 
     trace = json.loads(path.read_text())
@@ -170,7 +194,8 @@ def replay(path: Path, last: int = 20) -> dict:
             if jid in asked[t]:
                 points[jid].append((t, pos, eta))
     real = {jid: _ts(r["started_at"]) for jid, r in rows.items() if r["started_at"]}
-    return _estimate_figures({j: p for j, p in points.items() if p}, real)
+    ends = _second_end([_ts(r["finished_at"]) for r in rows.values() if r["finished_at"]])
+    return _estimate_figures({j: p for j, p in points.items() if p}, real, ends)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -308,7 +333,8 @@ def main(argv: list[str] | None = None) -> int:
         for jid, obs in observed.items()
     }
     real = {jid: _ts(j["started_at"]) for jid, j in final.items() if j.get("started_at")}
-    figures = _estimate_figures(points, real)
+    ends = _second_end([_ts(j["finished_at"]) for j in final.values() if j.get("finished_at")])
+    figures = _estimate_figures(points, real, ends)
     load = os.getloadavg()
     report = {
         "jobs": args.jobs,

@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tabrl.jobs.models import Job
-from tabrl.jobs.queue_eta import History, handover_gap, remaining_s, starts, training_left_s
+from tabrl.jobs.queue_eta import (
+    History,
+    handover_gap,
+    projected_ratio,
+    remaining_s,
+    starts,
+    training_left_s,
+)
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
@@ -62,3 +69,19 @@ def test_the_handover_is_measured_only_on_jobs_that_waited() -> None:
     late = _job("c", created_at=t0 + timedelta(seconds=40), started_at=t0 + timedelta(seconds=41))
     assert handover_gap([*waited, late], ends) == pytest.approx(4.0)  # (3 + 5) / 2; c never waited
     assert handover_gap(waited[:1], ends) is None
+
+
+def test_before_two_jobs_end_the_running_jobs_projections_set_the_scale() -> None:
+    # Two 10 s jobs, 6 s and 8 s in, whose trainings say 24 s and 14 s more: heading for 3x and 2.2x.
+    a = _job("a", ran=6.0, progress={"eta_s": 24.0, "reported_at": NOW.timestamp()})
+    b = _job("b", ran=8.0, progress={"eta_s": 14.0, "reported_at": NOW.timestamp()})
+    assert projected_ratio(a, NOW) == pytest.approx(3.0) and projected_ratio(b, NOW) == pytest.approx(2.2)
+    assert History().scale([a, b], NOW) == pytest.approx(2.6)  # their median
+    # Each running job has at least its scaled estimate left (b: 26 - 8 = 18 s, more than its ETA:
+    # the ETA counts training only), and a job waiting behind them is counted at 2.6x its estimate.
+    assert starts([_job("q1"), _job("q2")], [a, b], History(), NOW, 2) == {"q1": (1, 18.0), "q2": (2, 24.0)}
+    # Before its first ETA a running job says only that it takes at least as long as it has run.
+    assert projected_ratio(_job("c", ran=40.0), NOW) is None
+    assert History().scale([a, _job("c", ran=40.0)], NOW) == pytest.approx(4.0)
+    # Two ended jobs: what they took wins over any projection.
+    assert History(ratios=(1.0, 1.2)).scale([a, b], NOW) == pytest.approx(1.1)

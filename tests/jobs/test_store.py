@@ -97,10 +97,11 @@ def test_queue_position_and_estimate(store: JobStore) -> None:
     store.mark_running(running.id, ref="pid:1")
     store.set_progress(running.id, {"step": 5, "eta_s": 40.0})
     a, b = _job(store, "a", 100.0), _job(store, "b", 100.0)
-    # One slot, busy for 40 s more: a starts in 40 s, b after a (140 s); the training's ETA counts
-    # down from its report, so each read is a little later.
+    # One slot, busy for 40 s more: a starts in 40 s, b after a. Nothing has ended, so the running
+    # job's projection (just started, 40 s left: 0.4x its estimate) says a takes 40 s too: 80 s.
+    # The training's ETA counts down from its report, so each read is a little later.
     assert store.queue_info(store.get(a.id), max_concurrent=1) == (1, pytest.approx(40.0, abs=1.0))
-    assert store.queue_info(store.get(b.id), max_concurrent=1) == (2, pytest.approx(140.0, abs=1.0))
+    assert store.queue_info(store.get(b.id), max_concurrent=1) == (2, pytest.approx(80.0, abs=1.5))
     # Two slots: a starts now, b when the running job ends.
     assert store.queue_info(store.get(a.id), max_concurrent=2) == (1, 0.0)
     assert store.queue_info(store.get(b.id), max_concurrent=2) == (2, pytest.approx(40.0, abs=1.0))

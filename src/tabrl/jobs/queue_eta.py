@@ -7,7 +7,8 @@ The model (list scheduling): a slot frees when its running job ends; the next jo
 takes the earliest free slot after the handover gap, and holds it for its expected run time. What
 this server's jobs really take is learnt from the jobs that ended (`History`): estimates
 (`tabrl.training.estimates`) count training only, while small jobs spend most of their time
-starting a worker, compiling and saving.
+starting a worker, compiling and saving. Before two have ended, the running jobs' own trainings
+say it (`projected_ratio`: time run plus training ETA, at this machine's speed and load).
 """
 
 from __future__ import annotations
@@ -35,14 +36,28 @@ class History:
 
     def scale(self, running: Sequence[Job] = (), now: datetime | None = None) -> float | None:
         """The typical run time / estimate: the median of `ratios`. Before two jobs have ended (a
-        queue submitted at once to a new server), the `running` jobs bound it from below (each has
-        taken at least its time so far); None while nothing says more than the estimates."""
+        queue submitted at once to a new server), what the `running` jobs say: the median of their
+        projected run times (`projected_ratio`: the time run so far plus the training's own ETA,
+        which has measured this machine's speed under its present load), and at least the longest
+        time one has run; None while nothing says more than the estimates."""
         if len(self.ratios) >= 2:
             return statistics.median(self.ratios)
         if now is None:
             return None
         floor = max((ran_s(j, now) / j.estimate_s for j in running if j.estimate_s), default=0.0)
+        projected = [r for j in running if (r := projected_ratio(j, now)) is not None]
+        if projected:
+            return max(floor, statistics.median([*self.ratios, *projected]))
         return floor if floor > 1.0 else None
+
+
+def projected_ratio(job: Job, now: datetime) -> float | None:
+    """Run time / estimate that a running `job` is heading for: the time it ran plus its training
+    ETA (`training_left_s`), over its estimate; None before its training reports an ETA."""
+    left = training_left_s(job, now)
+    if left is None or not job.estimate_s or job.started_at is None:
+        return None
+    return (ran_s(job, now) + left) / job.estimate_s
 
 
 def run_ratios(done: Sequence[Job]) -> tuple[float, ...]:
@@ -135,6 +150,7 @@ __all__ = [
     "DEFAULT_ESTIMATE_S",
     "History",
     "handover_gap",
+    "projected_ratio",
     "ran_s",
     "remaining_s",
     "run_ratios",
