@@ -12,9 +12,12 @@ rounds; it stops once an approach passes. The jobs stay in the library: `tabrl m
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import typer
@@ -154,7 +157,8 @@ def _train_round(
     scheduler = Scheduler(store, max_concurrent=concurrent, resume_interrupted=False)
     scheduler.start()
     try:
-        _wait(store, [j.id for j in jobs], quiet=quiet)
+        with _terminate_as_interrupt():
+            _wait(store, [j.id for j in jobs], quiet=quiet)
     except KeyboardInterrupt:
         for job in jobs:
             store.request_cancel(job.id)
@@ -162,6 +166,23 @@ def _train_round(
     finally:
         scheduler.stop(interrupt_running=True)
     return batch_id, [store.get(j.id) for j in jobs]
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a `kill`, a closed terminal, a CI timeout) end `teach` as Ctrl-C does:
+    its jobs are cancelled and their workers stopped. Python's default for both is to die at once,
+    which left the workers (own sessions, so Ctrl-C in the terminal does not reach them) training."""
+
+    def _raise(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, _raise) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _no_next_round(result: Any) -> str:

@@ -42,6 +42,11 @@ def _signal_reason(code: int) -> str:
     return f"worker was killed by {name}{hint}"
 
 
+#: The local executor's pid, handed to each worker: a worker whose parent dies stops
+#: (`tabrl.jobs.worker._watch_parent`).
+PARENT_ENV = "TABRL_WORKER_PARENT"
+
+
 class LocalProcessExecutor:
     """One `python -m tabrl.jobs.worker JOB_ID` process per job on this machine."""
 
@@ -52,7 +57,8 @@ class LocalProcessExecutor:
 
     def start(self, job_id: str) -> str:
         log = open(log_path(job_id), "ab")  # noqa: SIM115 - handed to the child process
-        env = {**os.environ, "TABRL_HOME": str(home_dir()), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "TABRL_HOME": str(home_dir()), "PYTHONUNBUFFERED": "1",
+               PARENT_ENV: str(os.getpid())}  # fmt: skip
         proc = subprocess.Popen(
             [sys.executable, "-m", "tabrl.jobs.worker", job_id],
             stdout=log,

@@ -12,13 +12,18 @@ imports the tasks; they only know the `JobContext` (`tabrl.jobs.context`) they r
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
+import threading
+import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from tabrl.errors import TabRLError
 from tabrl.jobs.context import JobContext, JobRecorder
+from tabrl.jobs.executors import PARENT_ENV
 from tabrl.jobs.store import JobStore
 from tabrl.jobs.tasks import TASKS
 
@@ -56,9 +61,29 @@ def run_job(job_id: str, store: JobStore | None = None) -> str:
         ctx.stop_event.set()
 
     signal.signal(signal.SIGTERM, _on_term)
+    parent = os.environ.get(PARENT_ENV)
+    if parent and parent.isdigit():
+        _watch_parent(int(parent), _on_term)
     status, result, error = execute(ctx, job.kind)
     store.finish(job_id, status, result=result, error=error)
     return status
+
+
+def _watch_parent(parent_pid: int, on_gone: Callable[[], None], every_s: float = 1.0) -> None:
+    """Call `on_gone` once the process that started this worker has died (checked every `every_s`).
+
+    The local executor starts each worker in its own session, so that a Ctrl-C in the server's
+    terminal does not kill training mid-write; a server or `tabrl teach` killed outright (SIGKILL, a
+    crash, an OOM kill) then left its workers training for nobody. An orphan is re-parented, so its
+    parent pid changes: it stops as on SIGTERM, keeps its checkpoint and ends `interrupted`.
+    """
+
+    def _loop() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(every_s)
+        on_gone()
+
+    threading.Thread(target=_loop, name="tabrl-parent-watch", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
