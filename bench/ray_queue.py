@@ -66,7 +66,8 @@ def _estimate_figures(
     max_slip = 0.0
     first_err, all_err, early_err = [], [], []
     for jid, pts in points.items():
-        pos_up += sum(1 for a, b in itertools.pairwise(pts) if b[1] > a[1])
+        # A job that had already started when its submission returned has no position (None).
+        pos_up += sum(1 for a, b in itertools.pairwise(pts) if None not in (a[1], b[1]) and b[1] > a[1])
         for a, b in itertools.pairwise(pts):
             if a[2] is not None and b[2] is not None:
                 slip = (b[0] + b[2]) - (a[0] + a[2])  # the estimated start as a time
@@ -332,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
         jid: [(submitted[jid]["t"], submitted[jid]["pos"], submitted[jid]["eta"]), *obs]
         for jid, obs in observed.items()
     }
+    if args.raw:  # first: a trace must outlive any failure of the figures below
+        args.raw.parent.mkdir(parents=True, exist_ok=True)
+        args.raw.write_text(json.dumps(_trace(store, submitted, observed, concurrent)))
     real = {jid: _ts(j["started_at"]) for jid, j in final.items() if j.get("started_at")}
     ends = _second_end([_ts(j["finished_at"]) for j in final.values() if j.get("finished_at")])
     figures = _estimate_figures(points, real, ends)
@@ -364,9 +368,6 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
     }
     print(json.dumps(report, indent=2))
-    if args.raw:
-        args.raw.parent.mkdir(parents=True, exist_ok=True)
-        args.raw.write_text(json.dumps(_trace(store, submitted, observed, concurrent)))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2))
