@@ -86,3 +86,15 @@ def test_the_running_jobs_training_etas_set_the_estimates_before_any_job_ends(tm
     # The polls of the first 3 s (a third of these) come before any report: blind either way.
     assert before["within_30pct"] < 0.3 and before["median"] > 0.5, before
     assert after["within_30pct"] >= 0.6 and after["median"] < 0.15, after
+
+
+def test_a_job_running_at_its_submission_has_no_queue_figures() -> None:
+    # Its submission returned no position and no estimate: a 100-job run once crashed on it at the end.
+    figures = _bench()._estimate_figures(
+        {"a": [(0.0, None, None), (1.0, 2, 30.0), (2.0, 1, 29.0)], "b": [(0.0, None, None)]},
+        {"a": 31.0, "b": 0.1},
+        second_end=10.0,
+    )
+    assert figures["queue_position_increases"] == 0 and figures["estimated_start_slips"] == 0
+    assert figures["eta_error_all_polls"]["n"] == 2 and figures["eta_error_before_two_ended"]["n"] == 2
+    assert figures["eta_error_after_two_ended"]["n"] == 0

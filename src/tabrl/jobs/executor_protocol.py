@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+#: Names the pid of the process that started a local worker: the worker stops once that process
+#: has died (`tabrl.jobs.worker._watch_parent`). Here, below both, so neither imports the other.
+PARENT_ENV = "TABRL_WORKER_PARENT"
+
 
 @dataclass(frozen=True)
 class WorkerState:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 # Re-exported: the scheduler imports them from here.
-from tabrl.jobs.executor_protocol import Executor, WorkerState
+from tabrl.jobs.executor_protocol import PARENT_ENV, Executor, WorkerState
 from tabrl.paths import home_dir, sub_dir
 
 if TYPE_CHECKING:
@@ -40,11 +40,6 @@ def _signal_reason(code: int) -> str:
     name = signal.Signals(-code).name
     hint = " (the system may have run out of memory)" if -code == signal.SIGKILL else ""
     return f"worker was killed by {name}{hint}"
-
-
-#: The local executor's pid, handed to each worker: a worker whose parent dies stops
-#: (`tabrl.jobs.worker._watch_parent`).
-PARENT_ENV = "TABRL_WORKER_PARENT"
 
 
 class LocalProcessExecutor:

@@ -23,7 +23,7 @@ from typing import Any
 
 from tabrl.errors import TabRLError
 from tabrl.jobs.context import JobContext, JobRecorder
-from tabrl.jobs.executors import PARENT_ENV
+from tabrl.jobs.executor_protocol import PARENT_ENV
 from tabrl.jobs.store import JobStore
 from tabrl.jobs.tasks import TASKS
 
