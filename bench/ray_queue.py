@@ -64,7 +64,7 @@ def _estimate_figures(
     no job run time has been measured end to end."""
     pos_up = eta_up = 0
     max_slip = 0.0
-    first_err, all_err, early_err = [], [], []
+    first_err, all_err, early_err, late_err = [], [], [], []
     for jid, pts in points.items():
         # A job that had already started when its submission returned has no position (None).
         pos_up += sum(1 for a, b in itertools.pairwise(pts) if None not in (a[1], b[1]) and b[1] > a[1])
@@ -83,8 +83,8 @@ def _estimate_figures(
             all_err.append(err)
             if i == 0:
                 first_err.append(err)
-            if second_end is not None and t < second_end:
-                early_err.append(err)
+            if second_end is not None:
+                (early_err if t < second_end else late_err).append(err)
 
     def summary(errs: list[float]) -> dict:
         return {
@@ -101,11 +101,8 @@ def _estimate_figures(
         "eta_error_all_polls": summary(all_err),
     }
     if second_end is not None:
-        late = sorted(all_err)
-        for e in early_err:  # the polls after: all of them less the early ones
-            late.remove(e)
         out["eta_error_before_two_ended"] = summary(early_err)
-        out["eta_error_after_two_ended"] = summary(late)
+        out["eta_error_after_two_ended"] = summary(late_err)
     return out
 
 
